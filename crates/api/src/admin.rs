@@ -1,0 +1,44 @@
+//! Administrator-facing types (roster checks and imports, invitations, accounts).
+
+use gradphoto_domain::role::Role;
+use serde::{Deserialize, Serialize};
+
+/// One bad roster row, with its line number in the file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RosterRowProblem {
+    pub line: u64,
+    pub field: Option<String>,
+    pub code: String,
+    pub message_zh: String,
+    pub message_en: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RosterCheck {
+    pub ok: bool,
+    pub rows: usize,
+    pub problems: Vec<RosterRowProblem>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RosterImported {
+    pub created: usize,
+    pub updated: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InviteLink {
+    pub name: String,
+    pub student_no: String,
+    pub school: String,
+    pub link: String,
+    pub new: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewUser {
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub password: String,
+}

@@ -1,0 +1,279 @@
+//! Reviewer and supervisor requests and responses: the queue, leases, the review record,
+//! decisions, overrides and statistics.
+//!
+//! Times are epoch milliseconds (UTC). Reject reasons travel as their stable codes (see
+//! `gradphoto_domain::reasons::RejectReason`) so that an unknown code reaches the server and
+//! gets a precise error instead of a generic parse failure.
+
+use gradphoto_domain::measures::CheckReport;
+use gradphoto_domain::state::CaseState;
+use serde::{Deserialize, Serialize};
+
+pub use crate::common::DecisionKind;
+
+/// Filters and paging for `GET /api/review/queue`. Every field is optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueQuery {
+    /// Defaults to `pending_review`. `in_review` lists live leases only; an expired lease is
+    /// listed as `pending_review`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<CaseState>,
+    /// School id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub school: Option<String>,
+    /// Only submissions flagged after repeated failed face comparisons (or only unflagged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flagged: Option<bool>,
+    /// Only submissions waiting at least this many minutes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting_min: Option<i64>,
+    /// Opaque cursor from a previous page's `next_cursor`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+    /// Page size, 1–200 (default 50).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StateCount {
+    pub state: CaseState,
+    pub count: i64,
+}
+
+/// One line of the queue: enough to pick an item, without sensitive data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueItem {
+    pub case_id: String,
+    pub school_id: String,
+    pub school_name: String,
+    pub student_name: String,
+    pub student_no: String,
+    /// The effective state (an expired lease shows as `pending_review`).
+    pub state: CaseState,
+    pub flagged: bool,
+    pub round: i64,
+    pub submitted_at_ms: i64,
+    pub lease_holder: Option<String>,
+    pub lease_until_ms: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueuePage {
+    pub items: Vec<QueueItem>,
+    pub next_cursor: Option<String>,
+    pub has_more: bool,
+    /// Number of cases per effective review state (pending_review, in_review, rejected,
+    /// approved) within the school filter, if any.
+    pub counts: Vec<StateCount>,
+}
+
+/// `POST /api/review/claim`: either the next `count` items of the queue, or one named case.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub case_id: Option<String>,
+    /// Restrict a `count` claim to one school.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub school: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lease {
+    pub case_id: String,
+    pub holder: String,
+    pub until_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimResponse {
+    /// Oldest submission first; may hold fewer than requested (or none) when the queue is short.
+    pub leases: Vec<Lease>,
+    pub lease_seconds: u64,
+}
+
+/// The roster record as a reviewer sees it; the ID number is masked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReviewStudent {
+    pub name: String,
+    pub id_number_masked: String,
+    pub student_no: String,
+    pub school_id: String,
+    pub school_name: String,
+    pub college: String,
+    pub major: String,
+    pub level: String,
+    pub graduation_year: i64,
+}
+
+/// Image kinds a reviewer may fetch from `/api/review/items/{case_id}/images/{kind}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImageKind {
+    IdFront,
+    IdBack,
+    Enrollment,
+    Original,
+    Standardized,
+}
+
+impl ImageKind {
+    pub const ALL: [ImageKind; 5] = [
+        ImageKind::IdFront,
+        ImageKind::IdBack,
+        ImageKind::Enrollment,
+        ImageKind::Original,
+        ImageKind::Standardized,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ImageKind::IdFront => "id_front",
+            ImageKind::IdBack => "id_back",
+            ImageKind::Enrollment => "enrollment",
+            ImageKind::Original => "original",
+            ImageKind::Standardized => "standardized",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ImageKind> {
+        ImageKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// ID card images are sensitive: every view is audited.
+    pub fn is_id_card(self) -> bool {
+        matches!(self, ImageKind::IdFront | ImageKind::IdBack)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageRef {
+    pub kind: ImageKind,
+    /// Path relative to the server root (bearer token required).
+    pub url: String,
+}
+
+/// One upload attempt of the student, newest first in [`ReviewItem::attempts`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttemptSummary {
+    pub attempt_id: String,
+    pub round: i64,
+    pub status: String,
+    pub overall: Option<String>,
+    pub face_same_person: Option<bool>,
+    pub created_at_ms: i64,
+    /// Whether this attempt is the one under review.
+    pub submitted: bool,
+}
+
+/// A recorded decision. Retrying the same `decision_id` returns the same record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DecisionRecord {
+    pub decision_id: String,
+    pub case_id: String,
+    pub kind: DecisionKind,
+    /// Reject reason codes.
+    pub reasons: Vec<String>,
+    pub comment: Option<String>,
+    pub reviewer_id: String,
+    pub reviewer_name: String,
+    pub round: i64,
+    pub decided_at_ms: i64,
+    /// The case state this decision led to.
+    pub resulting_state: CaseState,
+}
+
+/// Result of comparing the photo's face with the ID card portrait.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FaceMatchSummary {
+    pub same_person: Option<bool>,
+    pub distance: Option<f64>,
+    /// Failed comparisons before this submission.
+    pub failures: i64,
+}
+
+/// `GET /api/review/items/{case_id}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReviewItem {
+    pub case_id: String,
+    pub state: CaseState,
+    pub round: i64,
+    pub flagged: bool,
+    pub submitted_at_ms: Option<i64>,
+    pub lease: Option<Lease>,
+    pub student: ReviewStudent,
+    pub attempts: Vec<AttemptSummary>,
+    pub decisions: Vec<DecisionRecord>,
+    pub images: Vec<ImageRef>,
+    /// The server's analysis of the submitted attempt.
+    pub report: Option<CheckReport>,
+    pub face_match: FaceMatchSummary,
+}
+
+/// `GET /api/review/items/{case_id}/id-number`: the full ID number (audited).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdNumberView {
+    pub case_id: String,
+    pub id_number: String,
+}
+
+/// What a reviewer decides.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "verdict")]
+pub enum Verdict {
+    Approve,
+    Reject {
+        /// Reason codes; `other` requires a comment.
+        reasons: Vec<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        comment: Option<String>,
+    },
+}
+
+/// `POST /api/review/items/{case_id}/decision`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DecisionRequest {
+    /// Generated by the client (a UUID); retries with the same id are idempotent.
+    pub decision_id: String,
+    #[serde(flatten)]
+    pub verdict: Verdict,
+}
+
+/// `POST /api/supervisor/items/{case_id}/override`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OverrideRequest {
+    pub decision_id: String,
+    #[serde(flatten)]
+    pub verdict: Verdict,
+    /// Why the supervisor overrides (required).
+    pub override_comment: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReviewerDay {
+    pub reviewer_id: String,
+    pub reviewer_name: String,
+    /// Calendar day in China Standard Time (UTC+8), `YYYY-MM-DD`.
+    pub day: String,
+    pub approved: i64,
+    pub rejected: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReasonCount {
+    pub code: String,
+    pub label_zh: String,
+    pub label_en: String,
+    pub count: i64,
+}
+
+/// `GET /api/supervisor/stats`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stats {
+    /// Every state, including those before submission; `in_review` counts live leases only.
+    pub counts: Vec<StateCount>,
+    pub per_reviewer_day: Vec<ReviewerDay>,
+    pub reject_reasons: Vec<ReasonCount>,
+}

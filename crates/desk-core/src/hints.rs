@@ -1,0 +1,310 @@
+//! Local hints: the compliance measures, the face comparison with the ID card and the face
+//! geometry for the overlays, computed on this machine with the same models as the server.
+//! Advisory only: the server recomputes what it stores.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use gradphoto_api::review::ReviewItem;
+use gradphoto_domain::measures::{AssessStatus, Limits, MeasureResult, Verdict};
+use gradphoto_domain::Localized;
+use gradphoto_vision::embed::FaceEmbedder;
+use gradphoto_vision::{PhotoSpec, Thresholds, Vision, VisionError};
+use tokio::sync::OnceCell;
+
+use crate::error::{DeskError, DeskResult};
+use crate::view::{HintsView, ImageKind, MeasureView, OcrView, OverlayView};
+use crate::workstation::Workstation;
+
+/// The models, loaded once on first use (on a blocking thread: it takes a moment).
+#[derive(Default)]
+pub struct Hinter {
+    models: OnceCell<Arc<Models>>,
+}
+
+pub struct Models {
+    pub vision: Vision,
+    pub embedder: FaceEmbedder,
+}
+
+impl Models {
+    pub fn load() -> Result<Models, VisionError> {
+        Ok(Models {
+            vision: Vision::load()?,
+            embedder: FaceEmbedder::load()?,
+        })
+    }
+}
+
+fn hints_error(e: &VisionError) -> DeskError {
+    DeskError::Hints {
+        code: e.code().to_string(),
+        zh: e.message_zh(),
+        en: e.message_en(),
+    }
+}
+
+fn verdict_str(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Pass => "pass",
+        Verdict::Warn => "warn",
+        Verdict::Fail => "fail",
+    }
+}
+
+fn num(v: f64) -> String {
+    if v.fract() == 0.0 {
+        format!("{v:.0}")
+    } else if v.abs() >= 10.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+/// The pass range of a measure as a reviewer reads it, e.g. "≥ 0.20" or "50–230".
+pub fn threshold_text(l: &Limits) -> Option<String> {
+    match (l.pass_min, l.pass_max) {
+        (Some(a), Some(b)) if a == b => Some(format!("= {}", num(a))),
+        (Some(a), Some(b)) if a == -b => Some(format!("± {}", num(b))),
+        (Some(a), Some(b)) => Some(format!("{}–{}", num(a), num(b))),
+        (Some(a), None) => Some(format!("≥ {}", num(a))),
+        (None, Some(b)) => Some(format!("≤ {}", num(b))),
+        (None, None) => None,
+    }
+}
+
+fn measure_view(m: &MeasureResult, thresholds: &Thresholds) -> MeasureView {
+    MeasureView {
+        id: m.id.code().to_string(),
+        label_zh: m.id.label_zh().to_string(),
+        label_en: m.id.label_en().to_string(),
+        raw: m.raw.filter(|v| v.is_finite()),
+        score: m.score,
+        threshold: threshold_text(&thresholds.get(m.id)),
+        verdict: verdict_str(m.verdict).to_string(),
+        status: match m.status {
+            AssessStatus::Ok => "ok",
+            AssessStatus::FailedToAssess => "failed_to_assess",
+        }
+        .to_string(),
+        message_zh: m.message_zh.clone(),
+        message_en: m.message_en.clone(),
+    }
+}
+
+/// Face box and landmarks of the main face of an image, in its original pixels.
+fn overlay(vision: &Vision, bytes: &[u8], image: ImageKind) -> Option<OverlayView> {
+    let ins = vision.inspect(bytes).ok()?;
+    let k = 1.0 / ins.working_scale();
+    let (w, h) = ins.decoded.original_size;
+    let face_box = ins.primary().map(|d| {
+        let b = d.bbox.map(|v| f64::from(v) * k);
+        [b[0], b[1], b[2] - b[0], b[3] - b[1]]
+    });
+    let landmarks = ins
+        .mesh
+        .as_ref()
+        .map(|m| {
+            m.points
+                .iter()
+                .map(|p| [f64::from(p[0]) * k, f64::from(p[1]) * k])
+                .collect()
+        })
+        .unwrap_or_default();
+    Some(OverlayView {
+        image,
+        width: w,
+        height: h,
+        face_box,
+        landmarks,
+    })
+}
+
+/// What the hints say about the item beyond its images.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HintSubject {
+    pub item_id: String,
+    pub flagged: bool,
+    pub face_match_failures: u32,
+}
+
+impl From<&ReviewItem> for HintSubject {
+    fn from(item: &ReviewItem) -> Self {
+        HintSubject {
+            item_id: item.case_id.clone(),
+            flagged: item.flagged,
+            face_match_failures: u32::try_from(item.face_match.failures).unwrap_or(0),
+        }
+    }
+}
+
+/// Everything the hints panel shows for one item, from the cached images.
+pub fn compute(
+    models: &Models,
+    item: &HintSubject,
+    original: &[u8],
+    standardized: Option<&[u8]>,
+    id_card_front: Option<&[u8]>,
+) -> DeskResult<HintsView> {
+    let started = Instant::now();
+    let vision = &models.vision;
+    let spec = PhotoSpec::chsi();
+    let thresholds = Thresholds::default();
+    let analysis = vision
+        .analyze(original, &spec, &thresholds)
+        .map_err(|e| hints_error(&e))?;
+    let mut measures: Vec<MeasureView> = analysis
+        .report
+        .measures
+        .iter()
+        .map(|m| measure_view(m, &thresholds))
+        .collect();
+
+    let face_match = id_card_front.and_then(|card| {
+        let m = crate::face::compare(vision, &models.embedder, original, card).ok()?;
+        measures.push(measure_view(
+            &crate::face::similarity_measure(&m, &thresholds),
+            &thresholds,
+        ));
+        Some(crate::face::view(&m))
+    });
+    let ocr: Option<OcrView> = None;
+
+    let mut overlays = Vec::new();
+    if let Some(o) = overlay(vision, original, ImageKind::Original) {
+        overlays.push(o);
+    }
+    if let Some(o) = standardized.and_then(|b| overlay(vision, b, ImageKind::Standardized)) {
+        overlays.push(o);
+    }
+    if let Some(o) = id_card_front.and_then(|b| overlay(vision, b, ImageKind::IdCardFront)) {
+        overlays.push(o);
+    }
+
+    let mut overall = analysis.report.overall();
+    if face_match.as_ref().is_some_and(|m| !m.same_person) {
+        overall = Verdict::Fail;
+    }
+    Ok(HintsView {
+        item_id: item.item_id.clone(),
+        overall: verdict_str(overall).to_string(),
+        measures,
+        face_match,
+        ocr,
+        flagged: item.flagged,
+        face_match_failures: item.face_match_failures,
+        overlays,
+        models: analysis
+            .report
+            .models
+            .iter()
+            .map(|m| m.name.clone())
+            .collect(),
+        elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+    })
+}
+
+impl Hinter {
+    pub async fn models(&self) -> DeskResult<Arc<Models>> {
+        self.models
+            .get_or_try_init(|| async {
+                tokio::task::spawn_blocking(Models::load)
+                    .await
+                    .map_err(|e| DeskError::Hints {
+                        code: "model_error".into(),
+                        zh: format!("模型加载中断：{e}"),
+                        en: format!("Loading the models was interrupted: {e}"),
+                    })?
+                    .map(Arc::new)
+                    .map_err(|e| hints_error(&e))
+            })
+            .await
+            .cloned()
+    }
+}
+
+impl Workstation {
+    /// The hints of an item: from the cache when computed before, else computed now.
+    pub async fn hints(&self, item_id: &str) -> DeskResult<HintsView> {
+        let s = self.current().await?;
+        if let Some(json) = s.cache.hints(item_id).await? {
+            if let Ok(h) = serde_json::from_str::<HintsView>(&json) {
+                return Ok(h);
+            }
+        }
+        let detail = s
+            .cache
+            .detail(item_id)
+            .await?
+            .ok_or_else(|| DeskError::ItemNotFound(item_id.to_string()))?;
+        let item: ReviewItem = serde_json::from_str(&detail).map_err(DeskError::data)?;
+        let subject = HintSubject::from(&item);
+        let image = |kind: &'static str| {
+            let cache = s.cache.clone();
+            let id = item_id.to_string();
+            async move { cache.image(&id, kind).await.map(|o| o.map(|(_, b)| b)) }
+        };
+        let original = image("original").await?.ok_or_else(|| DeskError::Hints {
+            code: "no_original".into(),
+            zh: "本机没有该照片的原始上传，无法计算。".into(),
+            en: "The original upload is not cached here; nothing to compute.".into(),
+        })?;
+        let standardized = image("standardized").await?;
+        let card = image("id_front").await?;
+        let models = self.hinter.models().await?;
+        let hints = tokio::task::spawn_blocking(move || {
+            compute(&models, &subject, &original, standardized.as_deref(), card.as_deref())
+        })
+        .await
+        .map_err(|e| DeskError::Hints {
+            code: "model_error".into(),
+            zh: format!("计算中断：{e}"),
+            en: format!("The computation was interrupted: {e}"),
+        })??;
+        let json = serde_json::to_string(&hints).map_err(DeskError::data)?;
+        s.cache.set_hints(item_id, &hints.overall, &json).await?;
+        Ok(hints)
+    }
+
+    /// Computes hints for held items ahead of the reviewer, one at a time.
+    pub(crate) async fn compute_missing_hints(&self) {
+        let Ok(s) = self.current().await else {
+            return;
+        };
+        let Ok(ids) = s.cache.missing_hints().await else {
+            return;
+        };
+        for id in ids {
+            if let Err(e) = self.hints(&id).await {
+                tracing::debug!(item = %id, error = %e, "hints not computed");
+                // Remember the failure so the loop does not retry it forever.
+                let _ = s.cache.set_hints(&id, "warn", "null").await;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gradphoto_domain::measures::MeasureId;
+
+    #[test]
+    fn thresholds_read_naturally() {
+        let t = Thresholds::default();
+        assert_eq!(threshold_text(&t.get(MeasureId::Yaw)).as_deref(), Some("± 5"));
+        assert_eq!(
+            threshold_text(&t.get(MeasureId::EyesOpen)).as_deref(),
+            Some("≥ 0.20")
+        );
+        assert_eq!(
+            threshold_text(&t.get(MeasureId::Exposure)).as_deref(),
+            Some("90–200")
+        );
+        assert_eq!(
+            threshold_text(&t.get(MeasureId::SingleFace)).as_deref(),
+            Some("= 1")
+        );
+    }
+}

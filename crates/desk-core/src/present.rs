@@ -1,0 +1,190 @@
+//! Views of cached data for the window. Nothing here touches the network, so every view is
+//! as fast offline as online.
+
+use chrono::{TimeZone, Utc};
+use gradphoto_api::review::{DecisionKind, ImageKind as ApiImageKind, ReviewItem};
+use gradphoto_domain::spec::PhotoSpec;
+
+use crate::cache::{Cache, CachedRow};
+use crate::error::{DeskError, DeskResult};
+use crate::view::{
+    ConflictView, DecisionInput, GuideView, HistoryEntry, ImageKind, ImageRef, ItemView,
+    LocalDecisionView, QueueFilter, QueuePage, QueueRow, StudentView,
+};
+
+pub fn rfc3339(ms: i64) -> String {
+    Utc.timestamp_millis_opt(ms)
+        .single()
+        .map(|t| t.to_rfc3339())
+        .unwrap_or_default()
+}
+
+/// The window's name for a server image kind (the ID card back is not shown).
+pub fn view_kind(k: ApiImageKind) -> Option<ImageKind> {
+    match k {
+        ApiImageKind::IdFront => Some(ImageKind::IdCardFront),
+        ApiImageKind::Enrollment => Some(ImageKind::Enrollment),
+        ApiImageKind::Original => Some(ImageKind::Original),
+        ApiImageKind::Standardized => Some(ImageKind::Standardized),
+        ApiImageKind::IdBack => None,
+    }
+}
+
+/// Path part of the `gpimg:` URL of a cached image.
+pub fn image_path(item_id: &str, kind: ApiImageKind) -> String {
+    format!("{item_id}/{}", kind.as_str())
+}
+
+pub fn guide(spec: &PhotoSpec) -> GuideView {
+    GuideView {
+        width: spec.width,
+        height: spec.height,
+        hair_top: [spec.hair_top_px.min, spec.hair_top_px.max],
+        eye_line: [spec.eye_line_px.min, spec.eye_line_px.max],
+        face_width: [spec.face_width_px.min, spec.face_width_px.max],
+    }
+}
+
+fn queue_row(r: CachedRow, now_ms: i64) -> QueueRow {
+    QueueRow {
+        item_id: r.item_id,
+        student_name: r.student_name,
+        student_no: r.student_no,
+        school: r.school,
+        college: r.college,
+        submitted_at: rfc3339(r.submitted_ms),
+        waiting_minutes: (now_ms - r.submitted_ms).max(0) / 60_000,
+        status: r.status,
+        flagged: r.flagged,
+        attempt_no: u32::try_from(r.round).unwrap_or(0),
+        hint_verdict: r.hint_verdict,
+    }
+}
+
+pub async fn queue_page(cache: &Cache, filter: &QueueFilter, now_ms: i64) -> DeskResult<QueuePage> {
+    let (rows, matching) = cache.list(filter, now_ms).await?;
+    Ok(QueuePage {
+        rows: rows.into_iter().map(|r| queue_row(r, now_ms)).collect(),
+        counts: cache.counts().await?,
+        matching,
+        schools: cache.schools().await?,
+    })
+}
+
+fn decision_kind_str(d: &DecisionInput) -> (&'static str, Vec<String>, Option<String>) {
+    match d {
+        DecisionInput::Approve => ("approve", Vec::new(), None),
+        DecisionInput::Reject { reasons, comment } => ("reject", reasons.clone(), comment.clone()),
+    }
+}
+
+pub async fn item_view(cache: &Cache, item_id: &str) -> DeskResult<ItemView> {
+    let row = cache
+        .row(item_id)
+        .await?
+        .ok_or_else(|| DeskError::ItemNotFound(item_id.to_string()))?;
+    let detail = cache
+        .detail(item_id)
+        .await?
+        .ok_or_else(|| DeskError::ItemNotFound(item_id.to_string()))?;
+    let item: ReviewItem = serde_json::from_str(&detail).map_err(DeskError::data)?;
+    let have = cache.image_kinds(item_id).await?;
+    let images = item
+        .images
+        .iter()
+        .filter(|i| have.iter().any(|k| k == i.kind.as_str()))
+        .filter_map(|i| {
+            view_kind(i.kind).map(|kind| ImageRef {
+                kind,
+                path: image_path(item_id, i.kind),
+            })
+        })
+        .collect();
+    let history = item
+        .decisions
+        .iter()
+        .map(|d| HistoryEntry {
+            attempt_no: u32::try_from(d.round).unwrap_or(0),
+            submitted_at: None,
+            outcome: Some(
+                if matches!(d.kind, DecisionKind::Approve | DecisionKind::OverrideApprove) {
+                    "approved"
+                } else {
+                    "rejected"
+                }
+                .to_string(),
+            ),
+            reasons: d.reasons.clone(),
+            comment: d.comment.clone(),
+            reviewer: Some(match d.kind {
+                DecisionKind::OverrideApprove | DecisionKind::OverrideReject => {
+                    format!("{}（主管改判 override）", d.reviewer_name)
+                }
+                _ => d.reviewer_name.clone(),
+            }),
+            decided_at: Some(rfc3339(d.decided_at_ms)),
+        })
+        .collect();
+    let local_decision = cache.decision_for(item_id).await?.map(|o| {
+        let (kind, reasons, comment) = decision_kind_str(&o.decision);
+        LocalDecisionView {
+            decision_id: o.decision_id,
+            kind: kind.to_string(),
+            reasons,
+            comment,
+            decided_at: rfc3339(o.decided_ms),
+            synced: o.state == "synced",
+        }
+    });
+    let s = &item.student;
+    Ok(ItemView {
+        item_id: item_id.to_string(),
+        status: row.status,
+        lease_until: row.lease_until_ms.map(rfc3339),
+        submitted_at: rfc3339(row.submitted_ms),
+        attempt_no: u32::try_from(item.attempts.len().max(1)).unwrap_or(1),
+        flagged: item.flagged,
+        face_match_failures: u32::try_from(item.face_match.failures).unwrap_or(0),
+        student: StudentView {
+            name: s.name.clone(),
+            id_number_masked: s.id_number_masked.clone(),
+            student_no: s.student_no.clone(),
+            school: s.school_name.clone(),
+            college: s.college.clone(),
+            major: s.major.clone(),
+            level: s.level.clone(),
+            graduation_year: u16::try_from(s.graduation_year).unwrap_or(0),
+        },
+        images,
+        guide: guide(&PhotoSpec::chsi()),
+        history,
+        local_decision,
+    })
+}
+
+pub async fn conflict_views(cache: &Cache) -> DeskResult<Vec<ConflictView>> {
+    Ok(cache
+        .conflicts()
+        .await?
+        .into_iter()
+        .map(|c| {
+            let (kind, reasons, _) = c
+                .decision
+                .as_ref()
+                .map(decision_kind_str)
+                .unwrap_or(("approve", Vec::new(), None));
+            ConflictView {
+                id: c.id,
+                item_id: c.item_id,
+                student_name: c.student_name,
+                kind: c.kind,
+                code: c.code,
+                message_zh: c.message_zh,
+                message_en: c.message_en,
+                decision_kind: kind.to_string(),
+                reasons,
+                created_at: rfc3339(c.created_ms),
+            }
+        })
+        .collect())
+}

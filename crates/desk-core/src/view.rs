@@ -1,0 +1,403 @@
+//! What the workstation's window sees: the types that cross the command boundary between the
+//! Rust core and the UI. TypeScript declarations are generated from them (`ts-rs`) into
+//! `ui/desk/src/lib/bindings/`, so the UI cannot drift from the core.
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+/// Every failure the UI can show: a stable code and a sentence in each product language.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ErrorView {
+    pub code: String,
+    pub message_zh: String,
+    pub message_en: String,
+}
+
+/// Whether the operating system's credential store can hold the session token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct KeyringStatus {
+    pub available: bool,
+    /// Why it is unavailable, for the sign-in screen (platform error text).
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct SessionView {
+    pub server_url: String,
+    pub user_name: String,
+    pub role: String,
+    /// The token lives only in memory: signing in again is needed after a restart.
+    pub session_only: bool,
+}
+
+/// What the window needs at start: who is signed in and how the last sign-in looked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct StartupView {
+    pub session: Option<SessionView>,
+    pub keyring: KeyringStatus,
+    pub last_server_url: Option<String>,
+    pub last_user_name: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct SignInRequest {
+    pub server_url: String,
+    pub user_name: String,
+    pub password: String,
+    /// Keep the token in memory only (offered when no keyring service is available).
+    pub session_only: bool,
+}
+
+/// Where an item stands on this workstation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum RowStatus {
+    /// In the server's queue, not held by this workstation.
+    Pending,
+    /// Claimed by this workstation under a live (or locally assumed) lease.
+    Claimed,
+    /// Decided here; the decision waits in the outbox.
+    Decided,
+    /// Decided here and accepted by the server.
+    Synced,
+    /// The server refused the decision; see the conflict list.
+    Conflict,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct QueueFilter {
+    pub school: Option<String>,
+    pub status: Option<RowStatus>,
+    /// Only items that have waited at least this many minutes since submission.
+    pub min_wait_minutes: Option<u32>,
+    /// Only submissions flagged after repeated failed face comparisons.
+    pub flagged_only: bool,
+    /// Only items whose local hints include a failing measure.
+    pub hint_fail_only: bool,
+    /// Free text matched against name and student number.
+    pub search: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct QueueRow {
+    pub item_id: String,
+    pub student_name: String,
+    pub student_no: String,
+    pub school: String,
+    pub college: String,
+    /// RFC 3339.
+    pub submitted_at: String,
+    #[ts(type = "number")]
+    pub waiting_minutes: i64,
+    pub status: RowStatus,
+    pub flagged: bool,
+    pub attempt_no: u32,
+    /// Overall verdict of the local hints once computed: "pass" | "warn" | "fail".
+    pub hint_verdict: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct QueueCounts {
+    pub total: u32,
+    pub pending: u32,
+    pub claimed: u32,
+    pub decided: u32,
+    pub conflicts: u32,
+    pub flagged: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct QueuePage {
+    pub rows: Vec<QueueRow>,
+    /// Counts over the whole local queue, before the filter.
+    pub counts: QueueCounts,
+    /// Count of rows matching the filter.
+    pub matching: u32,
+    pub schools: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ImageKind {
+    IdCardFront,
+    Enrollment,
+    Original,
+    Standardized,
+}
+
+impl ImageKind {
+    pub const ALL: [ImageKind; 4] = [
+        ImageKind::IdCardFront,
+        ImageKind::Enrollment,
+        ImageKind::Original,
+        ImageKind::Standardized,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ImageKind::IdCardFront => "id_card_front",
+            ImageKind::Enrollment => "enrollment",
+            ImageKind::Original => "original",
+            ImageKind::Standardized => "standardized",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ImageKind> {
+        ImageKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ImageRef {
+    pub kind: ImageKind,
+    /// Path part of the `gpimg:` URL the window loads it from (served out of the local cache).
+    pub path: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct StudentView {
+    pub name: String,
+    pub id_number_masked: String,
+    pub student_no: String,
+    pub school: String,
+    pub college: String,
+    pub major: String,
+    pub level: String,
+    pub graduation_year: u16,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct HistoryEntry {
+    pub attempt_no: u32,
+    pub submitted_at: Option<String>,
+    /// "approved" | "rejected" | null while undecided.
+    pub outcome: Option<String>,
+    pub reasons: Vec<String>,
+    pub comment: Option<String>,
+    pub reviewer: Option<String>,
+    pub decided_at: Option<String>,
+}
+
+/// The guide bands of the photo spec, in standardized-photo pixels.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct GuideView {
+    pub width: u32,
+    pub height: u32,
+    pub hair_top: [u32; 2],
+    pub eye_line: [u32; 2],
+    pub face_width: [u32; 2],
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct LocalDecisionView {
+    pub decision_id: String,
+    /// "approve" | "reject".
+    pub kind: String,
+    pub reasons: Vec<String>,
+    pub comment: Option<String>,
+    pub decided_at: String,
+    pub synced: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct ItemView {
+    pub item_id: String,
+    pub status: RowStatus,
+    pub lease_until: Option<String>,
+    pub submitted_at: String,
+    pub attempt_no: u32,
+    pub flagged: bool,
+    pub face_match_failures: u32,
+    pub student: StudentView,
+    pub images: Vec<ImageRef>,
+    pub guide: GuideView,
+    pub history: Vec<HistoryEntry>,
+    pub local_decision: Option<LocalDecisionView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct MeasureView {
+    pub id: String,
+    pub label_zh: String,
+    pub label_en: String,
+    pub raw: Option<f64>,
+    pub score: Option<u8>,
+    /// The limits the verdict was judged against, in the measure's own unit.
+    pub threshold: Option<String>,
+    /// "pass" | "warn" | "fail".
+    pub verdict: String,
+    /// "ok" | "failed_to_assess".
+    pub status: String,
+    pub message_zh: String,
+    pub message_en: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct FaceMatchView {
+    pub similarity: f64,
+    pub distance: f64,
+    pub threshold: f64,
+    pub same_person: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct OcrView {
+    pub name_read: Option<String>,
+    pub number_read: Option<String>,
+    pub name_expected: String,
+    pub number_expected_masked: String,
+    pub name_matches: bool,
+    pub number_matches: bool,
+}
+
+/// Face box and landmarks found on one of the item's images, in that image's pixels.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct OverlayView {
+    pub image: ImageKind,
+    pub width: u32,
+    pub height: u32,
+    /// x, y, width, height.
+    pub face_box: Option<[f64; 4]>,
+    pub landmarks: Vec<[f64; 2]>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct HintsView {
+    pub item_id: String,
+    /// "pass" | "warn" | "fail".
+    pub overall: String,
+    pub measures: Vec<MeasureView>,
+    pub face_match: Option<FaceMatchView>,
+    pub ocr: Option<OcrView>,
+    /// The student submitted after repeated failed face comparisons.
+    pub flagged: bool,
+    pub face_match_failures: u32,
+    pub overlays: Vec<OverlayView>,
+    pub models: Vec<String>,
+    #[ts(type = "number")]
+    pub elapsed_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum DecisionInput {
+    Approve,
+    Reject { reasons: Vec<String>, comment: Option<String> },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct DecideRequest {
+    pub item_id: String,
+    pub decision: DecisionInput,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct DecideResult {
+    pub decision_id: String,
+    /// The next claimed, undecided item (already cached), if any.
+    pub next_item_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ReasonView {
+    pub code: String,
+    pub label_zh: String,
+    pub label_en: String,
+    pub requires_comment: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ConflictKind {
+    /// The lease ran out and the item went to someone else (or back to the queue).
+    LeaseLost,
+    /// The student withdrew the submission.
+    Withdrawn,
+    /// A supervisor decided the item first.
+    Overridden,
+    /// The server refused the decision for another reason.
+    Refused,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ConflictView {
+    #[ts(type = "number")]
+    pub id: i64,
+    pub item_id: String,
+    pub student_name: String,
+    pub kind: ConflictKind,
+    pub code: String,
+    pub message_zh: String,
+    pub message_en: String,
+    /// "approve" | "reject".
+    pub decision_kind: String,
+    pub reasons: Vec<String>,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct SyncStatusView {
+    pub signed_in: bool,
+    pub online: bool,
+    pub syncing: bool,
+    pub outbox: u32,
+    pub conflicts: u32,
+    pub claimed: u32,
+    pub last_sync_at: Option<String>,
+    pub last_error: Option<ErrorView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ClaimResult {
+    pub claimed: u32,
+    pub first_item_id: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use super::*;
+
+    fn bindings_dir() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ui/desk/src/lib/bindings")
+    }
+
+    fn export_all(dir: &Path) {
+        ErrorView::export_all_to(dir).unwrap();
+        StartupView::export_all_to(dir).unwrap();
+        SignInRequest::export_all_to(dir).unwrap();
+        QueueFilter::export_all_to(dir).unwrap();
+        QueuePage::export_all_to(dir).unwrap();
+        ItemView::export_all_to(dir).unwrap();
+        HintsView::export_all_to(dir).unwrap();
+        DecideRequest::export_all_to(dir).unwrap();
+        DecideResult::export_all_to(dir).unwrap();
+        ReasonView::export_all_to(dir).unwrap();
+        ConflictView::export_all_to(dir).unwrap();
+        SyncStatusView::export_all_to(dir).unwrap();
+        ClaimResult::export_all_to(dir).unwrap();
+    }
+
+    /// The UI's TypeScript types are generated from these; `UPDATE_BINDINGS=1` rewrites them,
+    /// otherwise the test fails when they drifted.
+    #[test]
+    fn typescript_bindings_are_current() {
+        if std::env::var("UPDATE_BINDINGS").as_deref() == Ok("1") {
+            export_all(&bindings_dir());
+        }
+        let fresh = tempfile::tempdir().unwrap();
+        export_all(fresh.path());
+        let mut names: Vec<_> = std::fs::read_dir(fresh.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        names.sort();
+        assert!(names.len() >= 25, "{names:?}");
+        for name in names {
+            let want = std::fs::read_to_string(fresh.path().join(&name)).unwrap();
+            let have = std::fs::read_to_string(bindings_dir().join(&name)).unwrap_or_default();
+            assert_eq!(have, want, "ui/desk/src/lib/bindings/{name:?} is stale: run with UPDATE_BINDINGS=1");
+        }
+    }
+}

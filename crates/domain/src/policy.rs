@@ -1,0 +1,212 @@
+//! A school's configurable rules for the student journey.
+
+use serde::{Deserialize, Serialize};
+
+use crate::Localized;
+
+/// Per-school policy. `Default` gives the usual settings, but support contact fields are empty
+/// on purpose: a deployment must fill them in, and [`SchoolPolicy::validate`] refuses a policy
+/// without them (students must always see a real phone number and hours).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SchoolPolicy {
+    /// Photo fee in fen (1/100 CNY); 0 means the school pays (the `waived` provider).
+    pub fee_cents: i64,
+    /// Whether a paid order also covers retakes after a rejection.
+    pub retakes_free: bool,
+    /// Upload attempts allowed per submission round.
+    pub max_attempts_per_round: u32,
+    /// Whether students may choose a photo from the album instead of capturing one.
+    pub album_allowed: bool,
+    /// Failed face comparisons after which the student may submit anyway (flagged).
+    pub face_match_failures_before_flag: u32,
+    /// Version of the privacy agreement students must accept.
+    pub privacy_version: String,
+    pub support_phone: String,
+    pub support_hours: String,
+    /// Days after export after which originals and ID card images are purged.
+    pub retention_days: u32,
+}
+
+impl Default for SchoolPolicy {
+    fn default() -> Self {
+        SchoolPolicy {
+            fee_cents: 0,
+            retakes_free: true,
+            max_attempts_per_round: 10,
+            album_allowed: true,
+            face_match_failures_before_flag: 3,
+            privacy_version: "2025-09".to_string(),
+            support_phone: String::new(),
+            support_hours: String::new(),
+            retention_days: 180,
+        }
+    }
+}
+
+/// The first problem found in a policy.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PolicyError {
+    #[error("fee must not be negative (got {0} fen)")]
+    NegativeFee(i64),
+    #[error("max_attempts_per_round must be at least 1")]
+    NoAttempts,
+    #[error("face_match_failures_before_flag must be at least 1")]
+    NoFaceMatchFailures,
+    #[error("privacy_version must not be empty")]
+    MissingPrivacyVersion,
+    #[error("support_phone must not be empty")]
+    MissingSupportPhone,
+    #[error("support_hours must not be empty")]
+    MissingSupportHours,
+    #[error("retention_days must be at least 1")]
+    NoRetention,
+}
+
+impl Localized for PolicyError {
+    fn code(&self) -> &'static str {
+        match self {
+            PolicyError::NegativeFee(_) => "policy_negative_fee",
+            PolicyError::NoAttempts => "policy_no_attempts",
+            PolicyError::NoFaceMatchFailures => "policy_no_face_match_failures",
+            PolicyError::MissingPrivacyVersion => "policy_missing_privacy_version",
+            PolicyError::MissingSupportPhone => "policy_missing_support_phone",
+            PolicyError::MissingSupportHours => "policy_missing_support_hours",
+            PolicyError::NoRetention => "policy_no_retention",
+        }
+    }
+
+    fn message_zh(&self) -> String {
+        match self {
+            PolicyError::NegativeFee(v) => format!("收费金额不能为负数（当前为 {v} 分）。"),
+            PolicyError::NoAttempts => "每轮允许的上传次数至少为 1 次。".to_string(),
+            PolicyError::NoFaceMatchFailures => "人像比对失败次数阈值至少为 1 次。".to_string(),
+            PolicyError::MissingPrivacyVersion => "请填写隐私协议版本。".to_string(),
+            PolicyError::MissingSupportPhone => {
+                "请填写咨询电话，学生在每个页面都会看到。".to_string()
+            }
+            PolicyError::MissingSupportHours => {
+                "请填写咨询时间，学生在每个页面都会看到。".to_string()
+            }
+            PolicyError::NoRetention => "原始照片保留天数至少为 1 天。".to_string(),
+        }
+    }
+
+    fn message_en(&self) -> String {
+        match self {
+            PolicyError::NegativeFee(v) => format!("The fee must not be negative (got {v} fen)."),
+            PolicyError::NoAttempts => "At least one upload attempt per round is required.".into(),
+            PolicyError::NoFaceMatchFailures => {
+                "The face comparison failure threshold must be at least 1.".into()
+            }
+            PolicyError::MissingPrivacyVersion => "Enter the privacy agreement version.".into(),
+            PolicyError::MissingSupportPhone => {
+                "Enter the support phone number; students see it on every page.".into()
+            }
+            PolicyError::MissingSupportHours => {
+                "Enter the support hours; students see them on every page.".into()
+            }
+            PolicyError::NoRetention => "Originals must be kept for at least one day.".into(),
+        }
+    }
+}
+
+impl SchoolPolicy {
+    /// Checks the policy before it is stored or served.
+    pub fn validate(&self) -> Result<(), PolicyError> {
+        if self.fee_cents < 0 {
+            return Err(PolicyError::NegativeFee(self.fee_cents));
+        }
+        if self.max_attempts_per_round == 0 {
+            return Err(PolicyError::NoAttempts);
+        }
+        if self.face_match_failures_before_flag == 0 {
+            return Err(PolicyError::NoFaceMatchFailures);
+        }
+        if self.privacy_version.trim().is_empty() {
+            return Err(PolicyError::MissingPrivacyVersion);
+        }
+        if self.support_phone.trim().is_empty() {
+            return Err(PolicyError::MissingSupportPhone);
+        }
+        if self.support_hours.trim().is_empty() {
+            return Err(PolicyError::MissingSupportHours);
+        }
+        if self.retention_days == 0 {
+            return Err(PolicyError::NoRetention);
+        }
+        Ok(())
+    }
+
+    /// Whether students pay anything at all.
+    pub fn is_free(&self) -> bool {
+        self.fee_cents == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn complete() -> SchoolPolicy {
+        SchoolPolicy {
+            support_phone: "010-62750000".into(),
+            support_hours: "工作日 8:30–17:00".into(),
+            ..SchoolPolicy::default()
+        }
+    }
+
+    #[test]
+    fn defaults_match_the_contract() {
+        let p = SchoolPolicy::default();
+        assert_eq!(p.fee_cents, 0);
+        assert!(p.retakes_free);
+        assert_eq!(p.max_attempts_per_round, 10);
+        assert!(p.album_allowed);
+        assert_eq!(p.face_match_failures_before_flag, 3);
+        assert_eq!(p.privacy_version, "2025-09");
+        assert!(p.is_free());
+    }
+
+    #[test]
+    fn default_policy_needs_support_contacts() {
+        assert_eq!(
+            SchoolPolicy::default().validate(),
+            Err(PolicyError::MissingSupportPhone)
+        );
+        assert_eq!(complete().validate(), Ok(()));
+        let no_hours = SchoolPolicy {
+            support_hours: "  ".into(),
+            ..complete()
+        };
+        assert_eq!(no_hours.validate(), Err(PolicyError::MissingSupportHours));
+    }
+
+    #[test]
+    fn rejects_bad_numbers() {
+        let p = SchoolPolicy {
+            fee_cents: -1,
+            ..complete()
+        };
+        assert_eq!(p.validate(), Err(PolicyError::NegativeFee(-1)));
+        let p = SchoolPolicy {
+            max_attempts_per_round: 0,
+            ..complete()
+        };
+        assert_eq!(p.validate().unwrap_err().code(), "policy_no_attempts");
+        let p = SchoolPolicy {
+            retention_days: 0,
+            ..complete()
+        };
+        assert_eq!(p.validate(), Err(PolicyError::NoRetention));
+    }
+
+    #[test]
+    fn partial_json_fills_defaults() {
+        let p: SchoolPolicy =
+            serde_json::from_str(r#"{"fee_cents": 2500, "support_phone": "123"}"#).unwrap();
+        assert_eq!(p.fee_cents, 2500);
+        assert_eq!(p.max_attempts_per_round, 10);
+        assert_eq!(p.support_phone, "123");
+    }
+}

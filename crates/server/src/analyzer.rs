@@ -1,0 +1,88 @@
+//! The seam where photo analysis (compliance checks, face comparison, ID-card reading and
+//! standardization) plugs in. The job runner calls it on a blocking thread.
+
+use gradphoto_domain::measures::CheckReport;
+use gradphoto_domain::spec::PhotoSpec;
+use serde::{Deserialize, Serialize};
+
+/// Everything an analysis needs; owned so it can move to a blocking thread.
+#[derive(Debug, Clone)]
+pub struct AnalyzeInput {
+    pub photo: Vec<u8>,
+    pub spec: PhotoSpec,
+    pub id_card_front: Option<Vec<u8>>,
+    /// Name and ID number as typed by the student, for comparison with the card.
+    pub typed: Option<(String, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FaceMatchResult {
+    pub distance: f64,
+    pub same_person: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OcrResult {
+    pub name: Option<String>,
+    pub id_number: Option<String>,
+    /// The card agrees with what the student typed.
+    pub agree: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct AnalyzeOutput {
+    pub report: CheckReport,
+    /// The standardized JPEG, when the photo could be standardized.
+    pub standardized: Option<Vec<u8>>,
+    pub face_match: Option<FaceMatchResult>,
+    pub ocr: Option<OcrResult>,
+}
+
+/// A failure the student can act on (e.g. `no_face`, `unreadable_image`), with messages.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code}: {message_en}")]
+pub struct AnalyzeError {
+    pub code: &'static str,
+    pub message_zh: String,
+    pub message_en: String,
+}
+
+impl AnalyzeError {
+    pub fn from_localized(e: &dyn gradphoto_domain::Localized) -> AnalyzeError {
+        AnalyzeError {
+            code: e.code(),
+            message_zh: e.message_zh(),
+            message_en: e.message_en(),
+        }
+    }
+}
+
+impl gradphoto_domain::Localized for AnalyzeError {
+    fn code(&self) -> &'static str {
+        self.code
+    }
+    fn message_zh(&self) -> String {
+        self.message_zh.clone()
+    }
+    fn message_en(&self) -> String {
+        self.message_en.clone()
+    }
+}
+
+pub trait PhotoAnalyzer: Send + Sync + 'static {
+    fn analyze(&self, input: AnalyzeInput) -> Result<AnalyzeOutput, AnalyzeError>;
+}
+
+/// Used until a photo analyzer is configured: every photo fails with a clear message
+/// instead of passing unchecked.
+pub struct Unavailable;
+
+impl PhotoAnalyzer for Unavailable {
+    fn analyze(&self, _input: AnalyzeInput) -> Result<AnalyzeOutput, AnalyzeError> {
+        Err(AnalyzeError {
+            code: "analysis_unavailable",
+            message_zh: "服务器暂未启用照片自动检测，请稍后再试或联系学校。".to_string(),
+            message_en: "Automatic photo checks are not enabled on this server yet; try again later or contact your school.".to_string(),
+        })
+    }
+}

@@ -1,0 +1,608 @@
+//! Command line: `serve`, `worker`, `migrate` and the admin commands.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use chrono::Utc;
+use clap::{Args, Parser, Subcommand};
+use gradphoto_api::admin::{RosterCheck, RosterRowProblem};
+use gradphoto_domain::policy::SchoolPolicy;
+use gradphoto_domain::role::Role;
+use gradphoto_domain::roster::parse_roster_csv;
+use gradphoto_domain::state::{CaseState, Event};
+use gradphoto_server::analyzer::{PhotoAnalyzer, Unavailable};
+use gradphoto_server::config::Config;
+use gradphoto_server::http::error::AppError;
+use gradphoto_server::invite::{self, InviteSelection};
+use gradphoto_server::store::{audit, cases, schools, students, users, Actor};
+use gradphoto_server::{crypto, demo, jobs, AppState};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "gradphoto",
+    version,
+    about = "学历照片采集与审核 / graduation photo collection and review"
+)]
+struct Cli {
+    /// TOML configuration file (defaults, then this file, then GRADPHOTO_* variables).
+    #[arg(long, global = true, env = "GRADPHOTO_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the HTTP server (and in-process job workers).
+    Serve,
+    /// Run background job workers only.
+    Worker {
+        /// Process the jobs that are ready, then exit.
+        #[arg(long)]
+        once: bool,
+    },
+    /// Create or upgrade the database schema.
+    Migrate,
+    /// Check or import the student roster (CSV, UTF-8 or GBK, zh or en headers).
+    Roster {
+        #[command(subcommand)]
+        command: RosterCommand,
+    },
+    /// School settings.
+    School {
+        #[command(subcommand)]
+        command: SchoolCommand,
+    },
+    /// Issue (or re-issue) per-student codes: QR PNGs and a CSV of links.
+    Invite(InviteArgs),
+    /// Staff accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// The audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// Export approved photos for the registry: <ID number>.jpg plus a CSV.
+    Export {
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Seed a demo school, roster, accounts and cases in several states.
+    Demo {
+        /// Where to write the demo invitation QR codes and links.
+        #[arg(long, default_value = "demo-invites")]
+        out: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum RosterCommand {
+    /// Validate a roster file; lists every bad row (exit code 1 when any).
+    Check {
+        file: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Import a roster file: all rows or none.
+    Import {
+        file: PathBuf,
+        /// Policy (TOML) for schools that do not exist yet.
+        #[arg(long)]
+        policy: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum SchoolCommand {
+    /// Set a school's policy from a TOML file (fee, retakes, support phone and hours…).
+    Policy {
+        #[arg(long)]
+        school: String,
+        file: PathBuf,
+    },
+    /// List schools.
+    List,
+}
+
+#[derive(Debug, Args)]
+struct InviteArgs {
+    /// Every student (default when no --student-no is given).
+    #[arg(long)]
+    all: bool,
+    #[arg(long, conflicts_with = "all")]
+    student_no: Option<String>,
+    #[arg(long)]
+    school: Option<String>,
+    /// Revoke current codes and issue new ones.
+    #[arg(long)]
+    reissue: bool,
+    #[arg(long)]
+    out: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Add a staff account; prints a generated password unless --password-stdin is given.
+    Add {
+        username: String,
+        #[arg(long)]
+        role: Role,
+        #[arg(long)]
+        display_name: Option<String>,
+        /// Restrict the account to one school (by name).
+        #[arg(long)]
+        school: Option<String>,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Verify the hash chain; prints OK with the count or the first broken link.
+    Verify,
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("错误 / error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The analyzer this binary runs photos through.
+fn analyzer() -> Arc<dyn PhotoAnalyzer> {
+    Arc::new(Unavailable)
+}
+
+fn app_err(e: AppError) -> anyhow::Error {
+    anyhow::anyhow!("{} ({}) / {}", e.message_zh, e.code, e.message_en)
+}
+
+async fn open(config: Config) -> anyhow::Result<AppState> {
+    AppState::open(config, analyzer()).await.map_err(app_err)
+}
+
+fn cli_actor() -> Actor {
+    Actor::new(Role::Admin, "cli")
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let config = Config::load(cli.config.as_deref())?;
+    match cli.command {
+        Command::Serve => serve(config).await,
+        Command::Worker { once } => worker(config, once).await,
+        Command::Migrate => {
+            let state = open(config).await?;
+            println!(
+                "数据库已是最新 / database is up to date ({:?})",
+                state.store.backend()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Roster { command } => match command {
+            RosterCommand::Check { file, json } => roster_check(&file, json),
+            RosterCommand::Import { file, policy } => roster_import(config, &file, policy).await,
+        },
+        Command::School { command } => school(config, command).await,
+        Command::Invite(args) => invite_cmd(config, args).await,
+        Command::User { command } => user(config, command).await,
+        Command::Audit {
+            command: AuditCommand::Verify,
+        } => audit_verify(config).await,
+        Command::Export { out } => export(config, &out).await,
+        Command::Demo { out } => {
+            let state = open(config).await?;
+            let report = demo::seed(&state).await.map_err(app_err)?;
+            jobs::drain(&state).await.map_err(app_err)?;
+            print!("{}", report.render());
+            let links = invite::issue(&state, &cli_actor(), &InviteSelection::default())
+                .await
+                .map_err(app_err)?;
+            invite::write_outputs(&out, &links)
+                .with_context(|| format!("writing {}", out.display()))?;
+            println!(
+                "邀请二维码和链接 / invitation QR codes and links: {}",
+                out.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<ExitCode> {
+    let tls = config.tls.is_some();
+    let (addr, handle) = gradphoto_server::serve(config, analyzer())
+        .await
+        .map_err(app_err)?;
+    if tls {
+        eprintln!("注意：本版本不直接提供 TLS，请在反向代理上配置 HTTPS / note: TLS is terminated by a reverse proxy in this version");
+    }
+    println!("gradphoto 正在监听 / listening on http://{addr}");
+    println!(
+        "学生链接前缀 / student links: {}/c/<code>",
+        handle.state.public_url
+    );
+    let stop = handle.stop_signal();
+    tokio::spawn(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        let _ = stop.send(true);
+    });
+    handle.wait().await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn worker(config: Config, once: bool) -> anyhow::Result<ExitCode> {
+    let state = open(config).await?;
+    if once {
+        let n = jobs::drain(&state).await.map_err(app_err)?;
+        println!("处理了 {n} 个任务 / ran {n} job(s)");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let (stop, rx) = tokio::sync::watch::channel(false);
+    let count = state.config.workers.max(1);
+    let handles = jobs::spawn_workers(&state, count, rx);
+    println!("{count} 个任务进程已启动 / {count} worker(s) running; Ctrl-C to stop");
+    tokio::signal::ctrl_c().await?;
+    let _ = stop.send(true);
+    for h in handles {
+        let _ = h.await;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn roster_check(file: &Path, json: bool) -> anyhow::Result<ExitCode> {
+    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let result = parse_roster_csv(&bytes, Utc::now().date_naive());
+    let check = match &result {
+        Ok(rows) => RosterCheck {
+            ok: true,
+            rows: rows.len(),
+            problems: Vec::new(),
+        },
+        Err(errors) => RosterCheck {
+            ok: false,
+            rows: 0,
+            problems: errors
+                .iter()
+                .map(|e| RosterRowProblem {
+                    line: e.line,
+                    field: e.field.clone(),
+                    code: e.code.as_str().to_string(),
+                    message_zh: e.message_zh.clone(),
+                    message_en: e.message_en.clone(),
+                })
+                .collect(),
+        },
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&check)?);
+    } else if check.ok {
+        println!("名单有效 / roster OK: {} 行 rows", check.rows);
+    } else {
+        println!(
+            "名单有 {} 处错误 / roster has {} problem(s):",
+            check.problems.len(),
+            check.problems.len()
+        );
+        for p in &check.problems {
+            println!(
+                "  第 {} 行 line {}{}: {} / {} [{}]",
+                p.line,
+                p.line,
+                p.field
+                    .as_deref()
+                    .map(|f| format!(" ({f})"))
+                    .unwrap_or_default(),
+                p.message_zh,
+                p.message_en,
+                p.code
+            );
+        }
+    }
+    Ok(if check.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn read_policy(path: &Path) -> anyhow::Result<SchoolPolicy> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let policy: SchoolPolicy =
+        toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    policy.validate().map_err(|e| {
+        use gradphoto_domain::Localized;
+        anyhow::anyhow!("{} / {}", e.message_zh(), e.message_en())
+    })?;
+    Ok(policy)
+}
+
+async fn roster_import(
+    config: Config,
+    file: &Path,
+    policy: Option<PathBuf>,
+) -> anyhow::Result<ExitCode> {
+    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let records = match parse_roster_csv(&bytes, Utc::now().date_naive()) {
+        Ok(r) => r,
+        Err(errors) => {
+            eprintln!("名单无效，未导入任何记录 / invalid roster, nothing imported:");
+            for e in &errors {
+                eprintln!(
+                    "  第 {} 行 line {}: {} / {}",
+                    e.line, e.line, e.message_zh, e.message_en
+                );
+            }
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let policy = match policy {
+        Some(p) => read_policy(&p)?,
+        None => SchoolPolicy::default(),
+    };
+    let state = open(config).await?;
+    let mut tx = state.store.begin().await.map_err(app_err)?;
+    let summary = students::import(&mut tx, &state.crypto, &records, &policy)
+        .await
+        .map_err(app_err)?;
+    tx.commit().await.map_err(app_err)?;
+    println!(
+        "已导入 / imported: 新增 created {}, 更新 updated {}",
+        summary.created, summary.updated
+    );
+    for school in schools::list(&state.store).await.map_err(app_err)? {
+        if school.policy.validate().is_err() {
+            println!(
+                "提示：请为学校“{}”设置政策（客服电话等）/ note: set a policy for school {:?}: gradphoto school policy --school {:?} FILE.toml",
+                school.name, school.name, school.name
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn school(config: Config, command: SchoolCommand) -> anyhow::Result<ExitCode> {
+    let state = open(config).await?;
+    match command {
+        SchoolCommand::Policy { school, file } => {
+            let policy = read_policy(&file)?;
+            let row = schools::find_by_name(&state.store, &school)
+                .await
+                .map_err(app_err)?
+                .with_context(|| format!("no school named {school:?}"))?;
+            let mut tx = state.store.begin().await.map_err(app_err)?;
+            schools::set_policy(tx.conn(), &row.id, &policy)
+                .await
+                .map_err(app_err)?;
+            tx.commit().await.map_err(app_err)?;
+            println!("已更新 / updated: {}", row.name);
+        }
+        SchoolCommand::List => {
+            for s in schools::list(&state.store).await.map_err(app_err)? {
+                println!(
+                    "{}\t{}\tfee={}\tsupport={} {}",
+                    s.id,
+                    s.name,
+                    s.policy.fee_cents,
+                    s.policy.support_phone,
+                    s.policy.support_hours
+                );
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn invite_cmd(config: Config, args: InviteArgs) -> anyhow::Result<ExitCode> {
+    let state = open(config).await?;
+    let sel = InviteSelection {
+        student_no: args.student_no,
+        school: args.school,
+        reissue: args.reissue,
+    };
+    let links = invite::issue(&state, &cli_actor(), &sel)
+        .await
+        .map_err(app_err)?;
+    invite::write_outputs(&args.out, &links)
+        .with_context(|| format!("writing {}", args.out.display()))?;
+    let new = links.iter().filter(|l| l.new).count();
+    println!(
+        "{} 个采集码（新发 {new}）已写入 / {} code(s) ({new} new) written to {}",
+        links.len(),
+        links.len(),
+        args.out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn user(config: Config, command: UserCommand) -> anyhow::Result<ExitCode> {
+    let UserCommand::Add {
+        username,
+        role,
+        display_name,
+        school,
+        password_stdin,
+    } = command;
+    let (password, generated) = if password_stdin {
+        let mut s = String::new();
+        std::io::stdin().read_to_string(&mut s)?;
+        let s = s.trim_end_matches(['\r', '\n']).to_string();
+        if s.chars().count() < 8 {
+            bail!("密码至少 8 个字符 / the password must have at least 8 characters");
+        }
+        (s, false)
+    } else {
+        (crypto::random_code(16), true)
+    };
+    let state = open(config).await?;
+    let school_id = match &school {
+        Some(name) => Some(
+            schools::find_by_name(&state.store, name)
+                .await
+                .map_err(app_err)?
+                .with_context(|| format!("no school named {name:?}"))?
+                .id,
+        ),
+        None => None,
+    };
+    let hash = tokio::task::spawn_blocking(move || {
+        crypto::hash_password(&password).map(|h| (h, password))
+    })
+    .await??;
+    let mut tx = state.store.begin().await.map_err(app_err)?;
+    users::add(
+        &mut tx,
+        &cli_actor(),
+        &username,
+        display_name.as_deref().unwrap_or(&username),
+        role,
+        &hash.0,
+        school_id.as_deref(),
+    )
+    .await
+    .map_err(app_err)?;
+    tx.commit().await.map_err(app_err)?;
+    println!("已创建账号 / created account {username} ({role})");
+    if generated {
+        println!("初始密码 / password: {}", hash.1);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn audit_verify(config: Config) -> anyhow::Result<ExitCode> {
+    let state = open(config).await?;
+    match audit::verify(&state.store).await.map_err(app_err)? {
+        Ok(count) => {
+            println!("OK: 审计链完整 / audit chain intact, {count} event(s)");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(broken) => {
+            use gradphoto_domain::Localized;
+            println!(
+                "审计链在第 {} 条断开 / audit chain broken at seq {}: {} / {} [{}]",
+                broken.seq,
+                broken.seq,
+                broken.message_zh(),
+                broken.message_en(),
+                broken.code()
+            );
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+async fn export(config: Config, out: &Path) -> anyhow::Result<ExitCode> {
+    let state = open(config).await?;
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM cases WHERE state = $1 ORDER BY id")
+        .bind(CaseState::Approved.as_str())
+        .fetch_all(state.store.pool())
+        .await?;
+    let csv_path = out.join("export.csv");
+    let new_file = !csv_path.exists();
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&csv_path)
+        .with_context(|| format!("opening {}", csv_path.display()))?;
+    let mut csv = csv::Writer::from_writer(file);
+    if new_file {
+        csv.write_record([
+            "身份证号 id_number",
+            "姓名 name",
+            "学号 student_no",
+            "文件 file",
+        ])?;
+    }
+    let actor = cli_actor();
+    let mut exported = 0usize;
+    for case_id in ids {
+        let case = cases::get(&state.store, &case_id)
+            .await
+            .map_err(app_err)?
+            .context("case vanished")?;
+        let student = students::get(&state.store, &case.student_id)
+            .await
+            .map_err(app_err)?
+            .context("case without student")?;
+        let school = schools::get(&state.store, &case.school_id)
+            .await
+            .map_err(app_err)?
+            .context("case without school")?;
+        let Some(attempt_id) = &case.submitted_attempt_id else {
+            eprintln!(
+                "跳过 / skipped {}: 没有提交的照片 / no submitted photo",
+                student.student_no
+            );
+            continue;
+        };
+        let attempt = gradphoto_server::store::attempts::get(&state.store, attempt_id)
+            .await
+            .map_err(app_err)?
+            .context("submitted attempt missing")?;
+        let Some(key) = attempt.standardized_key else {
+            eprintln!(
+                "跳过 / skipped {}: 没有标准照 / no standardized photo",
+                student.student_no
+            );
+            continue;
+        };
+        let jpeg = state.objects.get_sensitive(&key).await.map_err(app_err)?;
+        let id_number = students::reveal_id_number(&state.store, &state.crypto, &student.id)
+            .await
+            .map_err(app_err)?;
+        let name = format!("{id_number}.jpg");
+        let tmp = out.join(format!(".{name}.tmp"));
+        std::fs::write(&tmp, &jpeg).with_context(|| format!("writing {}", tmp.display()))?;
+        let mut tx = state.store.begin().await.map_err(app_err)?;
+        cases::apply(
+            &mut tx,
+            &case,
+            &Event::Export,
+            &actor,
+            &school.policy,
+            serde_json::json!({ "file": "export", "id_number_accessed": true }),
+        )
+        .await
+        .map_err(app_err)?;
+        tx.commit().await.map_err(app_err)?;
+        std::fs::rename(&tmp, out.join(&name))?;
+        csv.write_record([&id_number, &student.name, &student.student_no, &name])?;
+        exported += 1;
+    }
+    csv.flush()?;
+    println!(
+        "已导出 {exported} 张照片 / exported {exported} photo(s) to {}",
+        out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}

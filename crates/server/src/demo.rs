@@ -1,0 +1,501 @@
+//! `gradphoto demo`: a demo school with a roster, staff accounts and cases in several states,
+//! created through the same store operations the API uses, so a newcomer can click through
+//! every screen. Photos come from `tests/data/photos` when present and are analysed by the
+//! analyzer of the running configuration.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use chrono::{Duration, NaiveDate, Utc};
+use gradphoto_domain::idnumber::{check_char, IdNumber};
+use gradphoto_domain::policy::SchoolPolicy;
+use gradphoto_domain::reasons::RejectReason;
+use gradphoto_domain::role::Role;
+use gradphoto_domain::roster::RosterRecord;
+use gradphoto_domain::state::{CaseState, Event};
+
+use crate::crypto::{hash_password, random_code};
+use crate::http::error::{AppError, AppResult};
+use crate::objects::ObjectKind;
+use crate::store::{
+    attempts, cases, codes, consents, jobs, new_id, now_ms, orders, schools, students, users, Actor,
+};
+use crate::AppState;
+
+pub const DEMO_SCHOOL: &str = "演示大学 Demo University";
+
+const NAMES: [&str; 12] = [
+    "张伟", "王芳", "李娜", "刘洋", "陈静", "杨磊", "赵敏", "黄强", "周婷", "吴杰", "徐丽", "孙浩",
+];
+
+#[derive(Debug, Default)]
+pub struct DemoReport {
+    pub accounts: Vec<(String, Role, String)>,
+    /// (student name, state reached, student session token when one was opened)
+    pub cases: Vec<(String, CaseState, Option<String>)>,
+    pub notes: Vec<String>,
+}
+
+impl DemoReport {
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "演示数据已创建 / demo data created: {DEMO_SCHOOL}");
+        let _ = writeln!(out, "账号 / accounts:");
+        for (user, role, password) in &self.accounts {
+            let _ = writeln!(out, "  {user:<12} {role:<10} 密码 password: {password}");
+        }
+        let _ = writeln!(out, "学生 / students:");
+        for (name, state, token) in &self.cases {
+            let _ = writeln!(
+                out,
+                "  {name:<6} {:<18} {}",
+                state.as_str(),
+                token
+                    .as_deref()
+                    .map(|t| format!("token: {t}"))
+                    .unwrap_or_default()
+            );
+        }
+        for note in &self.notes {
+            let _ = writeln!(out, "注意 / note: {note}");
+        }
+        out
+    }
+}
+
+pub fn demo_policy() -> SchoolPolicy {
+    SchoolPolicy {
+        fee_cents: 2000,
+        retakes_free: true,
+        support_phone: "010-6275 0000".into(),
+        support_hours: "工作日 9:00–17:00 / weekdays 9:00–17:00".into(),
+        privacy_version: "2024-1".into(),
+        ..SchoolPolicy::default()
+    }
+}
+
+/// A valid resident ID number for demo student `i` (region 110105, born 2002).
+pub fn demo_id_number(i: usize) -> AppResult<IdNumber> {
+    let birth = NaiveDate::from_ymd_opt(2002, 1, 1)
+        .unwrap_or_default()
+        .checked_add_signed(Duration::days(i as i64 * 29))
+        .unwrap_or_default();
+    let first17 = format!("110105{}{:03}", birth.format("%Y%m%d"), 100 + i * 2 + 1);
+    let check = check_char(&first17).ok_or_else(|| AppError::internal("demo ID number"))?;
+    IdNumber::parse(&format!("{first17}{check}"), Utc::now().date_naive())
+        .map_err(|e| AppError::internal(format_args!("demo ID number: {e}")))
+}
+
+fn demo_photos() -> Vec<PathBuf> {
+    let dir = Path::new("tests/data/photos");
+    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| {
+                    p.extension().and_then(|x| x.to_str()).is_some_and(|x| {
+                        matches!(x.to_ascii_lowercase().as_str(), "jpg" | "jpeg" | "png")
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    found.sort();
+    found
+}
+
+/// A plain synthetic card image (PNG) for the demo's ID-card uploads.
+fn demo_card(side: u8) -> AppResult<Vec<u8>> {
+    let img = image::RgbImage::from_fn(428, 270, |x, y| {
+        if side == 0 && (30..130).contains(&x) && (50..200).contains(&y) {
+            image::Rgb([200, 200, 205])
+        } else if y % 40 == 0 {
+            image::Rgb([180, 190, 210])
+        } else {
+            image::Rgb([235, 238, 245])
+        }
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png)
+        .map_err(|e| AppError::internal(format_args!("demo card: {e}")))?;
+    Ok(out.into_inner())
+}
+
+/// Seeds the demo. Refuses when the demo school already exists.
+pub async fn seed(state: &AppState) -> AppResult<DemoReport> {
+    if schools::find_by_name(&state.store, DEMO_SCHOOL)
+        .await?
+        .is_some()
+    {
+        return Err(AppError::conflict(
+            "demo_exists",
+            "演示数据已经存在。",
+            "The demo data already exists.",
+        ));
+    }
+    let mut report = DemoReport::default();
+    let admin = Actor::new(Role::Admin, "demo");
+    let policy = demo_policy();
+
+    // Roster.
+    let mut records = Vec::new();
+    for (i, name) in NAMES.iter().enumerate() {
+        records.push(RosterRecord {
+            name: name.to_string(),
+            id_number: demo_id_number(i)?,
+            student_no: format!("2021{:04}", i + 1),
+            school: DEMO_SCHOOL.to_string(),
+            college: if i % 2 == 0 {
+                "计算机学院"
+            } else {
+                "经济管理学院"
+            }
+            .to_string(),
+            major: if i % 2 == 0 {
+                "软件工程"
+            } else {
+                "会计学"
+            }
+            .to_string(),
+            level: "本科".to_string(),
+            graduation_year: 2025,
+            enrollment_photo: None,
+        });
+    }
+    let mut tx = state.store.begin().await?;
+    students::import(&mut tx, &state.crypto, &records, &policy).await?;
+    tx.commit().await?;
+
+    // Staff.
+    for (username, role) in [
+        ("reviewer", Role::Reviewer),
+        ("supervisor", Role::Supervisor),
+        ("admin", Role::Admin),
+    ] {
+        let password = random_code(12);
+        let pw = password.clone();
+        let hash = tokio::task::spawn_blocking(move || hash_password(&pw)).await??;
+        let mut tx = state.store.begin().await?;
+        if users::find_by_username(&state.store, username)
+            .await?
+            .is_none()
+        {
+            users::add(&mut tx, &admin, username, username, role, &hash, None).await?;
+            tx.commit().await?;
+            report.accounts.push((username.to_string(), role, password));
+        } else {
+            report
+                .notes
+                .push(format!("account {username} already exists; left unchanged"));
+        }
+    }
+    let reviewer = users::find_by_username(&state.store, "reviewer")
+        .await?
+        .ok_or_else(|| AppError::internal("demo reviewer"))?;
+
+    let photos = demo_photos();
+    if photos.is_empty() {
+        report.notes.push(
+            "tests/data/photos not found here: cases that need photos stop at `ready`".into(),
+        );
+    }
+    // Target state per student, in roster order.
+    let targets = [
+        CaseState::Invited,
+        CaseState::Invited,
+        CaseState::Claimed,
+        CaseState::IdentityVerified,
+        CaseState::RecordConfirmed,
+        CaseState::Ready,
+        CaseState::PendingReview,
+        CaseState::PendingReview,
+        CaseState::Rejected,
+        CaseState::Approved,
+        CaseState::PendingReview,
+        CaseState::Invited,
+    ];
+    for (i, rec) in records.iter().enumerate() {
+        let student =
+            students::find_by_student_no(&state.store, &school_id(state).await?, &rec.student_no)
+                .await?
+                .ok_or_else(|| AppError::internal("demo student"))?;
+        let case = cases::get_by_student(&state.store, &student.id)
+            .await?
+            .ok_or_else(|| AppError::internal("demo case"))?;
+        let photo = photos.get(i % photos.len().max(1)).cloned();
+        let (reached, token) = advance(
+            state,
+            &case.id,
+            targets[i],
+            photo.as_deref(),
+            &reviewer.id,
+            &mut report,
+        )
+        .await?;
+        report.cases.push((rec.name.clone(), reached, token));
+    }
+    Ok(report)
+}
+
+async fn school_id(state: &AppState) -> AppResult<String> {
+    Ok(schools::find_by_name(&state.store, DEMO_SCHOOL)
+        .await?
+        .ok_or_else(|| AppError::internal("demo school"))?
+        .id)
+}
+
+/// Walks one case forward through the student (and review) steps until `target`.
+async fn advance(
+    state: &AppState,
+    case_id: &str,
+    target: CaseState,
+    photo: Option<&Path>,
+    reviewer_id: &str,
+    report: &mut DemoReport,
+) -> AppResult<(CaseState, Option<String>)> {
+    if target == CaseState::Invited {
+        return Ok((CaseState::Invited, None));
+    }
+    let student = Actor::new(Role::Student, case_id);
+    let policy = demo_policy();
+    let admin = Actor::new(Role::Admin, "demo");
+
+    let mut tx = state.store.begin().await?;
+    let issued = codes::issue(&mut tx, &state.crypto, &admin, case_id, false).await?;
+    let claimed = codes::claim(
+        &mut tx,
+        &state.crypto,
+        &issued.code,
+        None,
+        state.session_ttl_ms(),
+    )
+    .await?;
+    tx.commit().await?;
+    let token = claimed.token;
+    if target == CaseState::Claimed {
+        return Ok((CaseState::Claimed, token));
+    }
+
+    let front = state
+        .objects
+        .put_sensitive(ObjectKind::IdCard, &demo_card(0)?)
+        .await?;
+    let back = state
+        .objects
+        .put_sensitive(ObjectKind::IdCard, &demo_card(1)?)
+        .await?;
+    let mut tx = state.store.begin().await?;
+    consents::record(
+        &mut tx,
+        &student,
+        case_id,
+        consents::KIND_PRIVACY,
+        &policy.privacy_version,
+    )
+    .await?;
+    sqlx::query("UPDATE cases SET id_front_key = $1, id_back_key = $2 WHERE id = $3")
+        .bind(&front)
+        .bind(&back)
+        .bind(case_id)
+        .execute(tx.conn())
+        .await?;
+    let case = cases::get_in(tx.conn(), case_id).await?;
+    cases::apply(
+        &mut tx,
+        &case,
+        &Event::VerifyIdentity,
+        &student,
+        &policy,
+        serde_json::json!({}),
+    )
+    .await?;
+    tx.commit().await?;
+    if target == CaseState::IdentityVerified {
+        return Ok((target, token));
+    }
+
+    let mut tx = state.store.begin().await?;
+    let case = cases::get_in(tx.conn(), case_id).await?;
+    cases::apply(
+        &mut tx,
+        &case,
+        &Event::ConfirmRecord,
+        &student,
+        &policy,
+        serde_json::json!({}),
+    )
+    .await?;
+    let order = orders::create(
+        &mut tx,
+        &student,
+        case_id,
+        "sandbox",
+        policy.fee_cents,
+        case.round,
+        orders::STATUS_CREATED,
+    )
+    .await?;
+    tx.commit().await?;
+    if target == CaseState::RecordConfirmed {
+        return Ok((target, token));
+    }
+
+    // Pay through the sandbox's signed callback, like a student would.
+    let notice = crate::payment::PaymentNotice {
+        order_id: order.id.clone(),
+        provider_ref: format!("sandbox-{}", order.id),
+        amount_cents: order.amount_cents,
+        paid: true,
+    };
+    let (body, signature) = state.payments.sandbox().callback_for(&notice)?;
+    let mut headers = axum::http::HeaderMap::new();
+    headers.insert(
+        crate::payment::SANDBOX_SIGNATURE_HEADER,
+        signature
+            .parse()
+            .map_err(|_| AppError::internal("signature header"))?,
+    );
+    crate::http::student::handle_callback(state, "sandbox", &headers, &body).await?;
+    if target == CaseState::Ready {
+        return Ok((target, token));
+    }
+
+    let Some(photo) = photo else {
+        return Ok((CaseState::Ready, token));
+    };
+    let bytes = std::fs::read(photo)
+        .map_err(|e| AppError::internal(format_args!("reading {}: {e}", photo.display())))?;
+    let kind = crate::objects::sniff_image(&bytes)?;
+    let key = state
+        .objects
+        .put_sensitive(ObjectKind::Original, &bytes)
+        .await?;
+    let mut tx = state.store.begin().await?;
+    let case = cases::get_in(tx.conn(), case_id).await?;
+    let attempt_id = attempts::insert(
+        &mut tx,
+        &attempts::NewAttempt {
+            case_id,
+            round: case.round,
+            client_upload_id: None,
+            source: "camera",
+            original_key: &key,
+            original_mime: kind.mime(),
+            original_size: bytes.len() as i64,
+        },
+    )
+    .await?;
+    jobs::enqueue(
+        &mut tx,
+        jobs::KIND_ANALYZE_ATTEMPT,
+        &serde_json::json!({ "attempt_id": attempt_id }),
+    )
+    .await?;
+    cases::touch(&mut tx, case_id).await?;
+    tx.commit().await?;
+    crate::jobs::drain(state).await?;
+    let attempt = attempts::get(&state.store, &attempt_id)
+        .await?
+        .ok_or_else(|| AppError::internal("demo attempt"))?;
+    if attempt.status != attempts::STATUS_CHECKED || attempt.standardized_key.is_none() {
+        report.notes.push(format!(
+            "photo {} was not standardized ({}): case left at `ready`",
+            photo.display(),
+            attempt
+                .error_code
+                .as_deref()
+                .unwrap_or("no standardized image")
+        ));
+        return Ok((CaseState::Ready, token));
+    }
+
+    let mut tx = state.store.begin().await?;
+    sqlx::query("UPDATE cases SET submitted_attempt_id = $1 WHERE id = $2")
+        .bind(&attempt_id)
+        .bind(case_id)
+        .execute(tx.conn())
+        .await?;
+    let case = cases::get_in(tx.conn(), case_id).await?;
+    cases::apply(
+        &mut tx,
+        &case,
+        &Event::Submit { flagged: false },
+        &student,
+        &policy,
+        serde_json::json!({ "attempt_id": attempt_id }),
+    )
+    .await?;
+    tx.commit().await?;
+    if target == CaseState::PendingReview {
+        return Ok((target, token));
+    }
+
+    // A reviewer claims and decides.
+    let reviewer = Actor::new(Role::Reviewer, reviewer_id);
+    let mut tx = state.store.begin().await?;
+    let case = cases::get_in(tx.conn(), case_id).await?;
+    let lease_until = Utc::now() + Duration::minutes(15);
+    cases::apply(
+        &mut tx,
+        &case,
+        &Event::ClaimForReview {
+            reviewer: reviewer_id.to_string(),
+            lease_until,
+        },
+        &reviewer,
+        &policy,
+        serde_json::json!({}),
+    )
+    .await?;
+    let case = cases::get_in(tx.conn(), case_id).await?;
+    let (event, kind, reasons) = if target == CaseState::Rejected {
+        let reasons = vec![RejectReason::Background, RejectReason::Clothing];
+        (
+            Event::Reject {
+                by: reviewer_id.to_string(),
+                reasons: reasons.clone(),
+                comment: Some("演示：请换一件非蓝色的有领上衣，站在白墙前重拍。".into()),
+            },
+            "reject",
+            reasons,
+        )
+    } else {
+        (
+            Event::Approve {
+                by: reviewer_id.to_string(),
+            },
+            "approve",
+            Vec::new(),
+        )
+    };
+    cases::apply(
+        &mut tx,
+        &case,
+        &event,
+        &reviewer,
+        &policy,
+        serde_json::json!({}),
+    )
+    .await?;
+    let comment = match &event {
+        Event::Reject { comment, .. } => comment.clone(),
+        _ => None,
+    };
+    sqlx::query(
+        "INSERT INTO decisions (id, client_decision_id, case_id, attempt_id, reviewer_id, kind, reasons_json, comment, round, decided_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(new_id())
+    .bind(new_id())
+    .bind(case_id)
+    .bind(&attempt_id)
+    .bind(reviewer_id)
+    .bind(kind)
+    .bind(serde_json::to_string(&reasons)?)
+    .bind(comment)
+    .bind(case.round)
+    .bind(now_ms())
+    .execute(tx.conn())
+    .await?;
+    tx.commit().await?;
+    Ok((target, token))
+}

@@ -1,0 +1,211 @@
+//! Bearer-token extractors (`StudentSession`, `StaffSession`) and staff sign-in.
+
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::routing::post;
+use axum::{Json, Router};
+use gradphoto_api::common::{LoginRequest, LoginResponse, StaffUser};
+use gradphoto_domain::role::Role;
+
+use crate::http::error::{AppError, AppResult, ErrorKind};
+use crate::store::sessions::{self, SessionRow, KIND_STAFF, KIND_STUDENT};
+use crate::store::{users, Actor};
+use crate::AppState;
+
+/// The student behind a claimed code.
+#[derive(Debug, Clone)]
+pub struct StudentSession {
+    pub case_id: String,
+    pub code_id: String,
+    pub token_hash: String,
+}
+
+impl StudentSession {
+    pub fn actor(&self) -> Actor {
+        Actor::new(Role::Student, &self.case_id)
+    }
+}
+
+/// A signed-in reviewer, supervisor or administrator.
+#[derive(Debug, Clone)]
+pub struct StaffSession {
+    pub user_id: String,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub school_id: Option<String>,
+    pub token_hash: String,
+}
+
+impl StaffSession {
+    pub fn actor(&self) -> Actor {
+        Actor::new(self.role, &self.user_id)
+    }
+
+    pub fn require(&self, allowed: &[Role]) -> AppResult<()> {
+        if allowed.contains(&self.role) {
+            Ok(())
+        } else {
+            Err(AppError::forbidden())
+        }
+    }
+
+    /// Reviewers and supervisors.
+    pub fn require_reviewer(&self) -> AppResult<()> {
+        self.require(&[Role::Reviewer, Role::Supervisor])
+    }
+
+    pub fn require_supervisor(&self) -> AppResult<()> {
+        self.require(&[Role::Supervisor])
+    }
+
+    pub fn require_admin(&self) -> AppResult<()> {
+        self.require(&[Role::Admin])
+    }
+
+    /// Staff bound to a school only see that school; unbound staff see all schools.
+    pub fn can_see_school(&self, school_id: &str) -> bool {
+        self.school_id.as_deref().is_none_or(|s| s == school_id)
+    }
+}
+
+/// The bearer token of the request, if any.
+pub fn bearer_token(headers: &axum::http::HeaderMap) -> Option<&str> {
+    let value = headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let token = value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))?;
+    let token = token.trim();
+    (!token.is_empty()).then_some(token)
+}
+
+async fn live_session(parts: &Parts, state: &AppState, kind: &str) -> AppResult<SessionRow> {
+    let token = bearer_token(&parts.headers).ok_or_else(AppError::unauthorized)?;
+    let row = sessions::find_live(&state.store, &sessions::token_hash(token))
+        .await?
+        .ok_or_else(session_expired)?;
+    if row.kind != kind {
+        return Err(AppError::forbidden());
+    }
+    Ok(row)
+}
+
+fn session_expired() -> AppError {
+    AppError::new(
+        ErrorKind::Unauthorized,
+        "session_expired",
+        "登录已失效，请重新登录或重新打开您的采集链接。",
+        "Your session has expired. Sign in again or reopen your personal link.",
+    )
+}
+
+impl FromRequestParts<AppState> for StudentSession {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> AppResult<Self> {
+        let row = live_session(parts, state, KIND_STUDENT).await?;
+        let (Some(case_id), Some(code_id)) = (row.case_id, row.code_id) else {
+            return Err(AppError::internal("student session without case"));
+        };
+        crate::store::codes::ensure_active(&state.store, &code_id).await?;
+        Ok(StudentSession {
+            case_id,
+            code_id,
+            token_hash: row.token_hash,
+        })
+    }
+}
+
+impl FromRequestParts<AppState> for StaffSession {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> AppResult<Self> {
+        let row = live_session(parts, state, KIND_STAFF).await?;
+        let user_id = row
+            .user_id
+            .ok_or_else(|| AppError::internal("staff session without user"))?;
+        let who = sessions::staff_identity(&state.store, &user_id)
+            .await?
+            .ok_or_else(session_expired)?;
+        Ok(StaffSession {
+            user_id: who.user_id,
+            username: who.username,
+            display_name: who.display_name,
+            role: who.role,
+            school_id: who.school_id,
+            token_hash: row.token_hash,
+        })
+    }
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/auth/login", post(login))
+        .route("/api/auth/logout", post(logout))
+        .route("/api/auth/me", axum::routing::get(me))
+}
+
+async fn login(
+    State(state): State<AppState>,
+    Json(req): Json<LoginRequest>,
+) -> AppResult<Json<LoginResponse>> {
+    let user = users::find_by_username(&state.store, req.username.trim()).await?;
+    let password = req.password.clone();
+    let user = match user {
+        Some(u) if !u.disabled => {
+            let hash = u.password_hash.clone();
+            let ok = tokio::task::spawn_blocking(move || {
+                crate::crypto::verify_password(&password, &hash)
+            })
+            .await?;
+            ok.then_some(u)
+        }
+        _ => None,
+    };
+    let user = user.ok_or_else(|| {
+        AppError::new(
+            ErrorKind::Unauthorized,
+            "bad_credentials",
+            "用户名或密码错误。",
+            "Wrong username or password.",
+        )
+    })?;
+    let mut tx = state.store.begin().await?;
+    let ttl = state.session_ttl_ms();
+    let (token, _) =
+        sessions::create(tx.conn(), KIND_STAFF, Some(&user.id), None, None, ttl).await?;
+    tx.commit().await?;
+    Ok(Json(LoginResponse {
+        token,
+        user: StaffUser {
+            id: user.id,
+            username: user.username,
+            display_name: user.display_name,
+            role: user.role,
+            school_id: user.school_id,
+        },
+    }))
+}
+
+async fn logout(
+    State(state): State<AppState>,
+    staff: StaffSession,
+) -> AppResult<Json<serde_json::Value>> {
+    let mut tx = state.store.begin().await?;
+    sessions::revoke(&mut tx, &staff.token_hash).await?;
+    tx.commit().await?;
+    Ok(Json(serde_json::json!({ "ok": true })))
+}
+
+async fn me(staff: StaffSession) -> Json<StaffUser> {
+    Json(StaffUser {
+        id: staff.user_id,
+        username: staff.username,
+        display_name: staff.display_name,
+        role: staff.role,
+        school_id: staff.school_id,
+    })
+}

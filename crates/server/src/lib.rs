@@ -1,0 +1,193 @@
+//! gradphoto server: HTTP API (axum), store (sqlx over SQLite or PostgreSQL), object storage,
+//! background jobs and the admin command line.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::{watch, Notify};
+use tokio::task::JoinHandle;
+
+pub mod analyzer;
+pub mod config;
+pub mod crypto;
+pub mod demo;
+pub mod http;
+pub mod invite;
+pub mod jobs;
+pub mod objects;
+pub mod payment;
+pub mod ratelimit;
+pub mod store;
+
+use analyzer::PhotoAnalyzer;
+use config::Config;
+use crypto::{Crypto, KeySource};
+use http::error::{AppError, AppResult};
+use objects::Objects;
+use payment::Payments;
+use store::Store;
+
+pub use http::app;
+
+/// Everything a request handler or a worker needs; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub store: Store,
+    pub objects: Objects,
+    pub crypto: Arc<Crypto>,
+    pub analyzer: Arc<dyn PhotoAnalyzer>,
+    pub payments: Arc<Payments>,
+    /// Wakes in-process job workers when a job is queued.
+    pub job_signal: Arc<Notify>,
+    /// Base URL for links shown to students (no trailing slash).
+    pub public_url: String,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("config", &self.config)
+            .field("store", &self.store)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// Opens the database (migrating it), the key and the object store.
+    pub async fn open(config: Config, analyzer: Arc<dyn PhotoAnalyzer>) -> AppResult<AppState> {
+        std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+            AppError::internal(format_args!(
+                "creating data directory {}: {e}",
+                config.data_dir.display()
+            ))
+        })?;
+        let crypto = match &config.encryption_key {
+            Some(key) => Crypto::from_base64(key.expose())?,
+            None => {
+                let path = config.key_file();
+                let (crypto, source) = Crypto::load_or_create_file(&path)?;
+                if source == KeySource::GeneratedFile {
+                    println!(
+                        "生成了新的加密密钥 / generated a new encryption key: {} (keep it safe and back it up; without it stored ID numbers and images cannot be read)",
+                        path.display()
+                    );
+                }
+                crypto
+            }
+        };
+        let crypto = Arc::new(crypto);
+        let store = Store::connect(&config.database_url()).await?;
+        store.migrate().await?;
+        let objects = Objects::from_config(&config, crypto.clone())?;
+        let payments = Arc::new(Payments::from_config(&config, &crypto)?);
+        let public_url = config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", config.listen))
+            .trim_end_matches('/')
+            .to_string();
+        Ok(AppState {
+            config: Arc::new(config),
+            store,
+            objects,
+            crypto,
+            analyzer,
+            payments,
+            job_signal: Arc::new(Notify::new()),
+            public_url,
+        })
+    }
+
+    pub fn session_ttl_ms(&self) -> i64 {
+        i64::try_from(self.config.session_hours)
+            .unwrap_or(i64::MAX / 3_600_000)
+            .saturating_mul(3_600_000)
+    }
+}
+
+/// A running server. Dropping the handle does not stop it; call [`ServerHandle::shutdown`].
+pub struct ServerHandle {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    stop: watch::Sender<bool>,
+    task: JoinHandle<std::io::Result<()>>,
+    workers: Vec<JoinHandle<()>>,
+}
+
+impl ServerHandle {
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+        for w in self.workers {
+            let _ = w.await;
+        }
+        self.state.store.close().await;
+    }
+
+    /// Waits until the server stops (Ctrl-C handling is the caller's business).
+    pub async fn wait(self) -> std::io::Result<()> {
+        match self.task.await {
+            Ok(r) => r,
+            Err(e) => Err(std::io::Error::other(e)),
+        }
+    }
+
+    pub fn stop_signal(&self) -> watch::Sender<bool> {
+        self.stop.clone()
+    }
+}
+
+/// Opens everything, binds `config.listen` (port 0 picks a free port), starts the
+/// in-process job workers and serves until shut down.
+pub async fn serve(
+    config: Config,
+    analyzer: Arc<dyn PhotoAnalyzer>,
+) -> AppResult<(SocketAddr, ServerHandle)> {
+    let listener = TcpListener::bind(&config.listen)
+        .await
+        .map_err(|e| AppError::internal(format_args!("cannot listen on {}: {e}", config.listen)))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| AppError::internal(format_args!("local address: {e}")))?;
+    let mut config = config;
+    if config.public_url.is_none() {
+        config.public_url = Some(format!("http://{addr}"));
+    }
+    let state = AppState::open(config, analyzer).await?;
+    serve_state(listener, state).await
+}
+
+/// Serves an already opened state on a bound listener.
+pub async fn serve_state(
+    listener: TcpListener,
+    state: AppState,
+) -> AppResult<(SocketAddr, ServerHandle)> {
+    let addr = listener
+        .local_addr()
+        .map_err(|e| AppError::internal(format_args!("local address: {e}")))?;
+    let (stop, mut stopped) = watch::channel(false);
+    let workers = jobs::spawn_workers(&state, state.config.workers, stop.subscribe());
+    let router = app(state.clone());
+    let task = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        })
+        .await
+    });
+    Ok((
+        addr,
+        ServerHandle {
+            addr,
+            state,
+            stop,
+            task,
+            workers,
+        },
+    ))
+}

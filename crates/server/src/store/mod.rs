@@ -1,0 +1,203 @@
+//! The database: one implementation over sqlx's `Any` driver for SQLite and PostgreSQL.
+//!
+//! All SQL uses `$1, $2…` placeholders, BIGINT integers (epoch-millisecond timestamps, 0/1
+//! booleans) and TEXT ids so the same statements run on both engines. Writes go through
+//! [`WriteTx`], which also appends audit events inside the same transaction.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{Any, AnyConnection, AnyPool, Executor, Transaction};
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+use crate::http::error::AppError;
+
+pub mod attempts;
+pub mod audit;
+pub mod cases;
+pub mod codes;
+pub mod consents;
+pub mod jobs;
+pub mod orders;
+pub mod schools;
+pub mod sessions;
+pub mod students;
+pub mod users;
+
+pub use audit::Actor;
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+    /// SQLite allows one writer; serializing write transactions in-process avoids
+    /// SQLITE_BUSY when a deferred transaction upgrades to a write lock.
+    write_lock: Option<Arc<Mutex<()>>>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.backend)
+            .finish_non_exhaustive()
+    }
+}
+
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+impl Store {
+    /// Connects to `sqlite://…` or `postgres://…` (creating the SQLite file if needed).
+    pub async fn connect(url: &str) -> Result<Store, AppError> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else {
+            return Err(AppError::internal(
+                "database_url must start with sqlite: or postgres:",
+            ));
+        };
+        let options: AnyConnectOptions = url.parse()?;
+        let pool = match backend {
+            Backend::Sqlite => {
+                AnyPoolOptions::new()
+                    .max_connections(8)
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            conn.execute("PRAGMA busy_timeout = 10000").await?;
+                            conn.execute("PRAGMA foreign_keys = ON").await?;
+                            conn.execute("PRAGMA synchronous = NORMAL").await?;
+                            Ok(())
+                        })
+                    })
+                    .connect_with(options)
+                    .await?
+            }
+            Backend::Postgres => {
+                AnyPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .connect_with(options)
+                    .await?
+            }
+        };
+        if backend == Backend::Sqlite {
+            // WAL is a property of the file: readers keep working while one writer commits.
+            sqlx::query("PRAGMA journal_mode = WAL")
+                .fetch_optional(&pool)
+                .await?;
+        }
+        Ok(Store {
+            pool,
+            backend,
+            write_lock: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))),
+        })
+    }
+
+    pub async fn migrate(&self) -> Result<(), AppError> {
+        let migrator = match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator.run(&self.pool).await?;
+        Ok(())
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// For reads; writes use [`Store::begin`].
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Starts a write transaction. Dropping it without [`WriteTx::commit`] rolls back
+    /// everything, audit events included.
+    pub async fn begin(&self) -> Result<WriteTx, AppError> {
+        let guard = match &self.write_lock {
+            Some(lock) => Some(lock.clone().lock_owned().await),
+            None => None,
+        };
+        let tx = self.pool.begin().await?;
+        Ok(WriteTx {
+            tx,
+            backend: self.backend,
+            _guard: guard,
+        })
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+pub struct WriteTx {
+    tx: Transaction<'static, Any>,
+    backend: Backend,
+    _guard: Option<OwnedMutexGuard<()>>,
+}
+
+impl WriteTx {
+    pub fn conn(&mut self) -> &mut AnyConnection {
+        &mut self.tx
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub async fn commit(self) -> Result<(), AppError> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+
+    /// Next value of a named counter row. The row lock is held until commit, so values are
+    /// handed out in commit order — sync cursors never skip a change committed late.
+    pub async fn next_counter(&mut self, name: &str) -> Result<i64, AppError> {
+        let value: i64 = sqlx::query_scalar(
+            "UPDATE counters SET value = value + 1 WHERE name = $1 RETURNING value",
+        )
+        .bind(name)
+        .fetch_one(self.conn())
+        .await?;
+        Ok(value)
+    }
+
+    /// A fresh change sequence number for a case row (`cases.change_seq`).
+    pub async fn next_change_seq(&mut self) -> Result<i64, AppError> {
+        self.next_counter("case_change").await
+    }
+}
+
+/// The first SQLite ↔ PostgreSQL difference handled in one place: how to lock rows that a
+/// worker is about to claim.
+pub fn skip_locked_suffix(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        Backend::Sqlite => "",
+    }
+}
+
+pub fn bool_i64(b: bool) -> i64 {
+    i64::from(b)
+}
+pub mod review;
+pub mod sync;

@@ -1,0 +1,232 @@
+//! Payment orders. Marking an order paid is idempotent: a replayed callback changes nothing.
+
+use gradphoto_domain::audit::AuditAction;
+use gradphoto_domain::state::{CaseState, Event};
+
+use super::{cases, new_id, now_ms, schools, Actor, Store, WriteTx};
+use crate::http::error::{AppError, AppResult};
+
+pub const STATUS_CREATED: &str = "created";
+pub const STATUS_PAID: &str = "paid";
+pub const STATUS_WAIVED: &str = "waived";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderRow {
+    pub id: String,
+    pub case_id: String,
+    pub provider: String,
+    pub amount_cents: i64,
+    pub status: String,
+    pub provider_ref: Option<String>,
+    pub round: i64,
+    pub created_at: i64,
+    pub paid_at: Option<i64>,
+}
+
+type Raw = (
+    String,
+    String,
+    String,
+    i64,
+    String,
+    Option<String>,
+    i64,
+    i64,
+    Option<i64>,
+);
+
+const COLUMNS: &str =
+    "id, case_id, provider, amount_cents, status, provider_ref, round, created_at, paid_at";
+
+fn from_raw(r: Raw) -> OrderRow {
+    OrderRow {
+        id: r.0,
+        case_id: r.1,
+        provider: r.2,
+        amount_cents: r.3,
+        status: r.4,
+        provider_ref: r.5,
+        round: r.6,
+        created_at: r.7,
+        paid_at: r.8,
+    }
+}
+
+pub async fn get(store: &Store, id: &str) -> AppResult<Option<OrderRow>> {
+    let raw: Option<Raw> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM orders WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(store.pool())
+        .await?;
+    Ok(raw.map(from_raw))
+}
+
+/// The most recent order of a case.
+pub async fn latest_for_case(store: &Store, case_id: &str) -> AppResult<Option<OrderRow>> {
+    let raw: Option<Raw> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM orders WHERE case_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1"
+    ))
+    .bind(case_id)
+    .fetch_optional(store.pool())
+    .await?;
+    Ok(raw.map(from_raw))
+}
+
+/// An unpaid order of this round with this provider and amount, to reuse on a retry.
+pub async fn open_order(
+    tx: &mut WriteTx,
+    case_id: &str,
+    provider: &str,
+    amount_cents: i64,
+    round: i64,
+) -> AppResult<Option<OrderRow>> {
+    let raw: Option<Raw> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM orders WHERE case_id = $1 AND provider = $2 AND amount_cents = $3
+         AND round = $4 AND status = $5 ORDER BY created_at DESC LIMIT 1"
+    ))
+    .bind(case_id)
+    .bind(provider)
+    .bind(amount_cents)
+    .bind(round)
+    .bind(STATUS_CREATED)
+    .fetch_optional(tx.conn())
+    .await?;
+    Ok(raw.map(from_raw))
+}
+
+pub async fn create(
+    tx: &mut WriteTx,
+    actor: &Actor,
+    case_id: &str,
+    provider: &str,
+    amount_cents: i64,
+    round: i64,
+    status: &str,
+) -> AppResult<OrderRow> {
+    let now = now_ms();
+    let order = OrderRow {
+        id: new_id(),
+        case_id: case_id.to_string(),
+        provider: provider.to_string(),
+        amount_cents,
+        status: status.to_string(),
+        provider_ref: None,
+        round,
+        created_at: now,
+        paid_at: (status != STATUS_CREATED).then_some(now),
+    };
+    sqlx::query(&format!(
+        "INSERT INTO orders ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+    ))
+    .bind(&order.id)
+    .bind(&order.case_id)
+    .bind(&order.provider)
+    .bind(order.amount_cents)
+    .bind(&order.status)
+    .bind(&order.provider_ref)
+    .bind(order.round)
+    .bind(order.created_at)
+    .bind(order.paid_at)
+    .execute(tx.conn())
+    .await?;
+    tx.audit(
+        actor,
+        AuditAction::PaymentStarted,
+        case_id,
+        serde_json::json!({
+            "order_id": order.id, "provider": provider, "amount_cents": amount_cents, "status": status
+        }),
+    )
+    .await?;
+    Ok(order)
+}
+
+/// Whether the case moved on because of this payment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settled {
+    Paid,
+    AlreadyPaid,
+}
+
+/// Records a completed payment and advances the case (record_confirmed → ready).
+pub async fn settle(
+    tx: &mut WriteTx,
+    order_id: &str,
+    provider: &str,
+    provider_ref: Option<&str>,
+    amount_cents: i64,
+) -> AppResult<Settled> {
+    let raw: Option<Raw> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM orders WHERE id = $1"))
+        .bind(order_id)
+        .fetch_optional(tx.conn())
+        .await?;
+    let order = raw
+        .map(from_raw)
+        .ok_or_else(|| AppError::not_found("订单", "Order"))?;
+    if order.provider != provider {
+        return Err(AppError::invalid(
+            "provider_mismatch",
+            "支付回调来自与订单不符的支付方式。",
+            "The callback comes from a different provider than the order's.",
+        ));
+    }
+    if order.amount_cents != amount_cents {
+        return Err(AppError::invalid(
+            "amount_mismatch",
+            "支付金额与订单金额不符，已拒绝。",
+            "The paid amount does not match the order; refused.",
+        ));
+    }
+    if order.status != STATUS_CREATED {
+        return Ok(Settled::AlreadyPaid);
+    }
+    let now = now_ms();
+    sqlx::query("UPDATE orders SET status = $1, provider_ref = $2, paid_at = $3 WHERE id = $4")
+        .bind(STATUS_PAID)
+        .bind(provider_ref)
+        .bind(now)
+        .bind(&order.id)
+        .execute(tx.conn())
+        .await?;
+    let actor = Actor::new(gradphoto_domain::role::Role::Student, &order.case_id);
+    complete_case_payment(tx, &order.case_id, &order.id, &actor).await?;
+    Ok(Settled::Paid)
+}
+
+/// Moves a case waiting for payment on to `ready` and remembers the order.
+pub async fn complete_case_payment(
+    tx: &mut WriteTx,
+    case_id: &str,
+    order_id: &str,
+    actor: &Actor,
+) -> AppResult<()> {
+    sqlx::query("UPDATE cases SET paid_order_id = $1 WHERE id = $2")
+        .bind(order_id)
+        .bind(case_id)
+        .execute(tx.conn())
+        .await?;
+    let case = cases::get_in(tx.conn(), case_id).await?;
+    if case.state != CaseState::RecordConfirmed {
+        // Paid after the case moved on (e.g. a late callback): the payment is kept on record.
+        tx.audit(
+            actor,
+            AuditAction::PaymentCompleted,
+            case_id,
+            serde_json::json!({ "order_id": order_id, "state": case.state.as_str() }),
+        )
+        .await?;
+        return Ok(());
+    }
+    let school = schools::get_in(tx.conn(), &case.school_id)
+        .await?
+        .ok_or_else(|| AppError::internal("case without school"))?;
+    cases::apply(
+        tx,
+        &case,
+        &Event::Pay,
+        actor,
+        &school.policy,
+        serde_json::json!({ "order_id": order_id }),
+    )
+    .await?;
+    Ok(())
+}

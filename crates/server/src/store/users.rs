@@ -1,0 +1,116 @@
+//! Staff accounts.
+
+use gradphoto_domain::audit::AuditAction;
+use gradphoto_domain::role::Role;
+
+use super::{new_id, now_ms, Actor, Store, WriteTx};
+use crate::http::error::{AppError, AppResult};
+
+#[derive(Debug, Clone)]
+pub struct UserRow {
+    pub id: String,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub password_hash: String,
+    pub school_id: Option<String>,
+    pub disabled: bool,
+}
+
+type Raw = (String, String, String, String, String, Option<String>, i64);
+
+fn from_raw(r: Raw) -> AppResult<UserRow> {
+    let role =
+        r.3.parse()
+            .map_err(|_| AppError::internal(format_args!("user {} has bad role", r.0)))?;
+    Ok(UserRow {
+        id: r.0,
+        username: r.1,
+        display_name: r.2,
+        role,
+        password_hash: r.4,
+        school_id: r.5,
+        disabled: r.6 != 0,
+    })
+}
+
+const COLUMNS: &str = "id, username, display_name, role, password_hash, school_id, disabled";
+
+pub async fn find_by_username(store: &Store, username: &str) -> AppResult<Option<UserRow>> {
+    let raw: Option<Raw> =
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE username = $1"))
+            .bind(username)
+            .fetch_optional(store.pool())
+            .await?;
+    raw.map(from_raw).transpose()
+}
+
+pub async fn find(store: &Store, id: &str) -> AppResult<Option<UserRow>> {
+    let raw: Option<Raw> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(store.pool())
+        .await?;
+    raw.map(from_raw).transpose()
+}
+
+/// Creates a staff account from an already hashed password.
+pub async fn add(
+    tx: &mut WriteTx,
+    actor: &Actor,
+    username: &str,
+    display_name: &str,
+    role: Role,
+    password_hash: &str,
+    school_id: Option<&str>,
+) -> AppResult<String> {
+    if role == Role::Student {
+        return Err(AppError::invalid(
+            "bad_role",
+            "学生不使用账号登录，请使用 reviewer、supervisor 或 admin。",
+            "Students do not have accounts; use reviewer, supervisor or admin.",
+        ));
+    }
+    let username = username.trim();
+    if username.is_empty() || username.len() > 64 || username.chars().any(char::is_whitespace) {
+        return Err(AppError::invalid(
+            "bad_username",
+            "用户名不能为空、不能含空格，且不超过64个字符。",
+            "Usernames must be 1–64 characters without spaces.",
+        )
+        .with_field("username"));
+    }
+    let exists: Option<String> = sqlx::query_scalar("SELECT id FROM users WHERE username = $1")
+        .bind(username)
+        .fetch_optional(tx.conn())
+        .await?;
+    if exists.is_some() {
+        return Err(AppError::conflict(
+            "username_taken",
+            format!("用户名 {username} 已存在。"),
+            format!("The username {username} is already taken."),
+        )
+        .with_field("username"));
+    }
+    let id = new_id();
+    sqlx::query(
+        "INSERT INTO users (id, username, display_name, role, password_hash, school_id, disabled, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, 0, $7)",
+    )
+    .bind(&id)
+    .bind(username)
+    .bind(display_name)
+    .bind(role.as_str())
+    .bind(password_hash)
+    .bind(school_id)
+    .bind(now_ms())
+    .execute(tx.conn())
+    .await?;
+    tx.audit(
+        actor,
+        AuditAction::UserCreated,
+        &id,
+        serde_json::json!({ "username": username, "role": role.as_str() }),
+    )
+    .await?;
+    Ok(id)
+}

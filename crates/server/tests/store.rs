@@ -1,0 +1,535 @@
+//! The store test suite: every test runs against SQLite (a temporary file) and a real
+//! PostgreSQL server.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use gradphoto_domain::audit::{Actor, AuditAction};
+use gradphoto_domain::policy::SchoolPolicy;
+use gradphoto_domain::role::Role;
+use gradphoto_domain::roster::RosterRecord;
+use gradphoto_domain::state::{CaseState, Event};
+use gradphoto_server::crypto::Crypto;
+use gradphoto_server::demo::{demo_id_number, demo_policy};
+use gradphoto_server::objects::{ObjectKind, Objects};
+use gradphoto_server::ratelimit::{self, Limit};
+use gradphoto_server::store::{
+    audit, cases, codes, schools, sessions, students, users, Backend, Store,
+};
+
+struct Db {
+    store: Store,
+    _dir: Option<tempfile::TempDir>,
+}
+
+async fn sqlite() -> Db {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+    let store = Store::connect(&url).await.unwrap();
+    store.migrate().await.unwrap();
+    assert_eq!(store.backend(), Backend::Sqlite);
+    Db {
+        store,
+        _dir: Some(dir),
+    }
+}
+
+async fn postgres() -> Db {
+    let url = common::pg::PgCluster::shared().fresh_database().await;
+    let store = Store::connect(&url).await.unwrap();
+    store.migrate().await.unwrap();
+    assert_eq!(store.backend(), Backend::Postgres);
+    Db { store, _dir: None }
+}
+
+/// Runs `test` on SQLite, then on PostgreSQL.
+async fn on_both<F, Fut>(test: F)
+where
+    F: Fn(Store) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let db = sqlite().await;
+    test(db.store.clone()).await;
+    db.store.close().await;
+    let db = postgres().await;
+    test(db.store.clone()).await;
+    db.store.close().await;
+}
+
+fn crypto() -> Arc<Crypto> {
+    Arc::new(Crypto::from_master(&[7u8; 32]))
+}
+
+fn record(i: usize, student_no: &str) -> RosterRecord {
+    RosterRecord {
+        name: format!("学生{i}"),
+        id_number: demo_id_number(i).unwrap(),
+        student_no: student_no.to_string(),
+        school: "测试大学".to_string(),
+        college: "理学院".to_string(),
+        major: "数学".to_string(),
+        level: "本科".to_string(),
+        graduation_year: 2025,
+        enrollment_photo: None,
+    }
+}
+
+async fn import(store: &Store, crypto: &Crypto, records: &[RosterRecord]) {
+    let mut tx = store.begin().await.unwrap();
+    students::import(&mut tx, crypto, records, &demo_policy())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+}
+
+async fn count(store: &Store, table: &str) -> i64 {
+    sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+        .fetch_one(store.pool())
+        .await
+        .unwrap()
+}
+
+async fn case_of(store: &Store, crypto: &Crypto, i: usize) -> cases::CaseRow {
+    let school = schools::find_by_name(store, "测试大学")
+        .await
+        .unwrap()
+        .unwrap();
+    let s = students::find_by_id_number(
+        store,
+        crypto,
+        &school.id,
+        demo_id_number(i).unwrap().as_str(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    cases::get_by_student(store, &s.id).await.unwrap().unwrap()
+}
+
+#[tokio::test]
+async fn migrations_apply_and_are_idempotent() {
+    on_both(|store| async move {
+        store.migrate().await.unwrap();
+        let counters: Vec<(String, i64)> =
+            sqlx::query_as("SELECT name, value FROM counters ORDER BY name")
+                .fetch_all(store.pool())
+                .await
+                .unwrap();
+        assert_eq!(
+            counters,
+            vec![("audit".to_string(), 0), ("case_change".to_string(), 0)]
+        );
+        for table in [
+            "schools",
+            "users",
+            "students",
+            "cases",
+            "codes",
+            "sessions",
+            "consents",
+            "orders",
+            "attempts",
+            "decisions",
+            "audit_events",
+            "jobs",
+            "rate_limits",
+        ] {
+            assert_eq!(count(&store, table).await, 0, "{table}");
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_failed_operation_leaves_no_rows_and_no_audit_event() {
+    on_both(|store| async move {
+        let admin = Actor::new(Role::Admin, "t");
+        // Committed: one user, one audit event, chain valid.
+        let mut tx = store.begin().await.unwrap();
+        users::add(&mut tx, &admin, "rev", "Rev", Role::Reviewer, "h", None)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(count(&store, "users").await, 1);
+        assert_eq!(audit::count(&store).await.unwrap(), 1);
+
+        // Fails half-way: the first insert and its audit event are rolled back with it.
+        let mut tx = store.begin().await.unwrap();
+        users::add(&mut tx, &admin, "sup", "Sup", Role::Supervisor, "h", None)
+            .await
+            .unwrap();
+        let err = users::add(&mut tx, &admin, "rev", "Again", Role::Reviewer, "h", None)
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, "username_taken");
+        drop(tx);
+        assert_eq!(count(&store, "users").await, 1);
+        assert_eq!(audit::count(&store).await.unwrap(), 1);
+
+        // An illegal transition changes nothing either.
+        let crypto = crypto();
+        import(&store, &crypto, &[record(1, "S1")]).await;
+        let case = case_of(&store, &crypto, 1).await;
+        let before_seq = case.change_seq;
+        let mut tx = store.begin().await.unwrap();
+        let err = cases::apply(
+            &mut tx,
+            &case,
+            &Event::Submit { flagged: false },
+            &Actor::new(Role::Student, &case.id),
+            &demo_policy(),
+            serde_json::json!({}),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.code, "not_allowed_in_state");
+        drop(tx);
+        let after = cases::get(&store, &case.id).await.unwrap().unwrap();
+        assert_eq!(after.state, CaseState::Invited);
+        assert_eq!(after.change_seq, before_seq);
+        assert_eq!(audit::count(&store).await.unwrap(), 1);
+
+        // A legal one moves state, bumps the sequence and is audited; the chain verifies.
+        let mut tx = store.begin().await.unwrap();
+        let next = cases::apply(
+            &mut tx,
+            &case,
+            &Event::ClaimCode,
+            &Actor::new(Role::Student, &case.id),
+            &demo_policy(),
+            serde_json::json!({}),
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(next, CaseState::Claimed);
+        let after = cases::get(&store, &case.id).await.unwrap().unwrap();
+        assert!(after.change_seq > before_seq);
+        let events = audit::for_subject(&store, &case.id).await.unwrap();
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].action, AuditAction::CodeClaimed);
+        assert_eq!(audit::verify(&store).await.unwrap(), Ok(2));
+
+        // Tampering with a stored event is detected at that event.
+        sqlx::query("UPDATE audit_events SET subject = $1 WHERE seq = 1")
+            .bind("someone-else")
+            .execute(store.pool())
+            .await
+            .unwrap();
+        let broken = audit::verify(&store).await.unwrap().unwrap_err();
+        assert_eq!(broken.seq, 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn id_numbers_are_encrypted_and_found_by_keyed_hash() {
+    on_both(|store| async move {
+        let crypto = crypto();
+        import(&store, &crypto, &[record(1, "S1"), record(2, "S2")]).await;
+        let school = schools::find_by_name(&store, "测试大学")
+            .await
+            .unwrap()
+            .unwrap();
+        let id = demo_id_number(2).unwrap();
+        let found = students::find_by_id_number(&store, &crypto, &school.id, id.as_str())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(found.student_no, "S2");
+        assert_eq!(found.id_number_masked, id.masked());
+        assert_eq!(
+            students::reveal_id_number(&store, &crypto, &found.id)
+                .await
+                .unwrap(),
+            id.as_str()
+        );
+        // Nothing in the row holds the number in clear.
+        let (enc, hash): (Vec<u8>, String) =
+            sqlx::query_as("SELECT id_number_enc, id_number_hash FROM students WHERE id = $1")
+                .bind(&found.id)
+                .fetch_one(store.pool())
+                .await
+                .unwrap();
+        assert!(!enc
+            .windows(id.as_str().len())
+            .any(|w| w == id.as_str().as_bytes()));
+        assert!(!hash.contains(id.as_str()));
+        // Another key neither finds nor decrypts it.
+        let other = Crypto::from_master(&[8u8; 32]);
+        assert!(
+            students::find_by_id_number(&store, &other, &school.id, id.as_str())
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(students::reveal_id_number(&store, &other, &found.id)
+            .await
+            .is_err());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn objects_are_encrypted_and_content_addressed() {
+    let dir = tempfile::tempdir().unwrap();
+    let local = object_store::local::LocalFileSystem::new_with_prefix(dir.path()).unwrap();
+    let objects = Objects::new(Arc::new(local), crypto());
+    let photo = b"\xFF\xD8\xFF\xE0 a photo of someone \xFF\xD9".to_vec();
+    let key = objects
+        .put_sensitive(ObjectKind::Original, &photo)
+        .await
+        .unwrap();
+    assert!(key.starts_with("originals/"));
+    assert_eq!(objects.get_sensitive(&key).await.unwrap(), photo);
+    // Same content, same name: stored once.
+    assert_eq!(
+        objects
+            .put_sensitive(ObjectKind::Original, &photo)
+            .await
+            .unwrap(),
+        key
+    );
+    let on_disk = std::fs::read(dir.path().join(&key)).unwrap();
+    assert!(!on_disk.windows(14).any(|w| w == b"photo of someo"));
+    // Other bytes get another name; a missing object is "not found".
+    let other = objects
+        .put_sensitive(ObjectKind::Original, b"other bytes")
+        .await
+        .unwrap();
+    assert_ne!(other, key);
+    objects.delete(&other).await.unwrap();
+    assert_eq!(
+        objects.get_sensitive(&other).await.unwrap_err().code,
+        "not_found"
+    );
+}
+
+#[tokio::test]
+async fn roster_import_is_all_or_nothing() {
+    on_both(|store| async move {
+        let crypto = crypto();
+        import(&store, &crypto, &[record(1, "S1")]).await;
+        assert_eq!(count(&store, "students").await, 1);
+        assert_eq!(count(&store, "cases").await, 1);
+
+        // Row 2 is new, row 3 takes S1's student number: nothing of the file is kept.
+        let mut tx = store.begin().await.unwrap();
+        let err = students::import(
+            &mut tx,
+            &crypto,
+            &[record(2, "S2"), record(3, "S1")],
+            &SchoolPolicy::default(),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.code, "student_no_taken");
+        drop(tx);
+        assert_eq!(count(&store, "students").await, 1);
+        assert_eq!(count(&store, "cases").await, 1);
+
+        // Re-importing a known ID number updates that student instead of duplicating it.
+        let mut changed = record(1, "S1");
+        changed.major = "统计学".into();
+        let mut tx = store.begin().await.unwrap();
+        let summary = students::import(
+            &mut tx,
+            &crypto,
+            &[changed, record(2, "S2")],
+            &SchoolPolicy::default(),
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!((summary.created, summary.updated), (1, 1));
+        assert_eq!(count(&store, "students").await, 2);
+        let s1 = case_of(&store, &crypto, 1).await;
+        let row = students::get(&store, &s1.student_id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(row.major, "统计学");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_code_binds_to_its_first_session_and_reissue_revokes_it() {
+    on_both(|store| async move {
+        let crypto = crypto();
+        import(&store, &crypto, &[record(1, "S1")]).await;
+        let case = case_of(&store, &crypto, 1).await;
+        let admin = Actor::new(Role::Admin, "t");
+        let ttl = 3_600_000;
+
+        let mut tx = store.begin().await.unwrap();
+        let first = codes::issue(&mut tx, &crypto, &admin, &case.id, false)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert!(first.new);
+        // Asking again without --reissue returns the same code.
+        let mut tx = store.begin().await.unwrap();
+        let again = codes::issue(&mut tx, &crypto, &admin, &case.id, false)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(
+            (again.code.as_str(), again.new),
+            (first.code.as_str(), false)
+        );
+
+        // First claim binds; typing it with spaces/lowercase is the same code.
+        let typed = first.code.to_lowercase();
+        let typed = format!("{} {}", &typed[..4], &typed[4..]);
+        let mut tx = store.begin().await.unwrap();
+        let claimed = codes::claim(&mut tx, &crypto, &typed, None, ttl)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let token = claimed.token.clone().unwrap();
+        assert_eq!(
+            cases::get(&store, &case.id).await.unwrap().unwrap().state,
+            CaseState::Claimed
+        );
+
+        // Another session (or none) is refused; the binding session may re-open it.
+        let mut tx = store.begin().await.unwrap();
+        let err = codes::claim(&mut tx, &crypto, &first.code, None, ttl)
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, "code_already_claimed");
+        let err = codes::claim(&mut tx, &crypto, &first.code, Some("not-my-session"), ttl)
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, "code_already_claimed");
+        let reopened = codes::claim(
+            &mut tx,
+            &crypto,
+            &first.code,
+            Some(&sessions::token_hash(&token)),
+            ttl,
+        )
+        .await
+        .unwrap();
+        assert_eq!(reopened.token, None);
+        assert_eq!(reopened.case_id, case.id);
+        drop(tx);
+
+        // Re-issue: old code and its session stop working, the new code claims afresh.
+        let mut tx = store.begin().await.unwrap();
+        let second = codes::issue(&mut tx, &crypto, &admin, &case.id, true)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert_ne!(second.code, first.code);
+        let mut tx = store.begin().await.unwrap();
+        let err = codes::claim(
+            &mut tx,
+            &crypto,
+            &first.code,
+            Some(&sessions::token_hash(&token)),
+            ttl,
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.code, "code_revoked");
+        drop(tx);
+        assert_eq!(
+            codes::ensure_active(&store, &first.code_id)
+                .await
+                .unwrap_err()
+                .code,
+            "code_revoked"
+        );
+        assert!(sessions::find_live(&store, &sessions::token_hash(&token))
+            .await
+            .unwrap()
+            .is_none());
+        let mut tx = store.begin().await.unwrap();
+        let fresh = codes::claim(&mut tx, &crypto, &second.code, None, ttl)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert!(fresh.token.is_some());
+        // The case stays claimed; the new claim is audited, not a second transition.
+        let actions: Vec<AuditAction> = audit::for_subject(&store, &case.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.action)
+            .collect();
+        assert_eq!(
+            actions,
+            vec![
+                AuditAction::CodeIssued,
+                AuditAction::CodeClaimed,
+                AuditAction::CodeReissued,
+                AuditAction::CodeClaimed
+            ]
+        );
+        let err = {
+            let mut tx = store.begin().await.unwrap();
+            codes::claim(&mut tx, &crypto, "NOSUCHCODE", None, ttl)
+                .await
+                .unwrap_err()
+        };
+        assert_eq!(err.code, "code_not_found");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn rate_limit_counts_failures_per_window() {
+    on_both(|store| async move {
+        let limit = Limit {
+            max_failures: 3,
+            window_ms: 15 * 60_000,
+        };
+        ratelimit::check(&store, "identity:a", limit).await.unwrap();
+        for left in [2, 1, 0] {
+            let mut tx = store.begin().await.unwrap();
+            assert_eq!(
+                ratelimit::record_failure(&mut tx, "identity:a", limit)
+                    .await
+                    .unwrap(),
+                left
+            );
+            tx.commit().await.unwrap();
+        }
+        let err = ratelimit::check(&store, "identity:a", limit)
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, "too_many_attempts");
+        let retry = err.retry_after_s.unwrap();
+        assert!(retry > 0 && retry <= 15 * 60);
+        // Other buckets are unaffected; a reset clears the bucket.
+        ratelimit::check(&store, "identity:b", limit).await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        ratelimit::reset(&mut tx, "identity:a").await.unwrap();
+        tx.commit().await.unwrap();
+        ratelimit::check(&store, "identity:a", limit).await.unwrap();
+        // A window that has passed starts over.
+        let expired = Limit {
+            max_failures: 1,
+            window_ms: 0,
+        };
+        for _ in 0..2 {
+            let mut tx = store.begin().await.unwrap();
+            assert_eq!(
+                ratelimit::record_failure(&mut tx, "identity:c", expired)
+                    .await
+                    .unwrap(),
+                0
+            );
+            tx.commit().await.unwrap();
+        }
+        ratelimit::check(&store, "identity:c", expired)
+            .await
+            .unwrap();
+    })
+    .await;
+}

@@ -1,0 +1,735 @@
+//! End-to-end stories through the real server on a free loopback port and the typed client.
+//! Every story runs twice: on SQLite and on a throwaway PostgreSQL.
+
+mod support;
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use gradphoto_api::common::{AttemptStatus, DecisionKind};
+use gradphoto_api::review::{ImageKind, QueueQuery, Verdict};
+use gradphoto_client::{Client, ClientError, PhotoUpload};
+use gradphoto_domain::role::Role;
+use gradphoto_domain::state::CaseState;
+use support::fixture::{self, Fixture};
+use support::{flows, photos, Db, TestServer};
+
+macro_rules! stories {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::Db::Sqlite).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::Db::Postgres).await;
+                }
+            )*
+        }
+    };
+}
+
+stories!(
+    code_to_approval,
+    rejection_and_free_retake,
+    withdraw_only_before_claim,
+    two_reviewers_race_for_one_item,
+    lease_expiry_returns_item_to_queue,
+    decision_retry_is_idempotent,
+    forwarded_code_is_refused,
+    identity_mismatch_and_invalid_id_number,
+    oversized_and_non_image_uploads,
+    tampered_audit_chain_is_detected,
+    supervisor_override_and_stats,
+    sync_and_queue_paging,
+);
+
+fn code(err: ClientError) -> String {
+    err.code()
+        .unwrap_or_else(|| panic!("expected a server error code, got {err:?}"))
+        .to_string()
+}
+
+fn reject(reasons: &[&str], comment: Option<&str>) -> Verdict {
+    Verdict::Reject {
+        reasons: reasons.iter().map(|r| r.to_string()).collect(),
+        comment: comment.map(str::to_string),
+    }
+}
+
+fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+struct World {
+    server: TestServer,
+    fixture: Fixture,
+    anon: Client,
+}
+
+async fn world(db: Db, students: usize, fee_cents: i64) -> World {
+    world_with(db, students, fee_cents, |_| {}).await
+}
+
+async fn world_with(
+    db: Db,
+    students: usize,
+    fee_cents: i64,
+    tweak: impl FnOnce(&mut gradphoto_server::config::Config),
+) -> World {
+    let server = TestServer::start_with(db, support::analyzer(), tweak).await;
+    let fixture = fixture::seed(server.state(), students, &fixture::policy(fee_cents)).await;
+    let anon = server.client();
+    World {
+        server,
+        fixture,
+        anon,
+    }
+}
+
+impl World {
+    async fn staff(&self, username: &str, role: Role) -> Client {
+        fixture::staff(self.server.state(), &self.server.base_url, username, role).await
+    }
+}
+
+async fn code_to_approval(db: Db) {
+    let w = world(db, 1, 2000).await;
+    let s = &w.fixture.students[0];
+    let student = flows::to_pending(&w.anon, s).await;
+    let reviewer = w.staff("reviewer1", Role::Reviewer).await;
+
+    let queue = reviewer.review_queue(&QueueQuery::default()).await.unwrap();
+    assert_eq!(queue.items.len(), 1);
+    assert_eq!(queue.items[0].case_id, s.case_id);
+    assert_eq!(queue.items[0].student_name, s.name);
+    assert!(!queue.items[0].flagged);
+    let pending = queue
+        .counts
+        .iter()
+        .find(|c| c.state == CaseState::PendingReview)
+        .unwrap();
+    assert_eq!(pending.count, 1);
+
+    let claimed = reviewer.claim_next(5).await.unwrap();
+    assert_eq!(claimed.leases.len(), 1);
+    assert_eq!(claimed.leases[0].case_id, s.case_id);
+    assert_eq!(claimed.lease_seconds, 15 * 60);
+
+    let item = reviewer.review_item(&s.case_id).await.unwrap();
+    assert_eq!(item.state, CaseState::InReview);
+    assert_eq!(item.student.name, s.name);
+    assert_ne!(item.student.id_number_masked, s.id_number);
+    assert!(item.student.id_number_masked.contains('*'));
+    assert_eq!(item.attempts.len(), 1);
+    assert!(item.attempts[0].submitted);
+    assert!(item.report.is_some());
+    let kinds: HashSet<ImageKind> = item.images.iter().map(|i| i.kind).collect();
+    for k in [
+        ImageKind::IdFront,
+        ImageKind::IdBack,
+        ImageKind::Original,
+        ImageKind::Standardized,
+    ] {
+        assert!(kinds.contains(&k), "missing image {k:?}");
+    }
+
+    let standardized = reviewer
+        .review_image(&s.case_id, ImageKind::Standardized)
+        .await
+        .unwrap();
+    assert_eq!(standardized.content_type.as_deref(), Some("image/jpeg"));
+    let img = image::load_from_memory(&standardized.bytes).unwrap();
+    assert_eq!((img.width(), img.height()), (480, 640));
+    let original = reviewer
+        .review_image(&s.case_id, ImageKind::Original)
+        .await
+        .unwrap();
+    assert_eq!(original.bytes.as_ref(), photos::portrait().bytes.as_slice());
+    let front = reviewer
+        .review_image(&s.case_id, ImageKind::IdFront)
+        .await
+        .unwrap();
+    assert_eq!(
+        front.bytes.as_ref(),
+        photos::id_card_sides().0.bytes.as_slice()
+    );
+    let full = reviewer.review_id_number(&s.case_id).await.unwrap();
+    assert_eq!(full.id_number, s.id_number);
+
+    // Students cannot use review endpoints; reviewers cannot use supervisor endpoints.
+    assert_eq!(
+        code(
+            student
+                .review_queue(&QueueQuery::default())
+                .await
+                .unwrap_err()
+        ),
+        "forbidden"
+    );
+    assert_eq!(
+        code(reviewer.audit_verify().await.unwrap_err()),
+        "forbidden"
+    );
+
+    let decision = reviewer
+        .decide(&s.case_id, &new_id(), Verdict::Approve)
+        .await
+        .unwrap();
+    assert_eq!(decision.kind, DecisionKind::Approve);
+    assert_eq!(decision.resulting_state, CaseState::Approved);
+
+    let case = student.student_case().await.unwrap();
+    assert_eq!(case.state, CaseState::Approved);
+    assert_eq!(
+        case.latest_decision.map(|d| d.kind),
+        Some(DecisionKind::Approve)
+    );
+    // After approval nothing can be changed.
+    assert!(student.withdraw().await.is_err());
+    assert!(student.retake().await.is_err());
+
+    // The sensitive views and every state change are in the audit log, and it verifies.
+    let supervisor = w.staff("super1", Role::Supervisor).await;
+    let mut actions = Vec::new();
+    let mut cursor = 0;
+    loop {
+        let page = supervisor.audit_page(Some(cursor), Some(50)).await.unwrap();
+        actions.extend(
+            page.events
+                .iter()
+                .filter(|e| e.subject == s.case_id)
+                .map(|e| e.action.clone()),
+        );
+        cursor = page.next_cursor;
+        if !page.has_more {
+            break;
+        }
+    }
+    for expected in [
+        "submitted",
+        "claimed",
+        "id_number_viewed",
+        "id_card_viewed",
+        "approved",
+    ] {
+        assert!(
+            actions.iter().any(|a| a == expected),
+            "no {expected} in {actions:?}"
+        );
+    }
+    let verified = supervisor.audit_verify().await.unwrap();
+    assert!(verified.ok, "{verified:?}");
+    assert!(verified.checked > 5);
+    w.server.stop().await;
+}
+
+async fn rejection_and_free_retake(db: Db) {
+    let w = world(db, 1, 2000).await;
+    let s = &w.fixture.students[0];
+    let student = flows::to_pending(&w.anon, s).await;
+    let reviewer = w.staff("reviewer1", Role::Reviewer).await;
+    reviewer.claim_case(&s.case_id).await.unwrap();
+
+    let err = reviewer
+        .decide(
+            &s.case_id,
+            &new_id(),
+            reject(&["background", "blurry"], None),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.body().and_then(|b| b.field.as_deref()), Some("reasons"));
+    assert_eq!(code(err), "unknown_reject_reason");
+    let err = reviewer
+        .decide(&s.case_id, &new_id(), reject(&["other"], Some("  ")))
+        .await
+        .unwrap_err();
+    assert_eq!(code(err), "comment_required");
+    let err = reviewer
+        .decide(&s.case_id, &new_id(), reject(&[], None))
+        .await
+        .unwrap_err();
+    assert_eq!(code(err), "reasons_required");
+
+    let decision = reviewer
+        .decide(
+            &s.case_id,
+            &new_id(),
+            reject(
+                &["background", "other"],
+                Some("背景有阴影 / shadow on the wall"),
+            ),
+        )
+        .await
+        .unwrap();
+    assert_eq!(decision.resulting_state, CaseState::Rejected);
+    assert_eq!(decision.reasons, vec!["background", "other"]);
+
+    let case = student.student_case().await.unwrap();
+    assert_eq!(case.state, CaseState::Rejected);
+    let latest = case.latest_decision.unwrap();
+    assert_eq!(latest.kind, DecisionKind::Reject);
+    assert_eq!(latest.reasons.len(), 2);
+
+    // The school's paid order covers the retake: straight back to capturing.
+    let case = student.retake().await.unwrap();
+    assert_eq!(case.state, CaseState::Ready);
+    assert_eq!(case.round, 1);
+    let attempt = flows::upload_checked(&student, photos::portrait()).await;
+    assert_eq!(attempt.round, 1);
+    let case = student.submit(&attempt.id).await.unwrap();
+    assert_eq!(case.state, CaseState::PendingReview);
+
+    let queue = reviewer.review_queue(&QueueQuery::default()).await.unwrap();
+    assert_eq!(queue.items.len(), 1);
+    assert_eq!(queue.items[0].round, 1);
+    let item = reviewer.review_item(&s.case_id).await.unwrap();
+    assert_eq!(item.decisions.len(), 1, "earlier decision is shown");
+    assert_eq!(item.attempts.len(), 2);
+    w.server.stop().await;
+}
+
+async fn withdraw_only_before_claim(db: Db) {
+    let w = world(db, 1, 0).await;
+    let s = &w.fixture.students[0];
+    let student = flows::to_pending(&w.anon, s).await;
+    let case = student.withdraw().await.unwrap();
+    assert_eq!(case.state, CaseState::Ready);
+
+    let reviewer = w.staff("reviewer1", Role::Reviewer).await;
+    let queue = reviewer.review_queue(&QueueQuery::default()).await.unwrap();
+    assert!(queue.items.is_empty());
+
+    let attempt = flows::upload_checked(&student, photos::portrait()).await;
+    student.submit(&attempt.id).await.unwrap();
+    let claimed = reviewer.claim_next(1).await.unwrap();
+    assert_eq!(claimed.leases.len(), 1);
+    let err = student.withdraw().await.unwrap_err();
+    assert_eq!(code(err), "not_allowed_in_state");
+    assert_eq!(
+        student.student_case().await.unwrap().state,
+        CaseState::InReview
+    );
+    w.server.stop().await;
+}
+
+async fn two_reviewers_race_for_one_item(db: Db) {
+    let w = world(db, 2, 0).await;
+    let _a = flows::to_pending(&w.anon, &w.fixture.students[0]).await;
+    let r1 = w.staff("reviewer1", Role::Reviewer).await;
+    let r2 = w.staff("reviewer2", Role::Reviewer).await;
+
+    // Both ask for the next item at once: exactly one gets it.
+    let (x, y) = tokio::join!(r1.claim_next(1), r2.claim_next(1));
+    let (x, y) = (x.unwrap(), y.unwrap());
+    assert_eq!(x.leases.len() + y.leases.len(), 1, "{x:?} {y:?}");
+
+    // Both ask for the same named item at once: one wins, the other is told who holds it.
+    let b = &w.fixture.students[1];
+    let _b = flows::to_pending(&w.anon, b).await;
+    let (x, y) = tokio::join!(r1.claim_case(&b.case_id), r2.claim_case(&b.case_id));
+    let (won, lost) = match (x, y) {
+        (Ok(won), Err(lost)) | (Err(lost), Ok(won)) => (won, lost),
+        other => panic!("exactly one claim must win: {other:?}"),
+    };
+    assert_eq!(won.leases.len(), 1);
+    assert_eq!(code(lost), "lease_held_by_other");
+    w.server.stop().await;
+}
+
+async fn lease_expiry_returns_item_to_queue(db: Db) {
+    let w = world_with(db, 1, 0, |c| c.review_lease_seconds = 1).await;
+    let s = &w.fixture.students[0];
+    let _student = flows::to_pending(&w.anon, s).await;
+    let r1 = w.staff("reviewer1", Role::Reviewer).await;
+    let r2 = w.staff("reviewer2", Role::Reviewer).await;
+    let claimed = r1.claim_next(1).await.unwrap();
+    assert_eq!(claimed.lease_seconds, 1);
+    assert_eq!(
+        code(r2.claim_case(&s.case_id).await.unwrap_err()),
+        "lease_held_by_other"
+    );
+
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
+    let err = r1
+        .decide(&s.case_id, &new_id(), Verdict::Approve)
+        .await
+        .unwrap_err();
+    assert_eq!(code(err), "lease_expired");
+    let queue = r2.review_queue(&QueueQuery::default()).await.unwrap();
+    assert_eq!(queue.items.len(), 1, "expired lease is back in the queue");
+    let claimed = r2.claim_next(1).await.unwrap();
+    assert_eq!(claimed.leases.len(), 1);
+    assert_eq!(
+        code(r1.renew_lease(&s.case_id).await.unwrap_err()),
+        "lease_lost"
+    );
+    let err = r1
+        .decide(&s.case_id, &new_id(), Verdict::Approve)
+        .await
+        .unwrap_err();
+    assert_eq!(code(err), "not_lease_holder");
+    w.server.stop().await;
+}
+
+async fn decision_retry_is_idempotent(db: Db) {
+    let w = world(db, 1, 0).await;
+    let s = &w.fixture.students[0];
+    let _student = flows::to_pending(&w.anon, s).await;
+    let reviewer = w.staff("reviewer1", Role::Reviewer).await;
+    reviewer.claim_next(1).await.unwrap();
+    let id = new_id();
+    let verdict = reject(&["head_pose"], Some("请正对镜头"));
+    let first = reviewer
+        .decide(&s.case_id, &id, verdict.clone())
+        .await
+        .unwrap();
+    // The lease ended with the decision; the retry still returns the original result.
+    let again = reviewer
+        .decide(&s.case_id, &id, verdict.clone())
+        .await
+        .unwrap();
+    assert_eq!(first, again);
+    let err = reviewer
+        .decide(&s.case_id, &id, Verdict::Approve)
+        .await
+        .unwrap_err();
+    assert_eq!(code(err), "decision_id_reused");
+    let err = reviewer
+        .decide(&s.case_id, &new_id(), Verdict::Approve)
+        .await
+        .unwrap_err();
+    assert_eq!(code(err), "already_decided");
+    let item = reviewer.review_item(&s.case_id).await.unwrap();
+    assert_eq!(item.decisions.len(), 1);
+    assert_eq!(item.state, CaseState::Rejected);
+    w.server.stop().await;
+}
+
+async fn forwarded_code_is_refused(db: Db) {
+    let w = world(db, 1, 0).await;
+    let s = &w.fixture.students[0];
+    let student = flows::claim(&w.anon, s).await;
+    // The same browser session may reopen its link.
+    let again = student.claim_code(&s.code).await.unwrap();
+    assert_eq!(again.case.case_id, s.case_id);
+    // Anyone else who got the link is refused.
+    let other = w.server.client();
+    let err = other.claim_code(&s.code).await.unwrap_err();
+    assert_eq!(err.status(), Some(409));
+    assert_eq!(code(err), "code_already_claimed");
+    let err = other.claim_code("NOT-A-CODE").await.unwrap_err();
+    assert_eq!(code(err), "code_not_found");
+    w.server.stop().await;
+}
+
+async fn identity_mismatch_and_invalid_id_number(db: Db) {
+    let w = world(db, 2, 0).await;
+    let s = &w.fixture.students[0];
+    let student = flows::claim(&w.anon, s).await;
+    let version = student.student_case().await.unwrap().policy.privacy_version;
+    student.consent(&version, true).await.unwrap();
+    let try_identity = |name: String, number: String| {
+        let student = student.clone();
+        async move {
+            let (front, back) = photos::id_card_sides();
+            student.verify_identity(&name, &number, front, back).await
+        }
+    };
+    let err = try_identity("李四".into(), s.id_number.clone())
+        .await
+        .unwrap_err();
+    assert_eq!(code(err), "identity_mismatch");
+    // A valid number that belongs to someone else.
+    let other = w.fixture.students[1].id_number.clone();
+    let err = try_identity(s.name.clone(), other).await.unwrap_err();
+    assert_eq!(code(err), "identity_mismatch");
+    // An invalid number gets the precise reason.
+    let mut bad = s.id_number.clone();
+    let last = if bad.ends_with('0') { '1' } else { '0' };
+    bad.pop();
+    bad.push(last);
+    let err = try_identity(s.name.clone(), bad).await.unwrap_err();
+    assert_eq!(
+        err.body().and_then(|b| b.field.as_deref()),
+        Some("id_number")
+    );
+    assert_eq!(code(err), "id_number_check_digit");
+    let err = try_identity(s.name.clone(), "11010520019999001X".into())
+        .await
+        .unwrap_err();
+    assert_eq!(code(err), "id_number_birth_date");
+    let err = try_identity(s.name.clone(), "1101052001".into())
+        .await
+        .unwrap_err();
+    assert_eq!(code(err), "id_number_length");
+    assert_eq!(
+        student.student_case().await.unwrap().state,
+        CaseState::Claimed
+    );
+    // The right pair passes.
+    let (front, back) = photos::id_card_sides();
+    let case = student
+        .verify_identity(&s.name, &s.id_number, front, back)
+        .await
+        .unwrap();
+    assert_eq!(case.state, CaseState::IdentityVerified);
+    w.server.stop().await;
+}
+
+async fn oversized_and_non_image_uploads(db: Db) {
+    let w = world_with(db, 1, 0, |c| c.max_upload_bytes = 1024 * 1024).await;
+    let s = &w.fixture.students[0];
+    let student = flows::to_ready(&w.anon, s).await;
+    let big = photos::large_photo();
+    assert!(big.bytes.len() > 1024 * 1024);
+    let err = student
+        .upload_attempt(big, "camera", None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(413));
+    assert_eq!(code(err), "upload_too_large");
+    let text = PhotoUpload::new(
+        b"this is not a photo, just text".to_vec(),
+        "photo.jpg",
+        "image/jpeg",
+    );
+    let err = student
+        .upload_attempt(text, "camera", None)
+        .await
+        .unwrap_err();
+    assert_eq!(code(err), "not_an_image");
+    let case = student.student_case().await.unwrap();
+    assert!(case.attempts.is_empty(), "no attempt row is left behind");
+    // A real photo still goes through afterwards.
+    let attempt = flows::upload_checked(&student, photos::portrait()).await;
+    assert_eq!(attempt.status, AttemptStatus::Checked);
+    w.server.stop().await;
+}
+
+async fn tampered_audit_chain_is_detected(db: Db) {
+    let w = world(db, 1, 0).await;
+    let s = &w.fixture.students[0];
+    let _student = flows::to_pending(&w.anon, s).await;
+    let supervisor = w.staff("super1", Role::Supervisor).await;
+    let before = supervisor.audit_verify().await.unwrap();
+    assert!(before.ok, "{before:?}");
+    let target = before.checked / 2;
+    assert!(target > 1);
+    sqlx::query("UPDATE audit_events SET actor_id = 'someone-else' WHERE seq = $1")
+        .bind(target)
+        .execute(w.server.state().store.pool())
+        .await
+        .unwrap();
+    let after = supervisor.audit_verify().await.unwrap();
+    assert!(!after.ok);
+    let broken = after.first_broken.unwrap();
+    assert_eq!(broken.seq, target);
+    assert_eq!(broken.code, "audit_hash_mismatch");
+    assert!(broken.message_zh.contains(&target.to_string()));
+    w.server.stop().await;
+}
+
+async fn supervisor_override_and_stats(db: Db) {
+    let w = world(db, 2, 0).await;
+    let a = &w.fixture.students[0];
+    let b = &w.fixture.students[1];
+    let student_a = flows::to_pending(&w.anon, a).await;
+    let _student_b = flows::to_pending(&w.anon, b).await;
+    let reviewer = w.staff("reviewer1", Role::Reviewer).await;
+    let supervisor = w.staff("super1", Role::Supervisor).await;
+    reviewer.claim_next(2).await.unwrap();
+    reviewer
+        .decide(&a.case_id, &new_id(), Verdict::Approve)
+        .await
+        .unwrap();
+    reviewer
+        .decide(&b.case_id, &new_id(), reject(&["clothing"], None))
+        .await
+        .unwrap();
+
+    let err = reviewer
+        .override_decision(&a.case_id, &new_id(), reject(&["selfie"], None), "x")
+        .await
+        .unwrap_err();
+    assert_eq!(code(err), "forbidden");
+    let err = supervisor
+        .override_decision(&a.case_id, &new_id(), reject(&["selfie"], None), " ")
+        .await
+        .unwrap_err();
+    assert_eq!(code(err), "override_comment_required");
+    let id = new_id();
+    let overridden = supervisor
+        .override_decision(
+            &a.case_id,
+            &id,
+            reject(&["selfie"], None),
+            "前置摄像头自拍 / front-camera selfie",
+        )
+        .await
+        .unwrap();
+    assert_eq!(overridden.kind, DecisionKind::OverrideReject);
+    assert_eq!(overridden.resulting_state, CaseState::Rejected);
+    let again = supervisor
+        .override_decision(
+            &a.case_id,
+            &id,
+            reject(&["selfie"], None),
+            "前置摄像头自拍 / front-camera selfie",
+        )
+        .await
+        .unwrap();
+    assert_eq!(again, overridden);
+    assert_eq!(
+        student_a.student_case().await.unwrap().state,
+        CaseState::Rejected
+    );
+
+    let stats = supervisor.stats().await.unwrap();
+    let count = |st: CaseState| {
+        stats
+            .counts
+            .iter()
+            .find(|c| c.state == st)
+            .map(|c| c.count)
+            .unwrap()
+    };
+    assert_eq!(count(CaseState::Rejected), 2);
+    assert_eq!(count(CaseState::Approved), 0);
+    let reasons = |c: &str| {
+        stats
+            .reject_reasons
+            .iter()
+            .find(|r| r.code == c)
+            .map(|r| r.count)
+            .unwrap()
+    };
+    assert_eq!(reasons("clothing"), 1);
+    assert_eq!(reasons("selfie"), 1);
+    assert_eq!(reasons("background"), 0);
+    let r1: Vec<_> = stats
+        .per_reviewer_day
+        .iter()
+        .filter(|d| d.reviewer_name == "reviewer1")
+        .collect();
+    assert_eq!(r1.len(), 1);
+    assert_eq!((r1[0].approved, r1[0].rejected), (1, 1));
+    w.server.stop().await;
+}
+
+async fn sync_and_queue_paging(db: Db) {
+    let w = world(db, 5, 0).await;
+    for s in &w.fixture.students {
+        flows::to_pending(&w.anon, s).await;
+    }
+    let reviewer = w.staff("reviewer1", Role::Reviewer).await;
+
+    // Queue: keyset pages of two, oldest submission first, nothing twice.
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = reviewer
+            .review_queue(&QueueQuery {
+                limit: Some(2),
+                cursor: cursor.clone(),
+                ..QueueQuery::default()
+            })
+            .await
+            .unwrap();
+        assert!(page.items.len() <= 2);
+        seen.extend(
+            page.items
+                .iter()
+                .map(|i| (i.submitted_at_ms, i.case_id.clone())),
+        );
+        if !page.has_more {
+            assert!(page.next_cursor.is_none());
+            break;
+        }
+        cursor = page.next_cursor;
+    }
+    let mut sorted = seen.clone();
+    sorted.sort();
+    assert_eq!(seen, sorted);
+    let ids: HashSet<_> = seen.iter().map(|(_, id)| id.clone()).collect();
+    let expected: HashSet<_> = w
+        .fixture
+        .students
+        .iter()
+        .map(|s| s.case_id.clone())
+        .collect();
+    assert_eq!(ids, expected);
+    let err = reviewer
+        .review_queue(&QueueQuery {
+            cursor: Some("garbage".into()),
+            ..QueueQuery::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(code(err), "bad_cursor");
+
+    // Sync: everything from the start, in pages of two, cursor strictly increasing.
+    let mut cursor = 0;
+    let mut synced = HashSet::new();
+    loop {
+        let page = reviewer.sync_page(cursor, Some(2)).await.unwrap();
+        assert!(page.changes.len() <= 2);
+        for c in &page.changes {
+            assert!(c.change_seq > cursor);
+            synced.insert(c.case_id.clone());
+        }
+        assert!(page.next_cursor >= cursor);
+        cursor = page.next_cursor;
+        if !page.has_more {
+            break;
+        }
+    }
+    assert_eq!(synced, expected);
+    let quiet = reviewer.sync_page(cursor, None).await.unwrap();
+    assert!(quiet.changes.is_empty());
+    assert_eq!(quiet.next_cursor, cursor);
+
+    // A decision shows up as one change carrying the decision.
+    let target = &w.fixture.students[2];
+    reviewer.claim_case(&target.case_id).await.unwrap();
+    reviewer
+        .decide(&target.case_id, &new_id(), Verdict::Approve)
+        .await
+        .unwrap();
+    let page = reviewer.sync_page(cursor, None).await.unwrap();
+    assert_eq!(page.changes.len(), 1);
+    let change = &page.changes[0];
+    assert_eq!(change.case_id, target.case_id);
+    assert_eq!(change.state, CaseState::Approved);
+    assert_eq!(
+        change.latest_decision.as_ref().map(|d| d.kind),
+        Some(DecisionKind::Approve)
+    );
+
+    // The feed is gzip-compressed on the wire.
+    let raw = reqwest::Client::builder().no_gzip().build().unwrap();
+    let response = raw
+        .get(format!("{}/api/review/sync?cursor=0", w.server.base_url))
+        .bearer_auth(reviewer.token().unwrap())
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response
+            .headers()
+            .get("content-encoding")
+            .and_then(|v| v.to_str().ok()),
+        Some("gzip")
+    );
+    w.server.stop().await;
+}

@@ -1,0 +1,81 @@
+//! Starts the real server on a free loopback port with a temporary data directory, on SQLite
+//! or on a throwaway PostgreSQL database.
+
+use std::sync::Arc;
+
+use gradphoto_client::Client;
+use gradphoto_server::analyzer::PhotoAnalyzer;
+use gradphoto_server::config::{Config, Secret};
+use gradphoto_server::{serve, AppState, ServerHandle};
+use tempfile::TempDir;
+
+use super::pg;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Db {
+    Sqlite,
+    Postgres,
+}
+
+/// A running server; dropped at the end of a test (call [`TestServer::stop`] to shut down
+/// cleanly first).
+pub struct TestServer {
+    pub base_url: String,
+    pub db: Db,
+    handle: Option<ServerHandle>,
+    database: Option<pg::Database>,
+    _dir: TempDir,
+}
+
+impl TestServer {
+    pub async fn start(db: Db) -> TestServer {
+        TestServer::start_with(db, super::analyzer(), |_| {}).await
+    }
+
+    pub async fn start_with(
+        db: Db,
+        analyzer: Arc<dyn PhotoAnalyzer>,
+        tweak: impl FnOnce(&mut Config),
+    ) -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let database = match db {
+            Db::Sqlite => None,
+            Db::Postgres => Some(pg::Database::create().await),
+        };
+        let mut config = Config {
+            listen: "127.0.0.1:0".into(),
+            data_dir: dir.path().to_path_buf(),
+            workers: 2,
+            ..Config::default()
+        };
+        // SQLite uses the default: a file in the data directory.
+        config.database_url = database.as_ref().map(|d| Secret::new(d.url()));
+        tweak(&mut config);
+        let (addr, handle) = serve(config, analyzer).await.expect("server starts");
+        TestServer {
+            base_url: format!("http://{addr}"),
+            db,
+            handle: Some(handle),
+            database,
+            _dir: dir,
+        }
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.handle.as_ref().expect("server running").state
+    }
+
+    /// A client without a token.
+    pub fn client(&self) -> Client {
+        Client::new(&self.base_url).expect("client")
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(handle) = self.handle.take() {
+            handle.shutdown().await;
+        }
+        if let Some(d) = self.database.take() {
+            d.drop_database().await;
+        }
+    }
+}

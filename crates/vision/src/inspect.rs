@@ -1,0 +1,126 @@
+//! One pass over a photo that every later step reuses: decode at working resolution, detect
+//! faces, FaceMesh on the main face, person segmentation.
+
+use image::RgbImage;
+
+use crate::decode::{decode_reduced, header_size, DecodeLimits, Decoded};
+use crate::detect::{detect_faces, detect_in, merge, rescale, Detection};
+use crate::error::VisionError;
+use crate::landmarks::{face_mesh, FaceMesh};
+use crate::raster::{fit_within, Affine};
+use crate::segment::{segment, CoarseMask};
+use crate::Vision;
+
+/// The working image keeps at least this many pixels on its short side: enough for a face that
+/// fills a normal half-body photo to exceed the spec's face width without upscaling.
+const WORKING_MIN_SHORT_SIDE: u32 = 1200;
+/// Detection and segmentation run on a thumbnail this size (long side).
+const THUMB_LONG_SIDE: u32 = 512;
+/// Faces narrower than this fraction of the largest face are not counted (tiny false
+/// positives in textured backgrounds).
+const MIN_RELATIVE_FACE_WIDTH: f32 = 0.25;
+
+/// Everything found in one photo, in working-image pixel coordinates.
+#[derive(Debug, Clone)]
+pub struct Inspection {
+    pub decoded: Decoded,
+    /// Counted faces, largest first.
+    pub faces: Vec<Detection>,
+    /// FaceMesh of the largest face.
+    pub mesh: Option<FaceMesh>,
+    pub mask: CoarseMask,
+    pub thumb: RgbImage,
+    /// Thumbnail pixels per working pixel.
+    pub thumb_scale: f64,
+}
+
+impl Inspection {
+    /// Working pixels per original pixel.
+    pub fn working_scale(&self) -> f64 {
+        self.decoded.scale()
+    }
+
+    pub fn primary(&self) -> Option<&Detection> {
+        self.faces.first()
+    }
+}
+
+/// Chooses how much a JPEG may be reduced while decoding.
+pub fn working_reduction(bytes: &[u8]) -> Result<u32, VisionError> {
+    let (w, h) = header_size(bytes)?;
+    let short = w.min(h);
+    Ok([4u32, 2]
+        .into_iter()
+        .find(|r| short / r >= WORKING_MIN_SHORT_SIDE)
+        .unwrap_or(1))
+}
+
+pub(crate) fn inspect(
+    vision: &Vision,
+    bytes: &[u8],
+    limits: DecodeLimits,
+    max_reduction: Option<u32>,
+) -> Result<Inspection, VisionError> {
+    // Header first: the pixel limit is enforced before any pixel is decoded.
+    let reduction = match max_reduction {
+        Some(r) => r,
+        None => working_reduction(bytes)?,
+    };
+    let decoded = decode_reduced(bytes, limits, reduction)?;
+    inspect_decoded(vision, decoded)
+}
+
+pub(crate) fn inspect_decoded(
+    vision: &Vision,
+    decoded: Decoded,
+) -> Result<Inspection, VisionError> {
+    let thumb = fit_within(&decoded.rgb, THUMB_LONG_SIDE);
+    let thumb_scale = f64::from(thumb.width()) / f64::from(decoded.rgb.width());
+    let mut found = rescale(
+        &detect_faces(&vision.detector, &thumb)?,
+        (1.0 / thumb_scale) as f32,
+    );
+    // A wide image letterboxed into 128×128 leaves faces a few pixels tall: also look in
+    // square tiles along the long side (half-tile overlap).
+    let (w, h) = (
+        f64::from(decoded.rgb.width()),
+        f64::from(decoded.rgb.height()),
+    );
+    if w.max(h) > 1.5 * w.min(h) {
+        let side = w.min(h);
+        let n = ((w.max(h) - side) / (side / 2.0)).ceil() as usize + 1;
+        let stride = (w.max(h) - side) / (n - 1).max(1) as f64;
+        for i in 0..n {
+            let o = stride * i as f64;
+            let (x0, y0) = if w > h { (o, 0.0) } else { (0.0, o) };
+            found.extend(detect_in(
+                &vision.detector,
+                &decoded.rgb,
+                x0,
+                y0,
+                side,
+                side,
+            )?);
+        }
+        found = merge(found);
+    }
+    let mut faces = found;
+    faces.sort_by(|a, b| (b.width() * b.height()).total_cmp(&(a.width() * a.height())));
+    if let Some(largest) = faces.first().map(Detection::width) {
+        faces.retain(|d| d.width() >= largest * MIN_RELATIVE_FACE_WIDTH);
+    }
+    let mesh = match faces.first() {
+        Some(d) => Some(face_mesh(&vision.landmarker, &decoded.rgb, d)?),
+        None => None,
+    };
+    let mut mask = segment(&vision.segmenter, &thumb)?;
+    mask.image_to_mask = mask.image_to_mask.then_after(&Affine::scale(thumb_scale));
+    Ok(Inspection {
+        decoded,
+        faces,
+        mesh,
+        mask,
+        thumb,
+        thumb_scale,
+    })
+}

@@ -1,0 +1,396 @@
+//! gradphoto-vision: images and models for graduation ID photos.
+//!
+//! Decoding (EXIF orientation, decompression-bomb guard, reduced-scale JPEG decoding), face
+//! detection (BlazeFace short range), 468 FaceMesh landmarks, head pose, eye and mouth state,
+//! person segmentation refined into an alpha matte, standardization to the CHSI photo spec and
+//! the compliance measures. All models are embedded and run with tract-onnx; no IO beyond the
+//! bytes handed in.
+//!
+//! ```no_run
+//! use gradphoto_vision::{Vision, PhotoSpec, Thresholds};
+//! # fn main() -> Result<(), gradphoto_vision::VisionError> {
+//! let vision = Vision::load()?; // once per process; share with Arc
+//! let photo = std::fs::read("photo.jpg").unwrap();
+//! let analysis = vision.analyze(&photo, &PhotoSpec::chsi(), &Thresholds::default(), None, None)?;
+//! println!("{}", gradphoto_vision::render_report_text(&analysis.report, gradphoto_vision::Lang::Zh));
+//! if let Some(std) = analysis.standardized { std::fs::write("out.jpg", &std.jpeg).unwrap(); }
+//! # Ok(()) }
+//! ```
+
+pub mod colour;
+pub mod decode;
+pub mod detect;
+pub mod error;
+pub mod inspect;
+pub mod jpeg;
+pub mod landmarks;
+pub mod measures;
+pub mod models;
+pub mod pose;
+pub mod raster;
+pub mod report;
+pub mod segment;
+pub mod standardize;
+
+use gradphoto_domain::measures::{CheckReport, MeasureId, ModelVersion};
+use gradphoto_domain::Localized;
+use serde::{Deserialize, Serialize};
+use tract_onnx::prelude::*;
+
+pub use decode::{decode, DecodeLimits, Decoded, ExifInfo, ImageFormat};
+pub use error::{CropShortfall, VisionError};
+pub use gradphoto_domain::measures::Thresholds;
+pub use gradphoto_domain::spec::PhotoSpec;
+pub use inspect::Inspection;
+pub use report::{render_report_json, render_report_text, Lang};
+pub use standardize::{Geometry, Standardized};
+
+use crate::models::{bytes, load_model, model_version, Plan};
+
+/// The loaded models. Load once per process (≈ 0.1–0.3 s) and share (`Vision: Send + Sync`).
+pub struct Vision {
+    pub(crate) detector: Plan,
+    pub(crate) landmarker: Plan,
+    pub(crate) segmenter: Plan,
+    versions: Vec<ModelVersion>,
+    limits: DecodeLimits,
+    // Loaded on first use: photo checks and standardization do not pay for them.
+    embedder: std::sync::OnceLock<embed::FaceEmbedder>,
+    ocr: std::sync::OnceLock<ocr::OcrEngine>,
+}
+
+/// A user-facing message with its stable code, kept where an error is part of a result rather
+/// than the reason there is none (e.g. why no standardized photo could be made).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Problem {
+    pub code: String,
+    pub message_zh: String,
+    pub message_en: String,
+}
+
+impl From<&VisionError> for Problem {
+    fn from(e: &VisionError) -> Self {
+        Problem {
+            code: e.code().to_string(),
+            message_zh: e.message_zh(),
+            message_en: e.message_en(),
+        }
+    }
+}
+
+/// Result of [`Vision::analyze`].
+#[derive(Debug, Clone)]
+pub struct Analysis {
+    /// All measures; face_similarity when an ID card was given, id_card_ocr when the typed
+    /// name and number were given too.
+    pub report: CheckReport,
+    /// Comparison with the ID card portrait, when an ID card was given and both faces found.
+    pub face_match: Option<embed::FaceMatch>,
+    /// What OCR read on the ID card, when an ID card and the typed details were given.
+    pub ocr: Option<idcard::IdCardReading>,
+    /// The standardized photo, when one could be made.
+    pub standardized: Option<Standardized>,
+    /// Why there is no standardized photo (no face, face too small, cannot crop, …).
+    pub standardize_error: Option<Problem>,
+}
+
+impl Vision {
+    /// Loads and optimizes the embedded models.
+    pub fn load() -> Result<Vision, VisionError> {
+        let nhwc = |s: usize| f32::fact([1, s, s, 3]).into();
+        Ok(Vision {
+            detector: load_model(
+                "face_detection_short_range",
+                bytes::FACE_DETECTION,
+                nhwc(128),
+            )?,
+            landmarker: load_model("face_landmark", bytes::FACE_LANDMARK, nhwc(192))?,
+            segmenter: load_model("selfie_segmentation", bytes::SELFIE_SEGMENTATION, nhwc(256))?,
+            versions: vec![
+                model_version("face_detection_short_range.onnx", bytes::FACE_DETECTION),
+                model_version("face_landmark.onnx", bytes::FACE_LANDMARK),
+                model_version("selfie_segmentation.onnx", bytes::SELFIE_SEGMENTATION),
+            ],
+            limits: DecodeLimits::default(),
+            embedder: std::sync::OnceLock::new(),
+            ocr: std::sync::OnceLock::new(),
+        })
+    }
+
+    fn embedder(&self) -> Result<&embed::FaceEmbedder, VisionError> {
+        if let Some(e) = self.embedder.get() {
+            return Ok(e);
+        }
+        let loaded = embed::FaceEmbedder::load()?;
+        Ok(self.embedder.get_or_init(|| loaded))
+    }
+
+    fn ocr_engine(&self) -> Result<&ocr::OcrEngine, VisionError> {
+        if let Some(e) = self.ocr.get() {
+            return Ok(e);
+        }
+        let loaded = ocr::OcrEngine::load()?;
+        Ok(self.ocr.get_or_init(|| loaded))
+    }
+
+    /// The face descriptor of the main face of a photo (or of the portrait on an ID card
+    /// photo, which is searched for at several scales).
+    fn embedding_of(&self, ins: &Inspection) -> Result<embed::Embedding, VisionError> {
+        let mesh = ins.mesh.as_ref().ok_or(VisionError::NoFace)?;
+        let points = align::FivePoints::from_mesh(mesh)
+            .ok_or_else(|| VisionError::Model("face landmarks: too few points".into()))?;
+        self.embedder()?
+            .embed(&align::face_chip(&ins.decoded.rgb, &points)?)
+    }
+
+    fn card_image(&self, card: &[u8]) -> Result<image::RgbImage, VisionError> {
+        let r = inspect::working_reduction(card)?;
+        Ok(decode::decode_reduced(card, self.limits, r)?.rgb)
+    }
+
+    /// Compares the main faces of two photos (e.g. the photo and the ID card front).
+    /// `b` may be a photo of an ID card: its portrait is found at several scales.
+    pub fn compare(&self, a: &[u8], b: &[u8]) -> Result<embed::FaceMatch, VisionError> {
+        let ea = self.embedding_of(&self.inspect(a)?)?;
+        let eb = self.card_embedding(&self.card_image(b)?)?;
+        Ok(embed::compare(&ea, &eb))
+    }
+
+    fn card_embedding(&self, card: &image::RgbImage) -> Result<embed::Embedding, VisionError> {
+        idcard::portrait_embedding(&self.detector, &self.landmarker, self.embedder()?, card)
+    }
+
+    /// Reads name and ID number off a photo of the ID card front.
+    pub fn read_id_card(&self, front: &[u8]) -> Result<idcard::IdCardReading, VisionError> {
+        idcard::read_id_card(self.ocr_engine()?, &self.card_image(front)?)
+    }
+
+    /// Changes the decoding limits (default: 50 MP).
+    pub fn with_limits(mut self, limits: DecodeLimits) -> Vision {
+        self.limits = limits;
+        self
+    }
+
+    /// The models behind every report, by name and SHA-256.
+    pub fn model_versions(&self) -> &[ModelVersion] {
+        &self.versions
+    }
+
+    /// Faces in `img` (any size), best first; see [`detect::detect_faces`].
+    pub fn detect(&self, img: &image::RgbImage) -> Result<Vec<detect::Detection>, VisionError> {
+        detect::detect_faces(&self.detector, img)
+    }
+
+    /// FaceMesh landmarks of one detection in `img`.
+    pub fn face_mesh(
+        &self,
+        img: &image::RgbImage,
+        det: &detect::Detection,
+    ) -> Result<landmarks::FaceMesh, VisionError> {
+        landmarks::face_mesh(&self.landmarker, img, det)
+    }
+
+    /// The coarse person mask of `img`.
+    pub fn segment(&self, img: &image::RgbImage) -> Result<segment::CoarseMask, VisionError> {
+        segment::segment(&self.segmenter, img)
+    }
+
+    /// The face detector's plan, for modules that look for faces elsewhere (ID card portrait).
+    pub fn detector_plan(&self) -> &Plan {
+        &self.detector
+    }
+
+    /// Decodes the photo and finds faces, landmarks and the person mask (no measures).
+    pub fn inspect(&self, photo: &[u8]) -> Result<Inspection, VisionError> {
+        inspect::inspect(self, photo, self.limits, None)
+    }
+
+    /// The standardized photo for `spec`. Errors: decoding errors, `no_face`,
+    /// `multiple_faces`, `face_too_small` (never upscaled), `cannot_crop`.
+    pub fn standardize(&self, photo: &[u8], spec: &PhotoSpec) -> Result<Standardized, VisionError> {
+        spec.validate()
+            .map_err(|e| VisionError::InvalidSpec(e.to_string()))?;
+        let ins = self.inspect(photo)?;
+        match ins.faces.len() {
+            0 => return Err(VisionError::NoFace),
+            1 => {}
+            n => return Err(VisionError::MultipleFaces { count: n }),
+        }
+        let (ins, plan) = self.plan_with_resolution(photo, ins, spec)?;
+        standardize::render(&ins, &plan, spec)
+    }
+
+    /// All compliance measures (except face similarity and ID card OCR) for `photo`.
+    pub fn check(
+        &self,
+        photo: &[u8],
+        spec: &PhotoSpec,
+        thresholds: &Thresholds,
+    ) -> Result<CheckReport, VisionError> {
+        Ok(self.analyze(photo, spec, thresholds, None, None)?.report)
+    }
+
+    /// Measures and, when possible, the standardized photo, from one decode and one pass of
+    /// every model. With `id_card_front`, the face is compared with the card's portrait
+    /// (face_similarity); with `typed` (name, ID number) as well, the card is read and checked
+    /// against them (id_card_ocr). A card that cannot be used makes those measures
+    /// `failed_to_assess` rather than failing the whole analysis.
+    pub fn analyze(
+        &self,
+        photo: &[u8],
+        spec: &PhotoSpec,
+        thresholds: &Thresholds,
+        id_card_front: Option<&[u8]>,
+        typed: Option<(&str, &str)>,
+    ) -> Result<Analysis, VisionError> {
+        spec.validate()
+            .map_err(|e| VisionError::InvalidSpec(e.to_string()))?;
+        let ins = self.inspect(photo)?;
+        let planned = if ins.mesh.is_some() {
+            Some(self.plan_with_resolution(photo, ins.clone(), spec))
+        } else {
+            None
+        };
+        let (ins, plan, plan_err) = match planned {
+            Some(Ok((full, plan))) => (full, Some(plan), None),
+            Some(Err(e)) => (ins, None, Some(e)),
+            None => (ins, None, None),
+        };
+        let mut measures =
+            measures::measure_all(&ins, plan.as_ref(), plan_err.as_ref(), spec, thresholds);
+        let mut models = self.versions.clone();
+        let (mut face_match, mut ocr) = (None, None);
+        if let Some(card_bytes) = id_card_front {
+            let card = self.card_image(card_bytes);
+            let matched = card.as_ref().map_err(clone_err).and_then(|card| {
+                let photo_face = self.embedding_of(&ins)?;
+                let card_face = self.card_embedding(card)?;
+                Ok(embed::compare_with(
+                    &photo_face,
+                    &card_face,
+                    embed::threshold_from(thresholds),
+                ))
+            });
+            measures.push(match &matched {
+                Ok(m) => embed::face_similarity_measure(m, thresholds),
+                Err(e) => not_assessed(MeasureId::FaceSimilarity, e),
+            });
+            face_match = matched.ok();
+            if let Ok(e) = self.embedder() {
+                models.push(e.model_version().clone());
+            }
+            if let Some((name, number)) = typed {
+                let reading = card
+                    .as_ref()
+                    .map_err(clone_err)
+                    .and_then(|card| idcard::read_id_card(self.ocr_engine()?, card));
+                measures.push(match &reading {
+                    Ok(r) => idcard::id_card_ocr_measure(
+                        &idcard::check_against_typed(r, name, number),
+                        thresholds,
+                    ),
+                    Err(e) => not_assessed(MeasureId::IdCardOcr, e),
+                });
+                ocr = reading.ok();
+                if let Ok(e) = self.ocr_engine() {
+                    models.extend(e.model_versions().iter().cloned());
+                }
+            }
+        }
+        let (standardized, standardize_error) = match (&plan, &plan_err) {
+            _ if ins.faces.is_empty() => (None, Some(Problem::from(&VisionError::NoFace))),
+            _ if ins.faces.len() > 1 => (
+                None,
+                Some(Problem::from(&VisionError::MultipleFaces {
+                    count: ins.faces.len(),
+                })),
+            ),
+            (Some(p), _) => match standardize::render(&ins, p, spec) {
+                Ok(s) => (Some(s), None),
+                Err(e) => (None, Some(Problem::from(&e))),
+            },
+            (None, Some(e)) => (None, Some(Problem::from(e))),
+            (None, None) => (None, Some(Problem::from(&VisionError::NoFace))),
+        };
+        Ok(Analysis {
+            report: CheckReport {
+                measures,
+                models,
+                config_version: thresholds.version(),
+            },
+            face_match,
+            ocr,
+            standardized,
+            standardize_error,
+        })
+    }
+
+    /// Plans the crop; when the reduced working image is too coarse for the chosen scale the
+    /// photo is decoded again at full resolution (the original still has the pixels).
+    fn plan_with_resolution(
+        &self,
+        photo: &[u8],
+        ins: Inspection,
+        spec: &PhotoSpec,
+    ) -> Result<(Inspection, standardize::CropPlan), VisionError> {
+        match standardize::plan(&ins, spec) {
+            Ok(p) => Ok((ins, p)),
+            Err(standardize::PlanError::Vision(e)) => Err(e),
+            Err(standardize::PlanError::NeedsFullResolution) => {
+                let full = inspect::inspect(self, photo, self.limits, Some(1))?;
+                match standardize::plan(&full, spec) {
+                    Ok(p) => Ok((full, p)),
+                    Err(standardize::PlanError::Vision(e)) => Err(e),
+                    Err(standardize::PlanError::NeedsFullResolution) => Err(VisionError::Model(
+                        "full resolution still too coarse".into(),
+                    )),
+                }
+            }
+        }
+    }
+}
+
+fn not_assessed(id: MeasureId, e: &VisionError) -> gradphoto_domain::measures::MeasureResult {
+    gradphoto_domain::measures::MeasureResult::failed_to_assess(id, e.message_zh(), e.message_en())
+}
+
+/// Errors are not `Clone` (they may wrap foreign errors); a second use of a card that failed
+/// to decode needs its own copy of the message.
+fn clone_err(e: &VisionError) -> VisionError {
+    match e {
+        VisionError::UnreadableImage(m) => VisionError::UnreadableImage(m.clone()),
+        VisionError::UnsupportedFormat(m) => VisionError::UnsupportedFormat(m.clone()),
+        VisionError::TooManyPixels { pixels, limit } => VisionError::TooManyPixels {
+            pixels: *pixels,
+            limit: *limit,
+        },
+        VisionError::NoFace => VisionError::NoFace,
+        VisionError::MultipleFaces { count } => VisionError::MultipleFaces { count: *count },
+        VisionError::FaceTooSmall {
+            face_width_px,
+            needed_px,
+        } => VisionError::FaceTooSmall {
+            face_width_px: *face_width_px,
+            needed_px: *needed_px,
+        },
+        VisionError::CannotCrop(s) => VisionError::CannotCrop(*s),
+        VisionError::Model(m) => VisionError::Model(m.clone()),
+        VisionError::InvalidSpec(m) => VisionError::InvalidSpec(m.clone()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    fn assert_send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn vision_is_send_and_sync() {
+        assert_send_sync::<super::Vision>();
+    }
+}
+
+// Face embedding and comparison with the ID card portrait, and ID card OCR.
+pub mod align;
+pub mod embed;
+pub mod idcard;
+pub mod ocr;

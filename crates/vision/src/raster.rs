@@ -1,0 +1,341 @@
+//! Pixel plumbing shared by the pipeline: affine maps, area-correct affine resampling, resizing,
+//! luminance planes and O(1)-per-pixel box filters.
+//!
+//! Coordinates are continuous with pixel `i` covering `[i, i+1)`, so its centre is `i + 0.5`.
+
+use image::RgbImage;
+
+/// `(x, y) ↦ (a·x + b·y + c, d·x + e·y + f)`.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Affine {
+    pub a: f64,
+    pub b: f64,
+    pub c: f64,
+    pub d: f64,
+    pub e: f64,
+    pub f: f64,
+}
+
+impl Affine {
+    pub const IDENTITY: Affine = Affine {
+        a: 1.0,
+        b: 0.0,
+        c: 0.0,
+        d: 0.0,
+        e: 1.0,
+        f: 0.0,
+    };
+
+    pub fn scale(s: f64) -> Affine {
+        Affine {
+            a: s,
+            e: s,
+            ..Affine::IDENTITY
+        }
+    }
+
+    /// Maps the unit-free square `[0,side)²` of a crop onto a rotated square of side `size`
+    /// centred at `(cx, cy)` and rotated by `theta` radians (image axes, y down).
+    pub fn rotated_square(cx: f64, cy: f64, size: f64, theta: f64, side: f64) -> Affine {
+        let k = size / side;
+        let (s, c) = theta.sin_cos();
+        // p_img = centre + R(θ)·k·(p_crop − side/2)
+        Affine {
+            a: k * c,
+            b: -k * s,
+            c: cx - k * c * side / 2.0 + k * s * side / 2.0,
+            d: k * s,
+            e: k * c,
+            f: cy - k * s * side / 2.0 - k * c * side / 2.0,
+        }
+    }
+
+    pub fn apply(&self, x: f64, y: f64) -> (f64, f64) {
+        (
+            self.a * x + self.b * y + self.c,
+            self.d * x + self.e * y + self.f,
+        )
+    }
+
+    /// `self ∘ inner`: first `inner`, then `self`.
+    pub fn then_after(&self, inner: &Affine) -> Affine {
+        Affine {
+            a: self.a * inner.a + self.b * inner.d,
+            b: self.a * inner.b + self.b * inner.e,
+            c: self.a * inner.c + self.b * inner.f + self.c,
+            d: self.d * inner.a + self.e * inner.d,
+            e: self.d * inner.b + self.e * inner.e,
+            f: self.d * inner.c + self.e * inner.f + self.f,
+        }
+    }
+
+    pub fn invert(&self) -> Option<Affine> {
+        let det = self.a * self.e - self.b * self.d;
+        if det.abs() < 1e-12 || !det.is_finite() {
+            return None;
+        }
+        let (a, b, d, e) = (self.e / det, -self.b / det, -self.d / det, self.a / det);
+        Some(Affine {
+            a,
+            b,
+            c: -(a * self.c + b * self.f),
+            d,
+            e,
+            f: -(d * self.c + e * self.f),
+        })
+    }
+
+    /// Length of the source step for one destination pixel (geometric mean of both axes).
+    pub fn linear_scale(&self) -> f64 {
+        (self.a * self.e - self.b * self.d).abs().sqrt()
+    }
+}
+
+/// How many samples per axis a destination pixel needs so that every source pixel under its
+/// footprint contributes (area-correct downscaling by supersampling).
+pub fn supersampling(out_to_src: &Affine) -> u32 {
+    (out_to_src.linear_scale().ceil() as u32).clamp(1, 8)
+}
+
+#[inline]
+fn bilinear_rgb(src: &[u8], w: usize, h: usize, x: f32, y: f32, out: &mut [f32; 3]) -> bool {
+    let fx = x - 0.5;
+    let fy = y - 0.5;
+    if fx < -0.5 || fy < -0.5 || fx > w as f32 - 0.5 || fy > h as f32 - 0.5 {
+        return false;
+    }
+    let x0 = fx.floor();
+    let y0 = fy.floor();
+    let tx = fx - x0;
+    let ty = fy - y0;
+    let xi = x0 as isize;
+    let yi = y0 as isize;
+    let cx0 = xi.clamp(0, w as isize - 1) as usize;
+    let cx1 = (xi + 1).clamp(0, w as isize - 1) as usize;
+    let cy0 = yi.clamp(0, h as isize - 1) as usize;
+    let cy1 = (yi + 1).clamp(0, h as isize - 1) as usize;
+    let p00 = (cy0 * w + cx0) * 3;
+    let p10 = (cy0 * w + cx1) * 3;
+    let p01 = (cy1 * w + cx0) * 3;
+    let p11 = (cy1 * w + cx1) * 3;
+    for c in 0..3 {
+        let top = f32::from(src[p00 + c]) * (1.0 - tx) + f32::from(src[p10 + c]) * tx;
+        let bot = f32::from(src[p01 + c]) * (1.0 - tx) + f32::from(src[p11 + c]) * tx;
+        out[c] = top * (1.0 - ty) + bot * ty;
+    }
+    true
+}
+
+/// Resamples `src` into an `out_w × out_h` image where destination pixel centres map to the
+/// source through `out_to_src`. Each destination pixel is the mean of `n × n` bilinear samples
+/// spread evenly over its footprint (`n` from [`supersampling`]); samples outside the source
+/// count as `fill`. A plain resample: no sharpening, smoothing beyond the footprint, or tone
+/// change.
+pub fn warp_rgb(
+    src: &RgbImage,
+    out_w: u32,
+    out_h: u32,
+    out_to_src: &Affine,
+    fill: [u8; 3],
+) -> RgbImage {
+    let n = supersampling(out_to_src);
+    let (w, h) = (src.width() as usize, src.height() as usize);
+    let raw = src.as_raw();
+    let mut out = vec![0u8; out_w as usize * out_h as usize * 3];
+    let m = out_to_src;
+    let inv_n = 1.0 / n as f64;
+    let norm = 1.0 / (n * n) as f32;
+    let fillf = [f32::from(fill[0]), f32::from(fill[1]), f32::from(fill[2])];
+    for v in 0..out_h as usize {
+        for u in 0..out_w as usize {
+            let mut acc = [0f32; 3];
+            let mut s = [0f32; 3];
+            for j in 0..n {
+                let yy = v as f64 + (f64::from(j) + 0.5) * inv_n;
+                for i in 0..n {
+                    let xx = u as f64 + (f64::from(i) + 0.5) * inv_n;
+                    let (x, y) = m.apply(xx, yy);
+                    if !bilinear_rgb(raw, w, h, x as f32, y as f32, &mut s) {
+                        s = fillf;
+                    }
+                    acc[0] += s[0];
+                    acc[1] += s[1];
+                    acc[2] += s[2];
+                }
+            }
+            let o = (v * out_w as usize + u) * 3;
+            for c in 0..3 {
+                out[o + c] = (acc[c] * norm).round().clamp(0.0, 255.0) as u8;
+            }
+        }
+    }
+    RgbImage::from_raw(out_w, out_h, out).unwrap_or_else(|| RgbImage::new(out_w, out_h))
+}
+
+/// A single-channel float image.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plane {
+    pub width: usize,
+    pub height: usize,
+    pub data: Vec<f32>,
+}
+
+impl Plane {
+    pub fn new(width: usize, height: usize, value: f32) -> Plane {
+        Plane {
+            width,
+            height,
+            data: vec![value; width * height],
+        }
+    }
+
+    #[inline]
+    pub fn at(&self, x: usize, y: usize) -> f32 {
+        self.data[y * self.width + x]
+    }
+
+    /// Bilinear sample at continuous coordinates, clamped to the edge.
+    #[inline]
+    pub fn sample(&self, x: f32, y: f32) -> f32 {
+        let fx = (x - 0.5).clamp(0.0, (self.width - 1) as f32);
+        let fy = (y - 0.5).clamp(0.0, (self.height - 1) as f32);
+        let x0 = fx.floor() as usize;
+        let y0 = fy.floor() as usize;
+        let x1 = (x0 + 1).min(self.width - 1);
+        let y1 = (y0 + 1).min(self.height - 1);
+        let tx = fx - x0 as f32;
+        let ty = fy - y0 as f32;
+        let top = self.at(x0, y0) * (1.0 - tx) + self.at(x1, y0) * tx;
+        let bot = self.at(x0, y1) * (1.0 - tx) + self.at(x1, y1) * tx;
+        top * (1.0 - ty) + bot * ty
+    }
+
+    /// Resamples into `out_w × out_h` through `out_to_src` (bilinear, edge-clamped).
+    pub fn warp(&self, out_w: usize, out_h: usize, out_to_src: &Affine) -> Plane {
+        let mut out = Plane::new(out_w, out_h, 0.0);
+        for v in 0..out_h {
+            for u in 0..out_w {
+                let (x, y) = out_to_src.apply(u as f64 + 0.5, v as f64 + 0.5);
+                out.data[v * out_w + u] = self.sample(x as f32, y as f32);
+            }
+        }
+        out
+    }
+
+    /// Mean over the `(2r+1)²` window, shrunk at the borders (normalised by the true count).
+    pub fn box_mean(&self, r: usize) -> Plane {
+        let (w, h) = (self.width, self.height);
+        // Integral image in f64: sums of up to millions of values need the precision.
+        let mut ii = vec![0f64; (w + 1) * (h + 1)];
+        for y in 0..h {
+            let mut row = 0f64;
+            for x in 0..w {
+                row += f64::from(self.data[y * w + x]);
+                ii[(y + 1) * (w + 1) + x + 1] = ii[y * (w + 1) + x + 1] + row;
+            }
+        }
+        let mut out = Plane::new(w, h, 0.0);
+        for y in 0..h {
+            let y0 = y.saturating_sub(r);
+            let y1 = (y + r + 1).min(h);
+            for x in 0..w {
+                let x0 = x.saturating_sub(r);
+                let x1 = (x + r + 1).min(w);
+                let s = ii[y1 * (w + 1) + x1] - ii[y0 * (w + 1) + x1] - ii[y1 * (w + 1) + x0]
+                    + ii[y0 * (w + 1) + x0];
+                out.data[y * w + x] = (s / ((y1 - y0) * (x1 - x0)) as f64) as f32;
+            }
+        }
+        out
+    }
+
+    pub fn map(&self, f: impl Fn(f32) -> f32) -> Plane {
+        Plane {
+            width: self.width,
+            height: self.height,
+            data: self.data.iter().map(|&v| f(v)).collect(),
+        }
+    }
+
+    pub fn zip(&self, other: &Plane, f: impl Fn(f32, f32) -> f32) -> Plane {
+        Plane {
+            width: self.width,
+            height: self.height,
+            data: self
+                .data
+                .iter()
+                .zip(&other.data)
+                .map(|(&a, &b)| f(a, b))
+                .collect(),
+        }
+    }
+}
+
+/// Rec. 601 luma, 0–255.
+#[inline]
+pub fn luma(p: &[u8]) -> f32 {
+    0.299 * f32::from(p[0]) + 0.587 * f32::from(p[1]) + 0.114 * f32::from(p[2])
+}
+
+pub fn luma_plane(img: &RgbImage) -> Plane {
+    Plane {
+        width: img.width() as usize,
+        height: img.height() as usize,
+        data: img.as_raw().chunks_exact(3).map(luma).collect(),
+    }
+}
+
+/// Resizes to exactly `w × h` with an area-correct (antialiased) bilinear filter.
+pub fn resize_rgb(src: &RgbImage, w: u32, h: u32) -> RgbImage {
+    use fast_image_resize::images::{Image, ImageRef};
+    use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
+    if src.width() == w && src.height() == h {
+        return src.clone();
+    }
+    let fallback = |src: &RgbImage| {
+        let id = Affine {
+            a: f64::from(src.width()) / f64::from(w),
+            e: f64::from(src.height()) / f64::from(h),
+            ..Affine::IDENTITY
+        };
+        warp_rgb(src, w, h, &id, [0, 0, 0])
+    };
+    let Ok(src_ref) = ImageRef::new(src.width(), src.height(), src.as_raw(), PixelType::U8x3)
+    else {
+        return fallback(src);
+    };
+    let mut dst = Image::new(w, h, PixelType::U8x3);
+    let opts = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Bilinear));
+    if Resizer::new().resize(&src_ref, &mut dst, &opts).is_err() {
+        return fallback(src);
+    }
+    RgbImage::from_raw(w, h, dst.into_vec()).unwrap_or_else(|| fallback(src))
+}
+
+/// Resizes so the longer side is at most `max_side`, keeping the aspect ratio.
+pub fn fit_within(src: &RgbImage, max_side: u32) -> RgbImage {
+    let (w, h) = src.dimensions();
+    let long = w.max(h);
+    if long <= max_side {
+        return src.clone();
+    }
+    let k = f64::from(max_side) / f64::from(long);
+    let nw = ((f64::from(w) * k).round() as u32).max(1);
+    let nh = ((f64::from(h) * k).round() as u32).max(1);
+    resize_rgb(src, nw, nh)
+}
+
+/// Point-in-polygon (even-odd rule).
+pub fn inside_polygon(poly: &[(f64, f64)], x: f64, y: f64) -> bool {
+    let mut inside = false;
+    let mut j = poly.len().wrapping_sub(1);
+    for i in 0..poly.len() {
+        let (xi, yi) = poly[i];
+        let (xj, yj) = poly[j];
+        if (yi > y) != (yj > y) && x < (xj - xi) * (y - yi) / (yj - yi) + xi {
+            inside = !inside;
+        }
+        j = i;
+    }
+    inside
+}

@@ -1,0 +1,57 @@
+# Shared helpers for the project's scripts. Sourced, not executed.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# Build products live outside the clone so that a second clone (or CI) reuses them.
+CACHE_DIR="${GRADPHOTO_CACHE:-/var/cache/gradphoto}"
+mkdir -p "$CACHE_DIR" 2>/dev/null || CACHE_DIR="$HOME/.cache/gradphoto"
+mkdir -p "$CACHE_DIR"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$CACHE_DIR/target}"
+export npm_config_cache="${npm_config_cache:-$CACHE_DIR/npm}"
+export npm_config_fund=false npm_config_audit=false npm_config_update_notifier=false
+
+log() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    echo "need root to run: $*" >&2; return 1; fi
+}
+
+# Debian packages the product, its tests and its desktop build need.
+DEB_PACKAGES=(
+  build-essential pkg-config libssl-dev
+  postgresql
+  chromium fonts-noto-cjk fonts-dejavu-core
+  imagemagick xvfb xauth
+)
+
+ensure_debian_packages() {
+  local missing=()
+  for p in "${DEB_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ "${#missing[@]}" -gt 0 ]; then
+    log "installing Debian packages: ${missing[*]}"
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}
+
+# Installs a UI package's node modules when its lockfile changed since the last install.
+ensure_node_modules() {
+  local dir="$1"
+  local stamp="$dir/node_modules/.lock-hash"
+  local want
+  want="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)"
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    log "npm ci in ${dir#"$ROOT"/}"
+    (cd "$dir" && npm ci --prefer-offline --no-audit --no-fund --loglevel=error)
+    echo "$want" >"$stamp"
+  fi
+}
+
+build_portal() {
+  ensure_node_modules "$ROOT/ui/portal"
+  log "building the student portal"
+  (cd "$ROOT/ui/portal" && npm run build --silent)
+}

@@ -1,0 +1,343 @@
+// The workstation's state and the actions the views and the keyboard trigger.
+import { api, imageUrl, onSyncStatus, toError } from "./ipc";
+import type { ConflictView } from "./bindings/ConflictView";
+import type { DecisionInput } from "./bindings/DecisionInput";
+import type { ErrorView } from "./bindings/ErrorView";
+import type { HintsView } from "./bindings/HintsView";
+import type { ItemView } from "./bindings/ItemView";
+import type { KeyringStatus } from "./bindings/KeyringStatus";
+import type { QueueFilter } from "./bindings/QueueFilter";
+import type { QueuePage } from "./bindings/QueuePage";
+import type { ReasonView } from "./bindings/ReasonView";
+import type { SessionView } from "./bindings/SessionView";
+import type { SignInRequest } from "./bindings/SignInRequest";
+import type { SyncStatusView } from "./bindings/SyncStatusView";
+
+export type Screen = "review" | "queue" | "conflicts";
+
+/** How many claimed items ahead of the current one are kept loaded in memory. */
+const PREFETCH_AHEAD = 3;
+/** Claim more when fewer undecided items than this are held. */
+const CLAIM_LOW_WATER = 3;
+const CLAIM_BATCH = 10;
+
+export const emptyFilter = (): QueueFilter => ({
+  school: null,
+  status: null,
+  min_wait_minutes: null,
+  flagged_only: false,
+  hint_fail_only: false,
+  search: null,
+});
+
+export class Desk {
+  ready = $state(false);
+  session = $state<SessionView | null>(null);
+  keyring = $state<KeyringStatus>({ available: true, detail: null });
+  lastServerUrl = $state<string | null>(null);
+  lastUserName = $state<string | null>(null);
+
+  screen = $state<Screen>("review");
+  reasons = $state<ReasonView[]>([]);
+  sync = $state<SyncStatusView>({
+    signed_in: false,
+    online: false,
+    syncing: false,
+    outbox: 0,
+    conflicts: 0,
+    claimed: 0,
+    last_sync_at: null,
+    last_error: null,
+  });
+
+  currentId = $state<string | null>(null);
+  item = $state<ItemView | null>(null);
+  hints = $state<HintsView | null>(null);
+  hintsError = $state<ErrorView | null>(null);
+  hintsLoading = $state(false);
+
+  filter = $state<QueueFilter>(emptyFilter());
+  page = $state<QueuePage | null>(null);
+  conflicts = $state<ConflictView[]>([]);
+
+  error = $state<ErrorView | null>(null);
+  notice = $state<{ zh: string; en: string } | null>(null);
+  busy = $state(false);
+
+  // Review tools.
+  zoom = $state({ scale: 1, x: 0, y: 0 });
+  overlays = $state(false);
+  rejecting = $state(false);
+  selectedReasons = $state<string[]>([]);
+  comment = $state("");
+  helpOpen = $state(false);
+
+  /** Loaded items and hints by id: the prefetch that makes "next" instant. */
+  private items = new Map<string, ItemView>();
+  private hintCache = new Map<string, HintsView>();
+  private unlisten: (() => void) | null = null;
+
+  async start(): Promise<void> {
+    try {
+      const s = await api.startup();
+      this.keyring = s.keyring;
+      this.lastServerUrl = s.last_server_url;
+      this.lastUserName = s.last_user_name;
+      this.session = s.session;
+      this.reasons = await api.reasons();
+      const un = await onSyncStatus((st) => this.onSync(st));
+      this.unlisten = un;
+      if (this.session) await this.enterWorkstation();
+    } catch (e) {
+      this.error = toError(e);
+    } finally {
+      this.ready = true;
+    }
+  }
+
+  stop(): void {
+    this.unlisten?.();
+    this.unlisten = null;
+  }
+
+  async signIn(req: SignInRequest): Promise<boolean> {
+    this.busy = true;
+    this.error = null;
+    try {
+      this.session = await api.signIn(req);
+      this.lastServerUrl = req.server_url;
+      this.lastUserName = req.user_name;
+      await this.enterWorkstation();
+      return true;
+    } catch (e) {
+      this.error = toError(e);
+      return false;
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  async signOut(): Promise<void> {
+    this.busy = true;
+    try {
+      await api.signOut();
+    } catch (e) {
+      this.error = toError(e);
+    } finally {
+      this.busy = false;
+    }
+    this.session = null;
+    this.currentId = null;
+    this.item = null;
+    this.hints = null;
+    this.items.clear();
+    this.hintCache.clear();
+    this.page = null;
+  }
+
+  private async enterWorkstation(): Promise<void> {
+    this.sync = await api.syncStatus();
+    let first = await api.nextItem(null);
+    if (!first) {
+      first = await this.claimMore();
+    }
+    if (first) await this.show(first);
+    await this.refreshQueue();
+  }
+
+  private onSync(st: SyncStatusView): void {
+    const hadConflicts = this.sync.conflicts;
+    this.sync = st;
+    if (st.conflicts !== hadConflicts && this.screen === "conflicts") void this.loadConflicts();
+  }
+
+  async claimMore(): Promise<string | null> {
+    try {
+      const r = await api.claim(CLAIM_BATCH);
+      if (r.claimed === 0) this.notice = { zh: "队列中暂无待审核照片", en: "No photos waiting in the queue" };
+      return r.first_item_id;
+    } catch (e) {
+      this.error = toError(e);
+      return null;
+    }
+  }
+
+  async load(id: string): Promise<ItemView> {
+    const cached = this.items.get(id);
+    if (cached) return cached;
+    const it = await api.item(id);
+    this.items.set(id, it);
+    return it;
+  }
+
+  /** Shows an item at once from the prefetch, then warms the next ones. */
+  async show(id: string): Promise<void> {
+    this.error = null;
+    this.currentId = id;
+    this.rejecting = false;
+    this.selectedReasons = [];
+    this.comment = "";
+    this.zoom = { scale: 1, x: 0, y: 0 };
+    try {
+      const it = await this.load(id);
+      if (this.currentId !== id) return;
+      this.item = it;
+      this.screen = "review";
+      const h = this.hintCache.get(id);
+      this.hints = h ?? null;
+      this.hintsError = null;
+      if (!h) void this.loadHints(id);
+      void this.prefetchAfter(id);
+    } catch (e) {
+      this.error = toError(e);
+    }
+  }
+
+  private async loadHints(id: string): Promise<void> {
+    this.hintsLoading = true;
+    try {
+      const h = await api.hints(id);
+      this.hintCache.set(id, h);
+      if (this.currentId === id) this.hints = h;
+    } catch (e) {
+      if (this.currentId === id) this.hintsError = toError(e);
+    } finally {
+      if (this.currentId === id) this.hintsLoading = false;
+    }
+  }
+
+  private async prefetchAfter(id: string): Promise<void> {
+    let cursor: string | null = id;
+    for (let i = 0; i < PREFETCH_AHEAD && cursor; i++) {
+      const next: string | null = await api.nextItem(cursor).catch(() => null);
+      if (!next) break;
+      const it = await this.load(next).catch(() => null);
+      if (it && typeof Image !== "undefined") {
+        for (const img of it.images) new Image().src = imageUrl(img.path);
+      }
+      cursor = next;
+    }
+  }
+
+  async next(): Promise<void> {
+    const n = await api.nextItem(this.currentId).catch((e) => {
+      this.error = toError(e);
+      return null;
+    });
+    if (n) return this.show(n);
+    const claimed = await this.claimMore();
+    if (claimed) return this.show(claimed);
+  }
+
+  async previous(): Promise<void> {
+    if (!this.currentId) return;
+    const p = await api.previousItem(this.currentId).catch(() => null);
+    if (p) await this.show(p);
+  }
+
+  canDecide(): boolean {
+    return !!this.item && this.item.status === "claimed" && !this.busy;
+  }
+
+  async approve(): Promise<void> {
+    await this.decide({ kind: "approve" });
+  }
+
+  startReject(): void {
+    if (!this.canDecide()) return;
+    this.rejecting = true;
+  }
+
+  toggleReason(code: string): void {
+    const i = this.selectedReasons.indexOf(code);
+    if (i >= 0) this.selectedReasons = this.selectedReasons.filter((c) => c !== code);
+    else this.selectedReasons = [...this.selectedReasons, code];
+  }
+
+  rejectProblem(): { zh: string; en: string } | null {
+    if (this.selectedReasons.length === 0) return { zh: "请至少选择一个驳回原因", en: "Choose at least one reason" };
+    const needsComment = this.selectedReasons.some((c) => this.reasons.find((r) => r.code === c)?.requires_comment);
+    if (needsComment && this.comment.trim() === "") {
+      return { zh: "选择“其他”时必须填写说明", en: "A comment is required for “other”" };
+    }
+    return null;
+  }
+
+  async confirmReject(): Promise<void> {
+    const problem = this.rejectProblem();
+    if (problem) {
+      this.notice = problem;
+      return;
+    }
+    const comment = this.comment.trim();
+    await this.decide({ kind: "reject", reasons: [...this.selectedReasons], comment: comment === "" ? null : comment });
+  }
+
+  private async decide(decision: DecisionInput): Promise<void> {
+    const it = this.item;
+    if (!it || !this.canDecide()) return;
+    this.busy = true;
+    this.notice = null;
+    try {
+      const r = await api.decide({ item_id: it.item_id, decision });
+      this.items.delete(it.item_id);
+      if (r.next_item_id) {
+        this.busy = false;
+        await this.show(r.next_item_id);
+      } else {
+        this.item = await api.item(it.item_id);
+        this.busy = false;
+        const more = await this.claimMore();
+        if (more) await this.show(more);
+      }
+      if (this.sync.claimed - 1 < CLAIM_LOW_WATER) void api.claim(CLAIM_BATCH).catch(() => undefined);
+    } catch (e) {
+      this.error = toError(e);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  async refreshQueue(): Promise<void> {
+    try {
+      this.page = await api.queue($state.snapshot(this.filter));
+    } catch (e) {
+      this.error = toError(e);
+    }
+  }
+
+  async loadConflicts(): Promise<void> {
+    try {
+      this.conflicts = await api.conflicts();
+    } catch (e) {
+      this.error = toError(e);
+    }
+  }
+
+  async dismissConflict(id: number): Promise<void> {
+    try {
+      await api.dismissConflict(id);
+      this.conflicts = this.conflicts.filter((c) => c.id !== id);
+    } catch (e) {
+      this.error = toError(e);
+    }
+  }
+
+  async syncNow(): Promise<void> {
+    try {
+      this.sync = await api.syncNow();
+    } catch (e) {
+      this.error = toError(e);
+    }
+  }
+
+  go(screen: Screen): void {
+    this.screen = screen;
+    if (screen === "queue") void this.refreshQueue();
+    if (screen === "conflicts") void this.loadConflicts();
+  }
+
+  toggleZoom(): void {
+    this.zoom = this.zoom.scale > 1 ? { scale: 1, x: 0, y: 0 } : { scale: 2.5, x: 0, y: 0 };
+  }
+}

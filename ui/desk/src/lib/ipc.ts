@@ -1,0 +1,57 @@
+// The only place the UI talks to the Rust core. Every command returns a typed value or rejects
+// with an ErrorView ({code, message_zh, message_en}).
+import { convertFileSrc, invoke } from "@tauri-apps/api/core";
+import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+import type { ClaimResult } from "./bindings/ClaimResult";
+import type { ConflictView } from "./bindings/ConflictView";
+import type { DecideRequest } from "./bindings/DecideRequest";
+import type { DecideResult } from "./bindings/DecideResult";
+import type { ErrorView } from "./bindings/ErrorView";
+import type { HintsView } from "./bindings/HintsView";
+import type { ItemView } from "./bindings/ItemView";
+import type { QueueFilter } from "./bindings/QueueFilter";
+import type { QueuePage } from "./bindings/QueuePage";
+import type { ReasonView } from "./bindings/ReasonView";
+import type { SessionView } from "./bindings/SessionView";
+import type { SignInRequest } from "./bindings/SignInRequest";
+import type { StartupView } from "./bindings/StartupView";
+import type { SyncStatusView } from "./bindings/SyncStatusView";
+
+export const api = {
+  startup: () => invoke<StartupView>("startup"),
+  signIn: (req: SignInRequest) => invoke<SessionView>("sign_in", { req }),
+  signOut: () => invoke<void>("sign_out"),
+  reasons: () => invoke<ReasonView[]>("reasons"),
+  queue: (filter: QueueFilter) => invoke<QueuePage>("queue_list", { filter }),
+  claim: (count: number) => invoke<ClaimResult>("claim_next", { count }),
+  nextItem: (after: string | null) => invoke<string | null>("next_item", { after }),
+  previousItem: (before: string) => invoke<string | null>("previous_item", { before }),
+  item: (itemId: string) => invoke<ItemView>("item_detail", { itemId }),
+  hints: (itemId: string) => invoke<HintsView>("item_hints", { itemId }),
+  decide: (req: DecideRequest) => invoke<DecideResult>("decide", { req }),
+  syncStatus: () => invoke<SyncStatusView>("sync_status"),
+  syncNow: () => invoke<SyncStatusView>("sync_now"),
+  conflicts: () => invoke<ConflictView[]>("conflicts"),
+  dismissConflict: (id: number) => invoke<void>("dismiss_conflict", { id }),
+};
+
+/** Event the core emits whenever the sync state changes (payload: SyncStatusView). */
+export const SYNC_EVENT = "sync-status";
+
+export function onSyncStatus(cb: (s: SyncStatusView) => void): Promise<UnlistenFn> {
+  return listen<SyncStatusView>(SYNC_EVENT, (e) => cb(e.payload));
+}
+
+/** URL of a cached image, served by the core's `gpimg:` protocol out of the local cache. */
+export function imageUrl(path: string): string {
+  return convertFileSrc(path, "gpimg");
+}
+
+/** Normalizes whatever a command rejected with into an ErrorView. */
+export function toError(e: unknown): ErrorView {
+  if (e && typeof e === "object" && "code" in e && "message_zh" in e && "message_en" in e) {
+    return e as ErrorView;
+  }
+  const text = e instanceof Error ? e.message : String(e);
+  return { code: "internal", message_zh: `内部错误：${text}`, message_en: `Internal error: ${text}` };
+}

@@ -1,0 +1,131 @@
+// The student API (crates/server/src/http/student.rs), one function per route.
+
+import { request, upload, type Upload } from "./api";
+import type {
+  AttemptView,
+  CaseState,
+  DecisionView,
+  PhotoSource,
+  PolicySummary,
+  ReasonView,
+  SchoolInfo,
+} from "./types";
+
+/** The enrollment record (学籍), ID number masked (api::student::RecordView). */
+export interface RecordView {
+  name: string;
+  id_number_masked: string;
+  school: string;
+  college: string;
+  major: string;
+  level: string;
+  student_no: string;
+  graduation_year: number;
+}
+
+export interface ConsentView {
+  version: string;
+  accepted_at_ms: number;
+}
+
+export type OrderStatus = "created" | "paid" | "waived";
+
+export interface OrderView {
+  id: string;
+  provider: string;
+  amount_cents: number;
+  status: OrderStatus;
+  round: number;
+}
+
+/** api::student::StudentCase */
+export interface StudentCase {
+  case_id: string;
+  state: CaseState;
+  state_label_zh: string;
+  state_label_en: string;
+  round: number;
+  school: SchoolInfo;
+  policy: PolicySummary;
+  consent: ConsentView | null;
+  /** Shown once identity is verified. */
+  record: RecordView | null;
+  order: OrderView | null;
+  /** Newest first. */
+  attempts: AttemptView[];
+  submitted_attempt_id: string | null;
+  flagged: boolean;
+  face_match_failures: number;
+  latest_decision: DecisionView | null;
+}
+
+export interface ClaimResponse {
+  token: string;
+  case: StudentCase;
+}
+
+export interface PaymentResponse {
+  order: OrderView;
+  /** Where to pay, when the order is not complete yet. */
+  pay_url: string | null;
+  case: StudentCase;
+}
+
+export interface PublicSchool {
+  school: SchoolInfo;
+  policy: PolicySummary;
+  reject_reasons: ReasonView[];
+  photo_rules: { code: string; zh: string; en: string }[];
+  spec: { width: number; height: number; background: { r: number; g: number; b: number } };
+}
+
+/** Uploads left in the current round (the server refuses more with too_many_photos). */
+export function attemptsLeft(c: StudentCase): number {
+  const used = c.attempts.filter((a) => a.round === c.round).length;
+  return Math.max(0, c.policy.max_attempts_per_round - used);
+}
+
+export const student = {
+  /** With a session token the server answers for the student's school; without, for the only school. */
+  school: () => request<PublicSchool>("GET", "/api/public/school"),
+  claim: (code: string) => request<ClaimResponse>("POST", "/api/student/claim", { json: { code } }),
+  getCase: () => request<StudentCase>("GET", "/api/student/case"),
+  consent: (version: string) => request<StudentCase>("POST", "/api/student/consent", { json: { version, accepted: true } }),
+  identity: (name: string, idNumber: string, front: Blob, back: Blob) => {
+    const form = new FormData();
+    form.append("name", name);
+    form.append("id_number", idNumber);
+    form.append("id_front", front, fileName(front, "id_front"));
+    form.append("id_back", back, fileName(back, "id_back"));
+    return request<StudentCase>("POST", "/api/student/identity", { form });
+  },
+  confirm: () => request<StudentCase>("POST", "/api/student/confirm", { json: {} }),
+  pay: () => request<PaymentResponse>("POST", "/api/student/payment", { json: {} }),
+  uploadAttempt: (
+    photo: Blob,
+    uploadId: string,
+    source: PhotoSource,
+    onProgress: (f: number) => void,
+  ): Upload<AttemptView> => {
+    const form = new FormData();
+    // Fields before the file so the server can dedupe before reading the whole body.
+    form.append("upload_id", uploadId);
+    form.append("source", source);
+    form.append("photo", photo, fileName(photo, "photo"));
+    return upload<AttemptView>("/api/student/attempts", form, onProgress, { "Idempotency-Key": uploadId });
+  },
+  attempt: (id: string) => request<AttemptView>("GET", `/api/student/attempts/${encodeURIComponent(id)}`),
+  submit: (attemptId: string) => request<StudentCase>("POST", "/api/student/submit", { json: { attempt_id: attemptId } }),
+  withdraw: () => request<StudentCase>("POST", "/api/student/withdraw", { json: {} }),
+  retake: () => request<StudentCase>("POST", "/api/student/retake", { json: {} }),
+};
+
+export function attemptImagePath(id: string, which: "original" | "standardized.jpg"): string {
+  return `/api/student/attempts/${encodeURIComponent(id)}/${which}`;
+}
+
+function fileName(b: Blob, base: string): string {
+  if (b instanceof File && b.name) return b.name;
+  const ext = b.type === "image/png" ? "png" : b.type === "image/jpeg" ? "jpg" : "bin";
+  return `${base}.${ext}`;
+}

@@ -1,0 +1,137 @@
+// The check-results screen: plain-language problems first, the face comparison, and the
+// retake / submit-anyway choice after enough failed comparisons.
+import { flushSync, mount, tick, unmount } from "svelte";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import Check from "../../src/views/Check.svelte";
+import { app } from "../../src/lib/flow.svelte";
+import { setLang } from "../../src/lib/i18n.svelte";
+import type { StudentCase } from "../../src/lib/student";
+import type { AttemptView } from "../../src/lib/types";
+
+function measure(id: string, verdict: "pass" | "warn" | "fail", zh = "", en = "") {
+  return { id, raw: 1, score: 50, verdict, status: "ok", message_zh: zh, message_en: en };
+}
+
+function attempt(sameFace: boolean, extra: ReturnType<typeof measure>[] = []): AttemptView {
+  return {
+    id: "a1",
+    round: 0,
+    status: "checked",
+    source: "camera",
+    error: null,
+    overall: "pass",
+    report: {
+      measures: [measure("sharpness", "pass"), measure("yaw", "pass"), ...extra],
+      models: [],
+      config_version: "v",
+    },
+    face_match: { distance: sameFace ? 0.3 : 0.8, same_person: sameFace },
+    ocr: null,
+    has_standardized: true,
+    original_size: 1,
+    created_at_ms: 0,
+  } as AttemptView;
+}
+
+function theCase(failures: number): StudentCase {
+  return {
+    case_id: "c1",
+    state: "ready",
+    state_label_zh: "",
+    state_label_en: "",
+    round: 0,
+    school: { id: "s", name: "示例大学", support_phone: "1", support_hours: "2" },
+    policy: { fee_cents: 0, retakes_free: true, album_allowed: true, max_attempts_per_round: 10, face_match_failures_before_flag: 3, privacy_version: "v" },
+    consent: null,
+    record: null,
+    order: null,
+    attempts: [],
+    submitted_attempt_id: null,
+    flagged: false,
+    face_match_failures: failures,
+    latest_decision: null,
+  };
+}
+
+let target: HTMLElement;
+let component: ReturnType<typeof mount> | null = null;
+
+function serve(a: AttemptView, c: StudentCase) {
+  vi.stubGlobal("fetch", async (url: string) => {
+    if (url === "/api/student/case") return new Response(JSON.stringify(c));
+    if (url === "/api/student/attempts/a1") return new Response(JSON.stringify(a));
+    throw new TypeError("Failed to fetch");
+  });
+}
+
+async function settle() {
+  for (let i = 0; i < 10; i++) {
+    await new Promise((r) => setTimeout(r, 0));
+    await tick();
+  }
+  flushSync();
+}
+
+beforeEach(() => {
+  setLang("zh");
+  target = document.createElement("div");
+  document.body.appendChild(target);
+  app.attemptId = "a1";
+});
+
+afterEach(() => {
+  if (component) unmount(component);
+  component = null;
+  target.remove();
+  vi.unstubAllGlobals();
+});
+
+const buttons = () => [...target.querySelectorAll("button")].map((b) => b.textContent!.trim());
+
+describe("check results", () => {
+  it("lists problems with how to fix them, passes folded away", async () => {
+    const c = theCase(0);
+    app.data = c;
+    serve(attempt(true, [measure("clothing_colour", "fail", "衣服颜色与蓝色背景太接近，请换一件非蓝色的纯色上衣。", "Too close to the blue background.")]), c);
+    component = mount(Check, { target });
+    await settle();
+    expect(target.textContent).toContain("照片有问题，请按提示重拍");
+    expect(target.querySelector(".measures li.fail")!.textContent).toContain("请换一件非蓝色的纯色上衣");
+    expect(target.querySelector("details.passed summary")!.textContent).toContain("2 项检测通过");
+    expect(target.textContent).toContain("照片与证件人像为同一人");
+    expect(buttons()).toContain("重新拍照");
+    expect(buttons()).not.toContain("查看标准化照片");
+    setLang("en");
+    flushSync();
+    expect(target.querySelector(".measures li.fail")!.textContent).toContain("Too close to the blue background.");
+  });
+
+  it("goes on to the standardized photo when the checks pass", async () => {
+    const c = theCase(0);
+    app.data = c;
+    serve(attempt(true), c);
+    component = mount(Check, { target });
+    await settle();
+    expect(target.textContent).toContain("照片通过了自动检测");
+    expect(buttons()).toContain("查看标准化照片");
+  });
+
+  it("asks for a retake after a failed face comparison, and offers submit-anyway after three", async () => {
+    let c = theCase(2);
+    app.data = c;
+    serve(attempt(false), c);
+    component = mount(Check, { target });
+    await settle();
+    expect(target.textContent).toContain("照片与证件人像比对未通过");
+    expect(buttons()).not.toContain("仍然提交，由老师人工核对");
+    unmount(component);
+
+    c = theCase(3);
+    app.data = c;
+    serve(attempt(false), c);
+    component = mount(Check, { target });
+    await settle();
+    expect(target.textContent).toContain("人像比对已连续失败 3 次");
+    expect(buttons()).toEqual(expect.arrayContaining(["重新拍照", "仍然提交，由老师人工核对"]));
+  });
+});

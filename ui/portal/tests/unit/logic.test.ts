@@ -1,0 +1,208 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { ApiError, errorFromResponse, newUploadId, request, setToken } from "../../src/lib/api";
+import { portraitCrop } from "../../src/lib/camera";
+import { fileProblem, MAX_UPLOAD_BYTES } from "../../src/lib/files";
+import { nextStep, photoVerdict, sortMeasures } from "../../src/lib/gate";
+import { en, zh } from "../../src/lib/messages";
+import { codeFromLocation, forgetToken, loadToken, saveToken } from "../../src/lib/session";
+import { canWithdraw, screenFor, stepOf, statusKey, yuan } from "../../src/lib/steps";
+import { attemptsLeft, type StudentCase } from "../../src/lib/student";
+import type { AttemptView, MeasureResult, PolicySummary } from "../../src/lib/types";
+
+const policy: PolicySummary = {
+  fee_cents: 0,
+  retakes_free: true,
+  album_allowed: true,
+  max_attempts_per_round: 10,
+  face_match_failures_before_flag: 3,
+  privacy_version: "2025-09",
+};
+
+function measure(id: string, verdict: MeasureResult["verdict"], status: MeasureResult["status"] = "ok"): MeasureResult {
+  return { id, raw: null, score: null, verdict, status, message_zh: "", message_en: "" };
+}
+
+function attempt(over: Partial<AttemptView> = {}): AttemptView {
+  return {
+    id: "a1",
+    round: 0,
+    status: "checked",
+    source: "camera",
+    error: null,
+    overall: "pass",
+    report: { measures: [measure("sharpness", "pass")], models: [], config_version: "v1" },
+    face_match: { distance: 0.3, same_person: true },
+    ocr: null,
+    has_standardized: true,
+    original_size: 1000,
+    created_at_ms: 0,
+    ...over,
+  };
+}
+
+describe("messages", () => {
+  it("has the same keys and placeholders in both languages, none empty", () => {
+    expect(Object.keys(en).sort()).toEqual(Object.keys(zh).sort());
+    const holes = (s: string) => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
+    for (const key of Object.keys(zh) as (keyof typeof zh)[]) {
+      expect(zh[key].trim(), key).not.toBe("");
+      expect(en[key].trim(), key).not.toBe("");
+      expect(holes(en[key]), key).toEqual(holes(zh[key]));
+    }
+  });
+});
+
+describe("API errors", () => {
+  afterEach(() => {
+    vi.unstubAllGlobals();
+    setToken(null);
+  });
+
+  it("keeps the server's code and both messages", () => {
+    const e = errorFromResponse(409, JSON.stringify({ code: "code_already_claimed", message_zh: "一人一码", message_en: "one code" }));
+    expect(e).toBeInstanceOf(ApiError);
+    expect([e.status, e.code, e.message_zh, e.message_en]).toEqual([409, "code_already_claimed", "一人一码", "one code"]);
+  });
+
+  it("gives words to answers that are not ours", () => {
+    expect(errorFromResponse(413, "<html>too big</html>").code).toBe("payload_too_large");
+    expect(errorFromResponse(502, "").code).toBe("server_unavailable");
+    const e = errorFromResponse(500, "panic at the disco");
+    expect(e.code).toBe("unexpected_response");
+    expect(e.message_zh).toContain("500");
+    expect(e.message_en).not.toContain("panic");
+  });
+
+  it("sends the bearer token and maps a failed fetch to network_error", async () => {
+    const calls: RequestInit[] = [];
+    vi.stubGlobal("fetch", async (_url: string, init: RequestInit) => {
+      calls.push(init);
+      return new Response(JSON.stringify({ ok: 1 }), { status: 200 });
+    });
+    setToken("tok");
+    expect(await request("POST", "/api/x", { json: { a: 1 } })).toEqual({ ok: 1 });
+    expect((calls[0].headers as Record<string, string>).Authorization).toBe("Bearer tok");
+    expect(calls[0].body).toBe('{"a":1}');
+
+    vi.stubGlobal("fetch", async () => {
+      throw new TypeError("Failed to fetch");
+    });
+    await expect(request("GET", "/api/x")).rejects.toMatchObject({ code: "network_error", status: 0, isNetwork: true });
+  });
+
+  it("turns an error answer into an ApiError", async () => {
+    vi.stubGlobal("fetch", async () => new Response(JSON.stringify({ code: "identity_mismatch", message_zh: "不一致", message_en: "mismatch", field: "name" }), { status: 422 }));
+    await expect(request("POST", "/api/student/identity")).rejects.toMatchObject({ code: "identity_mismatch", field: "name", status: 422 });
+  });
+
+  it("makes distinct RFC 4122 upload ids", () => {
+    const a = newUploadId();
+    expect(a).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(newUploadId()).not.toBe(a);
+  });
+});
+
+describe("session", () => {
+  it("reads the code from a personal link", () => {
+    expect(codeFromLocation("/c/AbC123", "")).toBe("AbC123");
+    expect(codeFromLocation("/c/AbC123/", "")).toBe("AbC123");
+    expect(codeFromLocation("/c/a%20b", "")).toBe("a b");
+    expect(codeFromLocation("/", "?code=XYZ")).toBe("XYZ");
+    expect(codeFromLocation("/", "")).toBeNull();
+    expect(codeFromLocation("/c/", "")).toBeNull();
+    expect(codeFromLocation("/c/%E0%A4%A", "")).toBeNull();
+  });
+
+  it("keeps one token per code", () => {
+    saveToken("A", "t1");
+    saveToken("B", "t2");
+    expect(loadToken("A")).toBe("t1");
+    expect(loadToken("B")).toBe("t2");
+    forgetToken("A");
+    expect(loadToken("A")).toBeNull();
+  });
+});
+
+describe("steps", () => {
+  it("maps case states to screens and steps", () => {
+    expect(screenFor("claimed", null, false)).toBe("start");
+    expect(screenFor("claimed", null, true)).toBe("identity");
+    expect(screenFor("identity_verified", null, true)).toBe("record");
+    expect(screenFor("record_confirmed", null, true)).toBe("payment");
+    expect(screenFor("ready", null, true)).toBe("rules");
+    expect(screenFor("ready", "check", true)).toBe("check");
+    expect(screenFor("in_review", "check", true)).toBe("status");
+    expect(screenFor("published", null, true)).toBe("status");
+    expect(stepOf("standardized")).toBe("standardize");
+    expect(stepOf("check")).toBe("capture");
+    expect(stepOf("status")).toBe("submit");
+  });
+
+  it("allows withdrawal only before a reviewer holds the case", () => {
+    expect(canWithdraw("pending_review")).toBe(true);
+    expect(canWithdraw("in_review")).toBe(false);
+    expect(canWithdraw("approved")).toBe(false);
+    expect(statusKey("in_review")).toBe("pending_review");
+  });
+
+  it("formats fen as yuan", () => {
+    expect(yuan(2500)).toBe("25.00");
+    expect(yuan(1)).toBe("0.01");
+  });
+});
+
+describe("files", () => {
+  it("refuses empty, oversized and non-image files before uploading", () => {
+    expect(fileProblem({ size: 0, type: "image/jpeg" })).toEqual({ key: "file_empty" });
+    expect(fileProblem({ size: MAX_UPLOAD_BYTES + 1, type: "image/jpeg" })).toEqual({ key: "file_too_large", size: MAX_UPLOAD_BYTES + 1 });
+    expect(fileProblem({ size: 10, type: "text/plain", name: "a.txt" })).toEqual({ key: "file_not_image" });
+    expect(fileProblem({ size: 10, type: "", name: "IMG_0001.HEIC" })).toBeNull();
+    expect(fileProblem({ size: 10, type: "", name: "notes" })).toEqual({ key: "file_not_image" });
+    expect(fileProblem({ size: MAX_UPLOAD_BYTES, type: "image/png" })).toBeNull();
+  });
+});
+
+describe("camera crop", () => {
+  it("keeps the centred 3:4 portrait region", () => {
+    expect(portraitCrop(1920, 1080)).toEqual({ x: 555, y: 0, w: 810, h: 1080 });
+    expect(portraitCrop(1080, 1920)).toEqual({ x: 0, y: 240, w: 1080, h: 1440 });
+    expect(portraitCrop(300, 400)).toEqual({ x: 0, y: 0, w: 300, h: 400 });
+  });
+});
+
+describe("after the checks", () => {
+  const c = { face_match_failures: 0, policy };
+
+  it("waits, retakes or continues", () => {
+    expect(nextStep(attempt({ status: "processing" }), c)).toEqual({ kind: "wait" });
+    expect(nextStep(attempt({ status: "failed", report: null }), c)).toEqual({ kind: "retake" });
+    expect(nextStep(attempt({ has_standardized: false }), c)).toEqual({ kind: "retake" });
+    expect(nextStep(attempt(), c)).toEqual({ kind: "continue" });
+    const failing = attempt({ report: { measures: [measure("clothing_colour", "fail")], models: [], config_version: "" } });
+    expect(nextStep(failing, c)).toEqual({ kind: "retake" });
+  });
+
+  it("offers submit-anyway only after enough failed face comparisons", () => {
+    const mismatch = attempt({ face_match: { distance: 0.8, same_person: false } });
+    expect(nextStep(mismatch, { face_match_failures: 2, policy })).toEqual({ kind: "retake" });
+    expect(nextStep(mismatch, { face_match_failures: 3, policy })).toEqual({ kind: "choose", failures: 3 });
+    expect(nextStep(attempt({ face_match: null }), c)).toEqual({ kind: "continue" });
+  });
+
+  it("judges the photo without the face and OCR measures", () => {
+    expect(photoVerdict([measure("face_similarity", "fail"), measure("id_card_ocr", "fail"), measure("yaw", "pass")])).toBe("pass");
+    expect(photoVerdict([measure("yaw", "warn"), measure("roll", "pass")])).toBe("warn");
+    expect(photoVerdict([measure("yaw", "pass", "failed_to_assess")])).toBe("warn");
+    expect(photoVerdict([measure("yaw", "fail", "failed_to_assess")])).toBe("fail");
+  });
+
+  it("lists failures first", () => {
+    const sorted = sortMeasures([measure("a", "pass"), measure("b", "warn"), measure("c", "fail"), measure("d", "pass", "failed_to_assess")]);
+    expect(sorted.map((m) => m.id)).toEqual(["c", "b", "d", "a"]);
+  });
+
+  it("counts uploads left in the current round", () => {
+    const cs = { round: 1, policy, attempts: [attempt({ round: 1 }), attempt({ round: 1 }), attempt({ round: 0 })] } as unknown as StudentCase;
+    expect(attemptsLeft(cs)).toBe(8);
+  });
+});
