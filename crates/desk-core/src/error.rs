@@ -38,7 +38,11 @@ pub enum DeskError {
     #[error("invalid decision: {en}")]
     InvalidDecision { zh: String, en: String },
     #[error("hints: {code}: {en}")]
-    Hints { code: String, zh: String, en: String },
+    Hints {
+        code: String,
+        zh: String,
+        en: String,
+    },
 }
 
 pub type DeskResult<T> = Result<T, DeskError>;
@@ -137,10 +141,16 @@ impl Localized for DeskError {
             }
             DeskError::Keyring(e) => format!("访问系统钥匙串失败：{e}"),
             DeskError::NotSignedIn => "尚未登录或登录已过期，请重新登录。".into(),
-            DeskError::BadServerUrl(u) => format!("服务器地址无效：{u}（示例：https://photo.example.edu.cn）"),
-            DeskError::Unreachable(_) => "无法连接服务器，已转为离线工作；恢复连接后自动同步。".into(),
+            DeskError::BadServerUrl(u) => {
+                format!("服务器地址无效：{u}（示例：https://photo.example.edu.cn）")
+            }
+            DeskError::Unreachable(_) => {
+                "无法连接服务器，已转为离线工作；恢复连接后自动同步。".into()
+            }
             DeskError::Server { body, .. } => body.message_zh.clone(),
-            DeskError::Protocol { status, .. } => format!("服务器返回了无法识别的响应（HTTP {status}）。"),
+            DeskError::Protocol { status, .. } => {
+                format!("服务器返回了无法识别的响应（HTTP {status}）。")
+            }
             DeskError::Cache(_) | DeskError::Migrate(_) | DeskError::CacheData(_) => {
                 "本地缓存读写失败，请重启应用；如仍失败请联系管理员。".into()
             }

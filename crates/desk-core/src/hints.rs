@@ -8,12 +8,13 @@ use std::time::Instant;
 use gradphoto_api::review::ReviewItem;
 use gradphoto_domain::measures::{AssessStatus, Limits, MeasureResult, Verdict};
 use gradphoto_domain::Localized;
-use gradphoto_vision::embed::FaceEmbedder;
+use gradphoto_vision::embed::FaceMatch;
+use gradphoto_vision::idcard::IdCardReading;
 use gradphoto_vision::{PhotoSpec, Thresholds, Vision, VisionError};
 use tokio::sync::OnceCell;
 
 use crate::error::{DeskError, DeskResult};
-use crate::view::{HintsView, ImageKind, MeasureView, OcrView, OverlayView};
+use crate::view::{FaceMatchView, HintsView, ImageKind, MeasureView, OcrView, OverlayView};
 use crate::workstation::Workstation;
 
 /// The models, loaded once on first use (on a blocking thread: it takes a moment).
@@ -24,15 +25,52 @@ pub struct Hinter {
 
 pub struct Models {
     pub vision: Vision,
-    pub embedder: FaceEmbedder,
 }
 
 impl Models {
     pub fn load() -> Result<Models, VisionError> {
         Ok(Models {
             vision: Vision::load()?,
-            embedder: FaceEmbedder::load()?,
         })
+    }
+}
+
+/// "110105********123X": how the record shows an ID number, so a read number can be compared
+/// without the full number ever reaching this machine.
+pub fn mask_id_number(n: &str) -> String {
+    let chars: Vec<char> = n.chars().collect();
+    if chars.len() < 10 {
+        return "*".repeat(chars.len());
+    }
+    let head: String = chars[..6].iter().collect();
+    let tail: String = chars[chars.len() - 4..].iter().collect();
+    format!("{head}{}{tail}", "*".repeat(chars.len() - 10))
+}
+
+fn ocr_view(r: &IdCardReading, subject: &HintSubject) -> OcrView {
+    let squeeze = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();
+    let number_masked = r.id_number.as_deref().map(mask_id_number);
+    OcrView {
+        name_read: r.name.clone(),
+        number_read: number_masked.clone(),
+        name_expected: subject.name.clone(),
+        number_expected_masked: subject.id_number_masked.clone(),
+        name_matches: r
+            .name
+            .as_deref()
+            .is_some_and(|n| squeeze(n) == squeeze(&subject.name)),
+        number_matches: number_masked
+            .is_some_and(|m| m.eq_ignore_ascii_case(&subject.id_number_masked)),
+    }
+}
+
+fn face_view(m: &FaceMatch) -> FaceMatchView {
+    FaceMatchView {
+        similarity: f64::from(m.similarity) / 100.0,
+        distance: m.distance,
+        // `similarity` is 50 exactly at the distance threshold.
+        threshold: 0.5,
+        same_person: m.same_person,
     }
 }
 
@@ -125,6 +163,8 @@ fn overlay(vision: &Vision, bytes: &[u8], image: ImageKind) -> Option<OverlayVie
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HintSubject {
     pub item_id: String,
+    pub name: String,
+    pub id_number_masked: String,
     pub flagged: bool,
     pub face_match_failures: u32,
 }
@@ -133,6 +173,8 @@ impl From<&ReviewItem> for HintSubject {
     fn from(item: &ReviewItem) -> Self {
         HintSubject {
             item_id: item.case_id.clone(),
+            name: item.student.name.clone(),
+            id_number_masked: item.student.id_number_masked.clone(),
             flagged: item.flagged,
             face_match_failures: u32::try_from(item.face_match.failures).unwrap_or(0),
         }
@@ -152,24 +194,19 @@ pub fn compute(
     let spec = PhotoSpec::chsi();
     let thresholds = Thresholds::default();
     let analysis = vision
-        .analyze(original, &spec, &thresholds)
+        .analyze(original, &spec, &thresholds, id_card_front, None)
         .map_err(|e| hints_error(&e))?;
-    let mut measures: Vec<MeasureView> = analysis
+    let measures: Vec<MeasureView> = analysis
         .report
         .measures
         .iter()
         .map(|m| measure_view(m, &thresholds))
         .collect();
-
-    let face_match = id_card_front.and_then(|card| {
-        let m = crate::face::compare(vision, &models.embedder, original, card).ok()?;
-        measures.push(measure_view(
-            &crate::face::similarity_measure(&m, &thresholds),
-            &thresholds,
-        ));
-        Some(crate::face::view(&m))
-    });
-    let ocr: Option<OcrView> = None;
+    let face_match = analysis.face_match.as_ref().map(face_view);
+    // Read the card and compare with the record here: the full ID number stays on the server.
+    let ocr = id_card_front
+        .and_then(|card| vision.read_id_card(card).ok())
+        .map(|r| ocr_view(&r, item));
 
     let mut overlays = Vec::new();
     if let Some(o) = overlay(vision, original, ImageKind::Original) {
@@ -183,8 +220,11 @@ pub fn compute(
     }
 
     let mut overall = analysis.report.overall();
-    if face_match.as_ref().is_some_and(|m| !m.same_person) {
-        overall = Verdict::Fail;
+    if ocr
+        .as_ref()
+        .is_some_and(|o| !(o.name_matches && o.number_matches))
+    {
+        overall = overall.max(Verdict::Warn);
     }
     Ok(HintsView {
         item_id: item.item_id.clone(),
@@ -254,7 +294,13 @@ impl Workstation {
         let card = image("id_front").await?;
         let models = self.hinter.models().await?;
         let hints = tokio::task::spawn_blocking(move || {
-            compute(&models, &subject, &original, standardized.as_deref(), card.as_deref())
+            compute(
+                &models,
+                &subject,
+                &original,
+                standardized.as_deref(),
+                card.as_deref(),
+            )
         })
         .await
         .map_err(|e| DeskError::Hints {
@@ -291,9 +337,18 @@ mod tests {
     use gradphoto_domain::measures::MeasureId;
 
     #[test]
+    fn id_numbers_are_masked_like_the_record() {
+        assert_eq!(mask_id_number("11010519491231002X"), "110105********002X");
+        assert_eq!(mask_id_number("123"), "***");
+    }
+
+    #[test]
     fn thresholds_read_naturally() {
         let t = Thresholds::default();
-        assert_eq!(threshold_text(&t.get(MeasureId::Yaw)).as_deref(), Some("± 5"));
+        assert_eq!(
+            threshold_text(&t.get(MeasureId::Yaw)).as_deref(),
+            Some("± 5")
+        );
         assert_eq!(
             threshold_text(&t.get(MeasureId::EyesOpen)).as_deref(),
             Some("≥ 0.20")

@@ -4,7 +4,6 @@
 
 pub mod cache;
 pub mod error;
-pub mod face;
 pub mod hints;
 pub mod present;
 pub mod session;

@@ -107,7 +107,10 @@ pub async fn item_view(cache: &Cache, item_id: &str) -> DeskResult<ItemView> {
             attempt_no: u32::try_from(d.round).unwrap_or(0),
             submitted_at: None,
             outcome: Some(
-                if matches!(d.kind, DecisionKind::Approve | DecisionKind::OverrideApprove) {
+                if matches!(
+                    d.kind,
+                    DecisionKind::Approve | DecisionKind::OverrideApprove
+                ) {
                     "approved"
                 } else {
                     "rejected"
@@ -168,11 +171,11 @@ pub async fn conflict_views(cache: &Cache) -> DeskResult<Vec<ConflictView>> {
         .await?
         .into_iter()
         .map(|c| {
-            let (kind, reasons, _) = c
-                .decision
-                .as_ref()
-                .map(decision_kind_str)
-                .unwrap_or(("approve", Vec::new(), None));
+            let (kind, reasons, _) =
+                c.decision
+                    .as_ref()
+                    .map(decision_kind_str)
+                    .unwrap_or(("approve", Vec::new(), None));
             ConflictView {
                 id: c.id,
                 item_id: c.item_id,

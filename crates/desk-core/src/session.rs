@@ -158,23 +158,20 @@ impl Keyring {
 
 /// Accepts "host:port" or a full URL; returns the URL without a trailing slash.
 pub fn normalize_server_url(input: &str) -> DeskResult<String> {
-    let t = input.trim().trim_end_matches('/');
-    if t.is_empty() || t.contains(char::is_whitespace) {
-        return Err(DeskError::BadServerUrl(input.to_string()));
-    }
-    let with_scheme = if t.starts_with("http://") || t.starts_with("https://") {
-        t.to_string()
+    let t = input.trim();
+    let (scheme, rest) = if let Some(r) = t.strip_prefix("https://") {
+        ("https://", r)
+    } else if let Some(r) = t.strip_prefix("http://") {
+        ("http://", r)
     } else {
-        format!("http://{t}")
+        ("http://", t)
     };
-    let host = with_scheme
-        .split_once("://")
-        .map(|(_, rest)| rest.split('/').next().unwrap_or(""))
-        .unwrap_or("");
-    if host.is_empty() || host.starts_with(':') {
+    let rest = rest.trim_end_matches('/');
+    let host = rest.split('/').next().unwrap_or("");
+    if host.is_empty() || host.starts_with(':') || rest.contains(char::is_whitespace) {
         return Err(DeskError::BadServerUrl(input.to_string()));
     }
-    Ok(with_scheme)
+    Ok(format!("{scheme}{rest}"))
 }
 
 #[cfg(test)]

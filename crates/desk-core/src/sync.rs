@@ -56,7 +56,9 @@ fn verdict_of(d: &DecisionInput) -> Verdict {
 /// How a refusal of a queued decision is filed.
 fn conflict_kind(code: &str) -> ConflictKind {
     match code {
-        "lease_lost" | "lease_expired" => ConflictKind::LeaseLost,
+        "lease_lost" | "lease_expired" | "not_lease_holder" | "lease_held_by_other" => {
+            ConflictKind::LeaseLost
+        }
         "no_longer_submitted" => ConflictKind::Withdrawn,
         "already_decided" => ConflictKind::Overridden,
         _ => ConflictKind::Refused,
@@ -66,7 +68,13 @@ fn conflict_kind(code: &str) -> ConflictKind {
 fn lease_gone(e: &DeskError) -> bool {
     matches!(
         e.server_code(),
-        Some("lease_lost" | "lease_expired" | "not_found")
+        Some(
+            "lease_lost"
+                | "lease_expired"
+                | "not_lease_holder"
+                | "lease_held_by_other"
+                | "not_found"
+        )
     )
 }
 
@@ -145,7 +153,9 @@ impl Workstation {
                     self.mark_online(false, Some(&e));
                     break;
                 }
-                Err(e) => tracing::warn!(case = %lease.case_id, error = %e, "claimed item could not be cached"),
+                Err(e) => {
+                    tracing::warn!(case = %lease.case_id, error = %e, "claimed item could not be cached")
+                }
             }
         }
         self.mark_online(true, None);
@@ -201,8 +211,11 @@ impl Workstation {
     /// work done offline still counts; every other refusal becomes a conflict.
     async fn deliver(&self, s: &Signed, entry: &OutboxEntry) -> DeskResult<()> {
         let send = || {
-            s.client
-                .decide(&entry.item_id, &entry.decision_id, verdict_of(&entry.decision))
+            s.client.decide(
+                &entry.item_id,
+                &entry.decision_id,
+                verdict_of(&entry.decision),
+            )
         };
         let first = send().await.map_err(DeskError::from);
         let outcome = match first {
@@ -222,12 +235,16 @@ impl Workstation {
         match outcome {
             Ok(_) => s.cache.mark_synced(entry, now_ms()).await,
             Err(e) if e.is_offline() => {
-                s.cache.note_attempt(&entry.decision_id, &e.to_string()).await?;
+                s.cache
+                    .note_attempt(&entry.decision_id, &e.to_string())
+                    .await?;
                 Err(e)
             }
             Err(e @ DeskError::Server { status: 401, .. }) => Err(e),
             Err(e @ DeskError::Server { status, .. }) if status >= 500 => {
-                s.cache.note_attempt(&entry.decision_id, &e.to_string()).await?;
+                s.cache
+                    .note_attempt(&entry.decision_id, &e.to_string())
+                    .await?;
                 Err(e)
             }
             Err(e) => {
@@ -241,15 +258,28 @@ impl Workstation {
     async fn renew_leases(&self, s: &Signed) -> DeskResult<()> {
         let now = now_ms();
         for row in s.cache.claimed().await? {
-            if row.lease_until_ms.is_some_and(|u| u - now > RENEW_MARGIN_MS) {
+            if row
+                .lease_until_ms
+                .is_some_and(|u| u - now > RENEW_MARGIN_MS)
+            {
                 continue;
             }
-            match s.client.renew_lease(&row.item_id).await.map_err(DeskError::from) {
+            match s
+                .client
+                .renew_lease(&row.item_id)
+                .await
+                .map_err(DeskError::from)
+            {
                 Ok(lease) => s.cache.set_lease(&row.item_id, lease.until_ms).await?,
                 Err(e) if e.is_offline() => return Err(e),
                 Err(e) if lease_gone(&e) || e.server_code() == Some("conflict") => {
                     // Taken back while we were away: hold it again if it is still free.
-                    match s.client.claim_case(&row.item_id).await.map_err(DeskError::from) {
+                    match s
+                        .client
+                        .claim_case(&row.item_id)
+                        .await
+                        .map_err(DeskError::from)
+                    {
                         Ok(r) => {
                             if let Some(l) = r.leases.first() {
                                 s.cache.set_lease(&row.item_id, l.until_ms).await?;
@@ -401,7 +431,9 @@ impl Workstation {
             };
             let have = s.cache.image_kinds(&row.item_id).await?;
             for img in &item.images {
-                if FETCHED_IMAGES.contains(&img.kind) && !have.iter().any(|k| k == img.kind.as_str()) {
+                if FETCHED_IMAGES.contains(&img.kind)
+                    && !have.iter().any(|k| k == img.kind.as_str())
+                {
                     let got = s
                         .client
                         .review_image(&row.item_id, img.kind)

@@ -282,7 +282,10 @@ pub struct HintsView {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum DecisionInput {
     Approve,
-    Reject { reasons: Vec<String>, comment: Option<String> },
+    Reject {
+        reasons: Vec<String>,
+        comment: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -306,7 +309,7 @@ pub struct ReasonView {
     pub requires_comment: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum ConflictKind {
     /// The lease ran out and the item went to someone else (or back to the queue).
@@ -397,7 +400,10 @@ mod tests {
         for name in names {
             let want = std::fs::read_to_string(fresh.path().join(&name)).unwrap();
             let have = std::fs::read_to_string(bindings_dir().join(&name)).unwrap_or_default();
-            assert_eq!(have, want, "ui/desk/src/lib/bindings/{name:?} is stale: run with UPDATE_BINDINGS=1");
+            assert_eq!(
+                have, want,
+                "ui/desk/src/lib/bindings/{name:?} is stale: run with UPDATE_BINDINGS=1"
+            );
         }
     }
 }

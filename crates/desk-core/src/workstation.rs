@@ -126,7 +126,11 @@ impl Workstation {
     }
 
     pub(crate) async fn current(&self) -> DeskResult<Arc<Signed>> {
-        self.signed.read().await.clone().ok_or(DeskError::NotSignedIn)
+        self.signed
+            .read()
+            .await
+            .clone()
+            .ok_or(DeskError::NotSignedIn)
     }
 
     pub(crate) async fn refresh_counts(&self) {
@@ -167,7 +171,12 @@ impl Workstation {
         })
     }
 
-    async fn activate(&self, account: Account, token: String, session_only: bool) -> DeskResult<()> {
+    async fn activate(
+        &self,
+        account: Account,
+        token: String,
+        session_only: bool,
+    ) -> DeskResult<()> {
         let client = http_client(&account.server_url)?.with_token(token);
         let cache = Cache::open(&account.cache_file(&self.data_dir)).await?;
         *self.signed.write().await = Some(Arc::new(Signed {
@@ -193,7 +202,9 @@ impl Workstation {
         if !req.session_only {
             let status = self.keyring.status();
             if !status.available {
-                return Err(DeskError::KeyringUnavailable(status.detail.unwrap_or_default()));
+                return Err(DeskError::KeyringUnavailable(
+                    status.detail.unwrap_or_default(),
+                ));
             }
         }
         if self.signed.read().await.is_some() {
@@ -221,7 +232,8 @@ impl Workstation {
         };
         file.save(&self.data_dir)?;
         let view = account.view();
-        self.activate(account, login.token, req.session_only).await?;
+        self.activate(account, login.token, req.session_only)
+            .await?;
         Ok(view)
     }
 

@@ -1,6 +1,8 @@
 //! The sync engine against a real server: claim, decide, go offline, come back, restart,
 //! and the conflicts a late decision can meet.
 
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
 mod support;
 
 use std::sync::Arc;
@@ -56,7 +58,10 @@ async fn claims_decides_and_syncs_while_online() {
         .sign_in(sign_in_request(&server, "reviewer", "not-the-password"))
         .await
         .unwrap_err();
-    assert!(matches!(wrong, DeskError::Server { status: 401, .. }), "{wrong:?}");
+    assert!(
+        matches!(wrong, DeskError::Server { status: 401, .. }),
+        "{wrong:?}"
+    );
 
     let session = ws
         .sign_in(sign_in_request(&server, "reviewer", &password))
@@ -74,7 +79,12 @@ async fn claims_decides_and_syncs_while_online() {
     assert!(kinds.contains(&ImageKind::Original), "{kinds:?}");
     assert!(kinds.contains(&ImageKind::Standardized), "{kinds:?}");
     assert!(kinds.contains(&ImageKind::IdCardFront), "{kinds:?}");
-    let std_path = &item.images.iter().find(|i| i.kind == ImageKind::Standardized).unwrap().path;
+    let std_path = &item
+        .images
+        .iter()
+        .find(|i| i.kind == ImageKind::Standardized)
+        .unwrap()
+        .path;
     let (item_id, kind) = std_path.rsplit_once('/').unwrap();
     let (ct, bytes) = ws.image(item_id, kind).await.unwrap().unwrap();
     assert_eq!(ct, "image/jpeg");
@@ -148,7 +158,10 @@ async fn claims_decides_and_syncs_while_online() {
     let r = check.review_item(&second).await.unwrap();
     assert_eq!(r.state, CaseState::Rejected);
     let d = r.decisions.last().unwrap();
-    assert_eq!(d.reasons, vec!["background".to_string(), "other".to_string()]);
+    assert_eq!(
+        d.reasons,
+        vec!["background".to_string(), "other".to_string()]
+    );
     assert_eq!(d.comment.as_deref(), Some("背景有人影"));
 
     // Signing out gives the last held item back to the queue.
@@ -157,7 +170,10 @@ async fn claims_decides_and_syncs_while_online() {
     let back = check.review_item(&third).await.unwrap();
     assert_eq!(back.state, CaseState::PendingReview);
     assert!(back.lease.is_none());
-    assert!(matches!(ws.queue(&QueueFilter::default()).await, Err(DeskError::NotSignedIn)));
+    assert!(matches!(
+        ws.queue(&QueueFilter::default()).await,
+        Err(DeskError::NotSignedIn)
+    ));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -238,12 +254,18 @@ async fn offline_decisions_survive_a_restart_and_sync_when_the_server_returns() 
 async fn late_decisions_become_conflicts_and_are_never_dropped() {
     // Leases of two seconds, so that they lapse while the reviewer works offline.
     let server = Server::start(2).await;
-    server.add_staff("reviewer2", Role::Reviewer, "second-reviewer-pw").await;
+    server
+        .add_staff("reviewer2", Role::Reviewer, "second-reviewer-pw")
+        .await;
     let dir = tempfile::tempdir().unwrap();
     let ws = desk(dir.path()).await;
-    ws.sign_in(sign_in_request(&server, "reviewer", &server.password("reviewer")))
-        .await
-        .unwrap();
+    ws.sign_in(sign_in_request(
+        &server,
+        "reviewer",
+        &server.password("reviewer"),
+    ))
+    .await
+    .unwrap();
     let claimed = ws.claim(10).await.unwrap();
     assert_eq!(claimed.claimed, 3);
     let a = ws.next_item(None).await.unwrap().unwrap();

@@ -8,7 +8,8 @@
 //! - `decide`: the decision request alone (the claim happens in untimed setup).
 //!
 //! Run: `cargo bench -p gradphoto-server --bench review`. PostgreSQL runs in a throwaway
-//! cluster (needs `initdb`/`postgres` on PATH or in /usr/lib/postgresql/*/bin); set
+//! cluster (`tests/common/pg.rs`: binaries from /usr/lib/postgresql/*/bin, or an existing
+//! server via `GRADPHOTO_TEST_PG_URL`); set
 //! `GRADPHOTO_BENCH_PG=0` to skip it. `GRADPHOTO_BENCH_PENDING` overrides the queue size.
 
 #[path = "../tests/support/mod.rs"]
@@ -38,8 +39,6 @@ fn pending_count() -> usize {
 }
 
 async fn setup(db: Db) -> Setup {
-    // Durable PostgreSQL settings (fsync on) so the figures compare with SQLite in WAL mode.
-    std::env::set_var("GRADPHOTO_PG_DURABLE", "1");
     let server = TestServer::start_with(db, support::analyzer(), |c| c.workers = 0).await;
     let state = server.state();
     let mut conn = state.store.begin().await.expect("begin");

@@ -86,9 +86,13 @@ pub fn demo_id_number(i: usize) -> AppResult<IdNumber> {
         .map_err(|e| AppError::internal(format_args!("demo ID number: {e}")))
 }
 
+/// `tests/data/photos` under the working directory, else in the source tree this binary
+/// was built from.
 fn demo_photos() -> Vec<PathBuf> {
-    let dir = Path::new("tests/data/photos");
-    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+    let here = PathBuf::from("tests/data/photos");
+    let built = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/photos");
+    let dir = if here.is_dir() { here } else { built };
+    let mut found: Vec<PathBuf> = std::fs::read_dir(&dir)
         .map(|rd| {
             rd.filter_map(|e| e.ok().map(|e| e.path()))
                 .filter(|p| {

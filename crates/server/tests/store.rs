@@ -17,7 +17,7 @@ use gradphoto_server::demo::{demo_id_number, demo_policy};
 use gradphoto_server::objects::{ObjectKind, Objects};
 use gradphoto_server::ratelimit::{self, Limit};
 use gradphoto_server::store::{
-    audit, cases, codes, schools, sessions, students, users, Backend, Store,
+    audit, cases, codes, jobs, schools, sessions, students, users, Backend, Store,
 };
 
 struct Db {
@@ -530,6 +530,46 @@ async fn rate_limit_counts_failures_per_window() {
         ratelimit::check(&store, "identity:c", expired)
             .await
             .unwrap();
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn concurrent_workers_never_claim_the_same_job() {
+    on_both(|store| async move {
+        let mut tx = store.begin().await.unwrap();
+        for i in 0..6 {
+            jobs::enqueue(
+                &mut tx,
+                "analyze_attempt",
+                &serde_json::json!({ "attempt_id": i }),
+            )
+            .await
+            .unwrap();
+        }
+        tx.commit().await.unwrap();
+        let claims = futures::future::join_all((0..8).map(|w| {
+            let store = store.clone();
+            async move {
+                let mut mine = Vec::new();
+                while let Some(job) = jobs::claim(&store, &format!("w{w}"), 60_000).await.unwrap() {
+                    mine.push(job.id);
+                }
+                mine
+            }
+        }))
+        .await;
+        let mut all: Vec<String> = claims.into_iter().flatten().collect();
+        assert_eq!(all.len(), 6);
+        all.sort();
+        all.dedup();
+        assert_eq!(all.len(), 6, "a job was claimed twice");
+        assert_eq!(jobs::pending_count(&store).await.unwrap(), 6);
+        // A finished job is not pending any more; a failed one is queued again.
+        let mut tx = store.begin().await.unwrap();
+        jobs::finish(&mut tx, &all[0]).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(jobs::pending_count(&store).await.unwrap(), 5);
     })
     .await;
 }

@@ -10,7 +10,10 @@ use gradphoto_vision::standardize::{plan, render};
 use gradphoto_vision::{PhotoSpec, Thresholds, Vision};
 
 fn photo(name: &str) -> Vec<u8> {
-    let path = format!("{}/../../tests/data/photos/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/../../tests/data/photos/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
     std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
@@ -38,7 +41,9 @@ fn bench(c: &mut Criterion) {
         g.bench_function("landmarks", |b| {
             b.iter(|| vision.face_mesh(&decoded.rgb, &det).unwrap())
         });
-        g.bench_function("segmentation", |b| b.iter(|| vision.segment(&thumb).unwrap()));
+        g.bench_function("segmentation", |b| {
+            b.iter(|| vision.segment(&thumb).unwrap())
+        });
         let p = plan(&ins, &spec).unwrap();
         g.bench_function("render_refine_encode", |b| {
             b.iter(|| render(&ins, &p, &spec).unwrap())
@@ -51,7 +56,11 @@ fn bench(c: &mut Criterion) {
             b.iter(|| vision.standardize(&bytes, &spec).unwrap())
         });
         g.bench_function("analyze_end_to_end", |b| {
-            b.iter(|| vision.analyze(&bytes, &spec, &thresholds, None, None).unwrap())
+            b.iter(|| {
+                vision
+                    .analyze(&bytes, &spec, &thresholds, None, None)
+                    .unwrap()
+            })
         });
         g.finish();
     }

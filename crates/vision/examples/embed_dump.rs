@@ -70,7 +70,9 @@ fn parse_args() -> Result<Args> {
                 a.points = Some(p);
             }
             "--min-window" => a.min_window = need(it.next(), "--min-window needs F")?.parse()?,
-            "--save-chips" => a.save_chips = Some(need(it.next(), "--save-chips needs DIR")?.into()),
+            "--save-chips" => {
+                a.save_chips = Some(need(it.next(), "--save-chips needs DIR")?.into())
+            }
             "--mesh" => a.mesh = true,
             "--bench" => a.bench = need(it.next(), "--bench needs N")?.parse()?,
             s if s.starts_with("--") => bail!("unknown option {s}"),
@@ -84,7 +86,10 @@ fn main() -> Result<()> {
     let args = parse_args()?;
     let t0 = Instant::now();
     let embedder = FaceEmbedder::load()?;
-    eprintln!("embedding model loaded in {:.0} ms", t0.elapsed().as_secs_f64() * 1e3);
+    eprintln!(
+        "embedding model loaded in {:.0} ms",
+        t0.elapsed().as_secs_f64() * 1e3
+    );
 
     let mut chips = Vec::new();
     let mut faces = Vec::new();

@@ -26,7 +26,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let t0 = Instant::now();
     let ocr = OcrEngine::load()?;
-    eprintln!("OCR models loaded in {:.0} ms", t0.elapsed().as_secs_f64() * 1e3);
+    eprintln!(
+        "OCR models loaded in {:.0} ms",
+        t0.elapsed().as_secs_f64() * 1e3
+    );
     let mut out = Vec::new();
     for f in &files {
         let img = decode(&std::fs::read(f)?, DecodeLimits::default())?.rgb;
@@ -39,7 +42,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 ocr.read(&img)?;
             }
             let per = t.elapsed().as_secs_f64() * 1e3 / bench as f64;
-            eprintln!("{f}: {per:.0} ms per read over {bench} runs ({} lines)", lines.len());
+            eprintln!(
+                "{f}: {per:.0} ms per read over {bench} runs ({} lines)",
+                lines.len()
+            );
         }
         let reading = parse_card_lines(lines);
         out.push(json!({

@@ -11,8 +11,9 @@ use image::RgbImage;
 use serde::{Deserialize, Serialize};
 use tract_onnx::prelude::*;
 
-use crate::align::CHIP_SIZE;
+use crate::align::{face_chip, FivePoints, CHIP_SIZE};
 use crate::error::VisionError;
+use crate::landmarks::FaceMesh;
 use crate::models::{load_model, model_version, Plan};
 
 /// The embedded ONNX model.
@@ -50,6 +51,13 @@ impl FaceEmbedder {
 
     pub fn model_version(&self) -> &ModelVersion {
         &self.version
+    }
+
+    /// The descriptor of the face whose FaceMesh landmarks (in `img` pixels) are `mesh`.
+    pub fn embed_face(&self, img: &RgbImage, mesh: &FaceMesh) -> Result<Embedding, VisionError> {
+        let points = FivePoints::from_mesh(mesh)
+            .ok_or_else(|| VisionError::Model("face landmarks: too few points".into()))?;
+        self.embed(&face_chip(img, &points)?)
     }
 
     /// The descriptor of a 150×150 RGB chip from [`crate::align::face_chip`].

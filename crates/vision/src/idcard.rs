@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::align::{face_chip, FivePoints};
 use crate::detect::{detect_faces, Detection};
-use crate::embed::{Embedding, FaceEmbedder};
+use crate::embed::{
+    compare_with, face_similarity_measure, threshold_from, Embedding, FaceEmbedder, FaceMatch,
+};
 use crate::error::VisionError;
 use crate::landmarks::face_mesh;
 use crate::models::Plan;
@@ -30,6 +32,17 @@ pub struct IdCardReading {
     /// Normalised: ASCII digits and upper-case X.
     pub id_number: Option<String>,
     pub lines: Vec<TextLine>,
+    /// Clockwise quarter-turn (0, 90, 180 or 270 degrees) applied to the image before the
+    /// lines were read: a card photographed sideways or upside down. `lines` refer to the
+    /// turned image.
+    #[serde(default)]
+    pub rotation_degrees: u16,
+}
+
+impl IdCardReading {
+    fn fields_found(&self) -> usize {
+        usize::from(self.name.is_some()) + usize::from(self.id_number.is_some())
+    }
 }
 
 fn squeeze(s: &str) -> String {
@@ -122,12 +135,35 @@ pub fn parse_card_lines(lines: Vec<TextLine>) -> IdCardReading {
         name,
         id_number,
         lines,
+        rotation_degrees: 0,
     }
 }
 
-/// Reads the name and number off a photo of the card front.
+/// Reads the name and number off a photo of the card front. When the upright reading misses
+/// a field but found text, the card may have been photographed sideways or upside down: the
+/// image is read again turned by a quarter, three quarters and a half turn, and the reading
+/// with the most fields wins (the upright one on a tie).
 pub fn read_id_card(ocr: &OcrEngine, card: &RgbImage) -> Result<IdCardReading, VisionError> {
-    Ok(parse_card_lines(ocr.read(card)?))
+    let mut best = parse_card_lines(ocr.read(card)?);
+    if best.fields_found() == 2 || best.lines.is_empty() {
+        return Ok(best);
+    }
+    let turns: [(u16, fn(&RgbImage) -> RgbImage); 3] = [
+        (90, image::imageops::rotate90),
+        (270, image::imageops::rotate270),
+        (180, image::imageops::rotate180),
+    ];
+    for (degrees, turn) in turns {
+        let mut r = parse_card_lines(ocr.read(&turn(card))?);
+        r.rotation_degrees = degrees;
+        if r.fields_found() > best.fields_found() {
+            best = r;
+            if best.fields_found() == 2 {
+                break;
+            }
+        }
+    }
+    Ok(best)
 }
 
 /// One field compared with what was typed.
@@ -424,6 +460,81 @@ pub fn portrait_embedding(
     embedder.embed(&portrait_chip(detector, mesh, card)?)
 }
 
+/// The models [`analyze_id_card`] needs, borrowed from wherever they are loaded.
+#[derive(Clone, Copy)]
+pub struct IdCardModels<'a> {
+    pub detector: &'a Plan,
+    pub landmarker: &'a Plan,
+    pub embedder: &'a FaceEmbedder,
+    pub ocr: &'a OcrEngine,
+}
+
+/// Everything the card front contributes to a check.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IdCardAnalysis {
+    /// `None` when either face could not be found.
+    pub face_match: Option<FaceMatch>,
+    pub reading: IdCardReading,
+    /// `None` when nothing typed was given.
+    pub check: Option<IdCardCheck>,
+    /// face_similarity (always) and id_card_ocr (when `typed` was given).
+    pub measures: Vec<MeasureResult>,
+}
+
+/// Compares the photo's face (`photo_face`, from [`FaceEmbedder::embed_face`]; `None` if the
+/// photo has no usable face) with the card's portrait, and reads the card against the typed
+/// `(name, id_number)`. The face-match threshold follows `thresholds` (face_similarity fail
+/// limit).
+pub fn analyze_id_card(
+    models: IdCardModels<'_>,
+    photo_face: Option<&Embedding>,
+    card: &RgbImage,
+    typed: Option<(&str, &str)>,
+    thresholds: &Thresholds,
+) -> Result<IdCardAnalysis, VisionError> {
+    let mut measures = Vec::with_capacity(2);
+    let card_face =
+        match portrait_embedding(models.detector, models.landmarker, models.embedder, card) {
+            Ok(e) => Some(e),
+            Err(VisionError::NoFace) => None,
+            Err(e) => return Err(e),
+        };
+    let face_match = match (photo_face, &card_face) {
+        (Some(p), Some(c)) => {
+            let m = compare_with(p, c, threshold_from(thresholds));
+            measures.push(face_similarity_measure(&m, thresholds));
+            Some(m)
+        }
+        (None, _) => {
+            measures.push(MeasureResult::failed_to_assess(
+                MeasureId::FaceSimilarity,
+                "照片中没有找到可比对的人脸，无法与身份证人像比对。请按要求重新拍摄。".into(),
+                "No face to compare was found in the photo, so it cannot be compared with the ID card portrait. Please retake the photo as described.".into(),
+            ));
+            None
+        }
+        (Some(_), None) => {
+            measures.push(MeasureResult::failed_to_assess(
+                MeasureId::FaceSimilarity,
+                "身份证人像面上没有找到人像。请在光线充足处重新拍摄身份证人像面：整张卡片入镜、对焦清晰、无反光。".into(),
+                "No portrait was found on the photo of the ID card front. Photograph the front of the card again in good light: the whole card in the frame, in focus, without glare.".into(),
+            ));
+            None
+        }
+    };
+    let reading = read_id_card(models.ocr, card)?;
+    let check = typed.map(|(name, number)| check_against_typed(&reading, name, number));
+    if let Some(c) = &check {
+        measures.push(id_card_ocr_measure(c, thresholds));
+    }
+    Ok(IdCardAnalysis {
+        face_match,
+        reading,
+        check,
+        measures,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -477,6 +588,7 @@ mod tests {
             name: Some("林晓雯".into()),
             id_number: Some("11010519900307128X".into()),
             lines: vec![],
+            rotation_degrees: 0,
         };
         let t = Thresholds::default();
         let ok = check_against_typed(&reading, " 林晓 雯", "110105 19900307128x");
@@ -516,6 +628,7 @@ mod tests {
             name: None,
             id_number: Some("11010519900307128X".into()),
             lines: vec![],
+            rotation_degrees: 0,
         };
         let c = check_against_typed(&reading, "林晓雯", "11010519900307128X");
         let m = id_card_ocr_measure(&c, &Thresholds::default());

@@ -76,44 +76,17 @@ pub(crate) fn inspect_decoded(
 ) -> Result<Inspection, VisionError> {
     let thumb = fit_within(&decoded.rgb, THUMB_LONG_SIDE);
     let thumb_scale = f64::from(thumb.width()) / f64::from(decoded.rgb.width());
-    let mut found = rescale(
-        &detect_faces(&vision.detector, &thumb)?,
-        (1.0 / thumb_scale) as f32,
-    );
-    // A wide image letterboxed into 128×128 leaves faces a few pixels tall: also look in
-    // square tiles along the long side (half-tile overlap).
-    let (w, h) = (
-        f64::from(decoded.rgb.width()),
-        f64::from(decoded.rgb.height()),
-    );
-    if w.max(h) > 1.5 * w.min(h) {
-        let side = w.min(h);
-        let n = ((w.max(h) - side) / (side / 2.0)).ceil() as usize + 1;
-        let stride = (w.max(h) - side) / (n - 1).max(1) as f64;
-        for i in 0..n {
-            let o = stride * i as f64;
-            let (x0, y0) = if w > h { (o, 0.0) } else { (0.0, o) };
-            found.extend(detect_in(
-                &vision.detector,
-                &decoded.rgb,
-                x0,
-                y0,
-                side,
-                side,
-            )?);
-        }
-        found = merge(found);
-    }
-    let mut faces = found;
-    faces.sort_by(|a, b| (b.width() * b.height()).total_cmp(&(a.width() * a.height())));
-    if let Some(largest) = faces.first().map(Detection::width) {
-        faces.retain(|d| d.width() >= largest * MIN_RELATIVE_FACE_WIDTH);
-    }
-    let mesh = match faces.first() {
-        Some(d) => Some(face_mesh(&vision.landmarker, &decoded.rgb, d)?),
-        None => None,
-    };
-    let mut mask = segment(&vision.segmenter, &thumb)?;
+    // Segmentation does not depend on the faces: run it beside detection and landmarks.
+    let (faces_mesh, mask) = std::thread::scope(|s| {
+        let seg = s.spawn(|| segment(&vision.segmenter, &thumb));
+        let faces = find_faces(vision, &decoded, &thumb, thumb_scale);
+        let mask = seg
+            .join()
+            .unwrap_or_else(|_| Err(VisionError::Model("segmentation thread panicked".into())));
+        (faces, mask)
+    });
+    let (faces, mesh) = faces_mesh?;
+    let mut mask = mask?;
     mask.image_to_mask = mask.image_to_mask.then_after(&Affine::scale(thumb_scale));
     Ok(Inspection {
         decoded,
@@ -123,4 +96,39 @@ pub(crate) fn inspect_decoded(
         thumb,
         thumb_scale,
     })
+}
+
+/// Faces (working coordinates, largest first) and the FaceMesh of the largest.
+fn find_faces(
+    vision: &Vision,
+    decoded: &Decoded,
+    thumb: &RgbImage,
+    thumb_scale: f64,
+) -> Result<(Vec<Detection>, Option<FaceMesh>), VisionError> {
+    let mut found = detect_faces(&vision.detector, thumb)?;
+    // Letterboxing a wide image into 128×128 leaves faces a few pixels tall. When nothing was
+    // found, or the image is panoramic, also look in square tiles along the long side (half
+    // a tile of overlap).
+    let (w, h) = (f64::from(thumb.width()), f64::from(thumb.height()));
+    if w.max(h) > 1.5 * w.min(h) && (found.is_empty() || w.max(h) > 2.0 * w.min(h)) {
+        let side = w.min(h);
+        let n = ((w.max(h) - side) / (side / 2.0)).ceil() as usize + 1;
+        let stride = (w.max(h) - side) / (n - 1).max(1) as f64;
+        for i in 0..n {
+            let o = stride * i as f64;
+            let (x0, y0) = if w > h { (o, 0.0) } else { (0.0, o) };
+            found.extend(detect_in(&vision.detector, thumb, x0, y0, side, side)?);
+        }
+        found = merge(found);
+    }
+    let mut faces = rescale(&found, (1.0 / thumb_scale) as f32);
+    faces.sort_by(|a, b| (b.width() * b.height()).total_cmp(&(a.width() * a.height())));
+    if let Some(largest) = faces.first().map(Detection::width) {
+        faces.retain(|d| d.width() >= largest * MIN_RELATIVE_FACE_WIDTH);
+    }
+    let mesh = match faces.first() {
+        Some(d) => Some(face_mesh(&vision.landmarker, &decoded.rgb, d)?),
+        None => None,
+    };
+    Ok((faces, mesh))
 }

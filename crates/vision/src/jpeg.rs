@@ -21,8 +21,13 @@ pub fn encode(img: &RgbImage, quality: u8, dpi: u16) -> Result<Vec<u8>, VisionEr
     Ok(buf)
 }
 
-/// Binary search over quality for the largest file not above `max_bytes`; if even that is below
-/// `min_bytes` (a very plain image), the highest quality is used and the caller sees the size.
+/// Highest quality this search considers: above it files grow fast for no visible gain.
+pub const MAX_QUALITY: u8 = 95;
+
+/// The largest quality in `[min_quality, 95]` whose file is not above `max_bytes`, found by
+/// interpolating on file size (monotone in quality) and narrowing the bracket: usually 3–4
+/// encodes. If even the top quality is below `min_bytes` (a very plain image), the file is
+/// padded to the minimum.
 pub fn encode_in_window(
     img: &RgbImage,
     min_quality: u8,
@@ -30,7 +35,11 @@ pub fn encode_in_window(
     max_bytes: u64,
     dpi: u16,
 ) -> Result<(Vec<u8>, u8), VisionError> {
-    let lo_q = min_quality.clamp(1, 100);
+    let lo_q = min_quality.clamp(1, MAX_QUALITY);
+    let top = encode(img, MAX_QUALITY, dpi)?;
+    if top.len() as u64 <= max_bytes {
+        return Ok((pad_to(top, min_bytes), MAX_QUALITY));
+    }
     let at_lo = encode(img, lo_q, dpi)?;
     if at_lo.len() as u64 > max_bytes {
         return Err(VisionError::InvalidSpec(format!(
@@ -38,23 +47,25 @@ pub fn encode_in_window(
             at_lo.len()
         )));
     }
-    let (mut lo, mut hi) = (lo_q, 100u8);
-    let mut best = (at_lo, lo_q);
-    // Invariant: quality `lo` fits; find the largest fitting quality.
-    while lo < hi {
-        let mid = lo + (hi - lo).div_ceil(2);
-        let bytes = encode(img, mid, dpi)?;
+    // Bracket: `lo` fits, `hi` does not.
+    let (mut lo, mut lo_size) = (lo_q, at_lo.len() as f64);
+    let (mut hi, mut hi_size) = (MAX_QUALITY, top.len() as f64);
+    let mut best = at_lo;
+    while hi - lo > 1 {
+        let t = ((max_bytes as f64 - lo_size) / (hi_size - lo_size).max(1.0)).clamp(0.0, 1.0);
+        let guess = (f64::from(lo) + t * f64::from(hi - lo)).round() as u8;
+        let q = guess.clamp(lo + 1, hi - 1);
+        let bytes = encode(img, q, dpi)?;
         if bytes.len() as u64 <= max_bytes {
-            lo = mid;
-            best = (bytes, mid);
+            lo = q;
+            lo_size = bytes.len() as f64;
+            best = bytes;
         } else {
-            hi = mid - 1;
+            hi = q;
+            hi_size = bytes.len() as f64;
         }
     }
-    if (best.0.len() as u64) < min_bytes {
-        best.0 = pad_to(best.0, min_bytes);
-    }
-    Ok(best)
+    Ok((pad_to(best, min_bytes), lo))
 }
 
 /// Very plain images stay under the window's minimum even at quality 100; a JPEG comment
@@ -73,4 +84,42 @@ fn pad_to(jpeg: Vec<u8>, min_bytes: u64) -> Vec<u8> {
     out.extend(std::iter::repeat_n(b' ', payload));
     out.extend_from_slice(&jpeg[2..]);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn textured(w: u32, h: u32) -> RgbImage {
+        RgbImage::from_fn(w, h, |x, y| {
+            let v = ((x * 37 + y * 91) ^ (x * y)) % 256;
+            image::Rgb([v as u8, (255 - v) as u8, ((v * 3) % 256) as u8])
+        })
+    }
+
+    #[test]
+    fn quality_search_fits_the_window() {
+        let img = textured(480, 640);
+        let (bytes, q) = encode_in_window(&img, 30, 20 * 1024, 80 * 1024, 300).unwrap();
+        assert!(bytes.len() <= 80 * 1024 && q >= 30);
+        // One step up would not fit (or the top quality was reached).
+        if q < MAX_QUALITY {
+            assert!(encode(&img, q + 1, 300).unwrap().len() > 80 * 1024);
+        }
+    }
+
+    #[test]
+    fn plain_images_are_padded_to_the_minimum() {
+        let flat = RgbImage::from_pixel(480, 640, image::Rgb([100, 197, 255]));
+        let (bytes, _) = encode_in_window(&flat, 60, 20 * 1024, 40 * 1024, 300).unwrap();
+        assert!(bytes.len() >= 20 * 1024 && bytes.len() <= 40 * 1024);
+        let back = image::load_from_memory(&bytes).unwrap();
+        assert_eq!((back.width(), back.height()), (480, 640));
+    }
+
+    #[test]
+    fn impossible_window_is_an_error() {
+        let img = textured(480, 640);
+        assert!(encode_in_window(&img, 95, 0, 2 * 1024, 300).is_err());
+    }
 }

@@ -97,15 +97,28 @@ pub struct Analysis {
 impl Vision {
     /// Loads and optimizes the embedded models.
     pub fn load() -> Result<Vision, VisionError> {
-        let nhwc = |s: usize| f32::fact([1, s, s, 3]).into();
+        let nhwc = |s: usize| -> InferenceFact { f32::fact([1, s, s, 3]).into() };
+        // Parsing and optimizing dominate start-up; the three models load in parallel.
+        let (detector, landmarker, segmenter) = std::thread::scope(|s| {
+            let det = s.spawn(|| {
+                load_model(
+                    "face_detection_short_range",
+                    bytes::FACE_DETECTION,
+                    nhwc(128),
+                )
+            });
+            let seg = s
+                .spawn(|| load_model("selfie_segmentation", bytes::SELFIE_SEGMENTATION, nhwc(256)));
+            let lm = load_model("face_landmark", bytes::FACE_LANDMARK, nhwc(192));
+            let joined = |r: std::thread::Result<Result<Plan, VisionError>>| {
+                r.unwrap_or_else(|_| Err(VisionError::Model("model loading panicked".into())))
+            };
+            (joined(det.join()), lm, joined(seg.join()))
+        });
         Ok(Vision {
-            detector: load_model(
-                "face_detection_short_range",
-                bytes::FACE_DETECTION,
-                nhwc(128),
-            )?,
-            landmarker: load_model("face_landmark", bytes::FACE_LANDMARK, nhwc(192))?,
-            segmenter: load_model("selfie_segmentation", bytes::SELFIE_SEGMENTATION, nhwc(256))?,
+            detector: detector?,
+            landmarker: landmarker?,
+            segmenter: segmenter?,
             versions: vec![
                 model_version("face_detection_short_range.onnx", bytes::FACE_DETECTION),
                 model_version("face_landmark.onnx", bytes::FACE_LANDMARK),
@@ -216,8 +229,8 @@ impl Vision {
             1 => {}
             n => return Err(VisionError::MultipleFaces { count: n }),
         }
-        let (ins, plan) = self.plan_with_resolution(photo, ins, spec)?;
-        standardize::render(&ins, &plan, spec)
+        let (ins, plan) = self.plan_with_resolution(photo, ins, spec);
+        standardize::render(&ins, &plan?, spec)
     }
 
     /// All compliance measures (except face similarity and ID card OCR) for `photo`.
@@ -246,15 +259,13 @@ impl Vision {
         spec.validate()
             .map_err(|e| VisionError::InvalidSpec(e.to_string()))?;
         let ins = self.inspect(photo)?;
-        let planned = if ins.mesh.is_some() {
-            Some(self.plan_with_resolution(photo, ins.clone(), spec))
+        let (ins, plan, plan_err) = if ins.mesh.is_some() {
+            match self.plan_with_resolution(photo, ins, spec) {
+                (ins, Ok(plan)) => (ins, Some(plan), None),
+                (ins, Err(e)) => (ins, None, Some(e)),
+            }
         } else {
-            None
-        };
-        let (ins, plan, plan_err) = match planned {
-            Some(Ok((full, plan))) => (full, Some(plan), None),
-            Some(Err(e)) => (ins, None, Some(e)),
-            None => (ins, None, None),
+            (ins, None, None)
         };
         let mut measures =
             measures::measure_all(&ins, plan.as_ref(), plan_err.as_ref(), spec, thresholds);
@@ -326,24 +337,31 @@ impl Vision {
     }
 
     /// Plans the crop; when the reduced working image is too coarse for the chosen scale the
-    /// photo is decoded again at full resolution (the original still has the pixels).
+    /// photo is decoded again at full resolution (the original still has the pixels). The
+    /// inspection the plan refers to is returned either way.
     fn plan_with_resolution(
         &self,
         photo: &[u8],
         ins: Inspection,
         spec: &PhotoSpec,
-    ) -> Result<(Inspection, standardize::CropPlan), VisionError> {
+    ) -> (Inspection, Result<standardize::CropPlan, VisionError>) {
         match standardize::plan(&ins, spec) {
-            Ok(p) => Ok((ins, p)),
-            Err(standardize::PlanError::Vision(e)) => Err(e),
+            Ok(p) => (ins, Ok(p)),
+            Err(standardize::PlanError::Vision(e)) => (ins, Err(e)),
             Err(standardize::PlanError::NeedsFullResolution) => {
-                let full = inspect::inspect(self, photo, self.limits, Some(1))?;
+                let full = match inspect::inspect(self, photo, self.limits, Some(1)) {
+                    Ok(full) => full,
+                    Err(e) => return (ins, Err(e)),
+                };
                 match standardize::plan(&full, spec) {
-                    Ok(p) => Ok((full, p)),
-                    Err(standardize::PlanError::Vision(e)) => Err(e),
-                    Err(standardize::PlanError::NeedsFullResolution) => Err(VisionError::Model(
-                        "full resolution still too coarse".into(),
-                    )),
+                    Ok(p) => (full, Ok(p)),
+                    Err(standardize::PlanError::Vision(e)) => (full, Err(e)),
+                    Err(standardize::PlanError::NeedsFullResolution) => (
+                        full,
+                        Err(VisionError::Model(
+                            "full resolution still too coarse".into(),
+                        )),
+                    ),
                 }
             }
         }

@@ -726,3 +726,42 @@ fn natural_colour(s: &FaceSamples, t: &Thresholds) -> MeasureResult {
         },
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scores_follow_the_bands() {
+        let at_least = Limits::at_least(100.0, 40.0);
+        assert_eq!(score(&at_least, 160.0), 100);
+        assert_eq!(score(&at_least, 100.0), 70);
+        assert_eq!(score(&at_least, 40.0), 40);
+        assert!(score(&at_least, 20.0) < 40);
+        let sym = Limits::symmetric(5.0, 10.0);
+        assert_eq!(score(&sym, 0.0), 100);
+        assert_eq!(score(&sym, -5.0), 70);
+        assert_eq!(score(&sym, 5.0), 70);
+        assert!(score(&sym, 12.0) < 40);
+        assert_eq!(score(&Limits::band(1.0, 1.0, 1.0, 1.0), 1.0), 100);
+        assert_eq!(score(&Limits::band(1.0, 1.0, 1.0, 1.0), 2.0), 0);
+    }
+
+    #[test]
+    fn selfie_probability_combines_hints() {
+        let rear = ExifInfo {
+            model: Some("iPhone 12".into()),
+            lens_model: Some("iPhone 12 back dual wide camera 4.2mm f/1.6".into()),
+            focal_length_35mm: Some(26.0),
+            orientation: 1,
+            ..ExifInfo::default()
+        };
+        assert!(selfie_probability(&rear, Some(0.3)) < 0.3);
+        let front = ExifInfo {
+            lens_model: Some("iPhone 12 front camera 2.71mm f/2.2".into()),
+            ..rear.clone()
+        };
+        assert!(selfie_probability(&front, Some(0.3)) > 0.7);
+        assert!(selfie_probability(&rear, Some(0.7)) > selfie_probability(&rear, Some(0.3)));
+    }
+}

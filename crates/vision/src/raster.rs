@@ -92,38 +92,51 @@ impl Affine {
 }
 
 /// How many samples per axis a destination pixel needs so that every source pixel under its
-/// footprint contributes (area-correct downscaling by supersampling).
+/// footprint contributes (area-correct downscaling by supersampling). Shrinking by less than
+/// 1.25× keeps plain bilinear sampling: its 2×2 support already covers the footprint.
 pub fn supersampling(out_to_src: &Affine) -> u32 {
-    (out_to_src.linear_scale().ceil() as u32).clamp(1, 8)
+    ((out_to_src.linear_scale() - 0.25).ceil() as u32).clamp(1, 8)
 }
 
-#[inline]
-fn bilinear_rgb(src: &[u8], w: usize, h: usize, x: f32, y: f32, out: &mut [f32; 3]) -> bool {
+/// Adds the bilinear sample at continuous `(x, y)` to `acc`, or `fill` outside the image.
+#[inline(always)]
+fn add_bilinear(src: &[u8], w: usize, h: usize, x: f64, y: f64, fill: &[f32; 3], acc: &mut [f32]) {
     let fx = x - 0.5;
     let fy = y - 0.5;
-    if fx < -0.5 || fy < -0.5 || fx > w as f32 - 0.5 || fy > h as f32 - 0.5 {
-        return false;
+    if fx < -0.5 || fy < -0.5 || fx > w as f64 - 0.5 || fy > h as f64 - 0.5 {
+        acc[0] += fill[0];
+        acc[1] += fill[1];
+        acc[2] += fill[2];
+        return;
     }
     let x0 = fx.floor();
     let y0 = fy.floor();
-    let tx = fx - x0;
-    let ty = fy - y0;
+    let tx = (fx - x0) as f32;
+    let ty = (fy - y0) as f32;
     let xi = x0 as isize;
     let yi = y0 as isize;
     let cx0 = xi.clamp(0, w as isize - 1) as usize;
     let cx1 = (xi + 1).clamp(0, w as isize - 1) as usize;
     let cy0 = yi.clamp(0, h as isize - 1) as usize;
     let cy1 = (yi + 1).clamp(0, h as isize - 1) as usize;
-    let p00 = (cy0 * w + cx0) * 3;
-    let p10 = (cy0 * w + cx1) * 3;
-    let p01 = (cy1 * w + cx0) * 3;
-    let p11 = (cy1 * w + cx1) * 3;
+    let r0 = cy0 * w;
+    let r1 = cy1 * w;
+    let (p00, p10, p01, p11) = (
+        (r0 + cx0) * 3,
+        (r0 + cx1) * 3,
+        (r1 + cx0) * 3,
+        (r1 + cx1) * 3,
+    );
+    let w00 = (1.0 - tx) * (1.0 - ty);
+    let w10 = tx * (1.0 - ty);
+    let w01 = (1.0 - tx) * ty;
+    let w11 = tx * ty;
     for c in 0..3 {
-        let top = f32::from(src[p00 + c]) * (1.0 - tx) + f32::from(src[p10 + c]) * tx;
-        let bot = f32::from(src[p01 + c]) * (1.0 - tx) + f32::from(src[p11 + c]) * tx;
-        out[c] = top * (1.0 - ty) + bot * ty;
+        acc[c] += f32::from(src[p00 + c]) * w00
+            + f32::from(src[p10 + c]) * w10
+            + f32::from(src[p01 + c]) * w01
+            + f32::from(src[p11 + c]) * w11;
     }
-    true
 }
 
 /// Resamples `src` into an `out_w × out_h` image where destination pixel centres map to the
@@ -140,33 +153,33 @@ pub fn warp_rgb(
 ) -> RgbImage {
     let n = supersampling(out_to_src);
     let (w, h) = (src.width() as usize, src.height() as usize);
+    let (ow, oh) = (out_w as usize, out_h as usize);
     let raw = src.as_raw();
-    let mut out = vec![0u8; out_w as usize * out_h as usize * 3];
+    let mut out = vec![0u8; ow * oh * 3];
     let m = out_to_src;
-    let inv_n = 1.0 / n as f64;
+    let inv_n = 1.0 / f64::from(n);
     let norm = 1.0 / (n * n) as f32;
-    let fillf = [f32::from(fill[0]), f32::from(fill[1]), f32::from(fill[2])];
-    for v in 0..out_h as usize {
-        for u in 0..out_w as usize {
-            let mut acc = [0f32; 3];
-            let mut s = [0f32; 3];
-            for j in 0..n {
-                let yy = v as f64 + (f64::from(j) + 0.5) * inv_n;
-                for i in 0..n {
-                    let xx = u as f64 + (f64::from(i) + 0.5) * inv_n;
-                    let (x, y) = m.apply(xx, yy);
-                    if !bilinear_rgb(raw, w, h, x as f32, y as f32, &mut s) {
-                        s = fillf;
-                    }
-                    acc[0] += s[0];
-                    acc[1] += s[1];
-                    acc[2] += s[2];
+    let fillf = fill.map(f32::from);
+    let mut acc = vec![0f32; ow * 3];
+    for v in 0..oh {
+        acc.fill(0.0);
+        for j in 0..n {
+            let yy = v as f64 + (f64::from(j) + 0.5) * inv_n;
+            for i in 0..n {
+                let xx = (f64::from(i) + 0.5) * inv_n;
+                // Walk the row incrementally: one add per axis per pixel.
+                let mut x = m.a * xx + m.b * yy + m.c;
+                let mut y = m.d * xx + m.e * yy + m.f;
+                for px in acc.chunks_exact_mut(3) {
+                    add_bilinear(raw, w, h, x, y, &fillf, px);
+                    x += m.a;
+                    y += m.d;
                 }
             }
-            let o = (v * out_w as usize + u) * 3;
-            for c in 0..3 {
-                out[o + c] = (acc[c] * norm).round().clamp(0.0, 255.0) as u8;
-            }
+        }
+        let row = &mut out[v * ow * 3..(v + 1) * ow * 3];
+        for (o, a) in row.iter_mut().zip(&acc) {
+            *o = (a * norm).round().clamp(0.0, 255.0) as u8;
         }
     }
     RgbImage::from_raw(out_w, out_h, out).unwrap_or_else(|| RgbImage::new(out_w, out_h))
@@ -212,38 +225,39 @@ impl Plane {
 
     /// Resamples into `out_w × out_h` through `out_to_src` (bilinear, edge-clamped).
     pub fn warp(&self, out_w: usize, out_h: usize, out_to_src: &Affine) -> Plane {
+        let m = out_to_src;
         let mut out = Plane::new(out_w, out_h, 0.0);
         for v in 0..out_h {
-            for u in 0..out_w {
-                let (x, y) = out_to_src.apply(u as f64 + 0.5, v as f64 + 0.5);
-                out.data[v * out_w + u] = self.sample(x as f32, y as f32);
+            let mut x = m.a * 0.5 + m.b * (v as f64 + 0.5) + m.c;
+            let mut y = m.d * 0.5 + m.e * (v as f64 + 0.5) + m.f;
+            for o in &mut out.data[v * out_w..(v + 1) * out_w] {
+                *o = self.sample(x as f32, y as f32);
+                x += m.a;
+                y += m.d;
             }
         }
         out
     }
 
     /// Mean over the `(2r+1)²` window, shrunk at the borders (normalised by the true count).
+    /// Separable running sums: O(1) per pixel whatever `r`.
     pub fn box_mean(&self, r: usize) -> Plane {
         let (w, h) = (self.width, self.height);
-        // Integral image in f64: sums of up to millions of values need the precision.
-        let mut ii = vec![0f64; (w + 1) * (h + 1)];
+        let mut tmp = vec![0f32; w * h];
         for y in 0..h {
-            let mut row = 0f64;
-            for x in 0..w {
-                row += f64::from(self.data[y * w + x]);
-                ii[(y + 1) * (w + 1) + x + 1] = ii[y * (w + 1) + x + 1] + row;
-            }
+            let row = &self.data[y * w..(y + 1) * w];
+            box_line(row, &mut tmp[y * w..(y + 1) * w], r);
         }
         let mut out = Plane::new(w, h, 0.0);
-        for y in 0..h {
-            let y0 = y.saturating_sub(r);
-            let y1 = (y + r + 1).min(h);
-            for x in 0..w {
-                let x0 = x.saturating_sub(r);
-                let x1 = (x + r + 1).min(w);
-                let s = ii[y1 * (w + 1) + x1] - ii[y0 * (w + 1) + x1] - ii[y1 * (w + 1) + x0]
-                    + ii[y0 * (w + 1) + x0];
-                out.data[y * w + x] = (s / ((y1 - y0) * (x1 - x0)) as f64) as f32;
+        let mut col = vec![0f32; h];
+        let mut col_out = vec![0f32; h];
+        for x in 0..w {
+            for y in 0..h {
+                col[y] = tmp[y * w + x];
+            }
+            box_line(&col, &mut col_out, r);
+            for y in 0..h {
+                out.data[y * w + x] = col_out[y];
             }
         }
         out
@@ -268,6 +282,30 @@ impl Plane {
                 .map(|(&a, &b)| f(a, b))
                 .collect(),
         }
+    }
+}
+
+/// 1-D box mean with clipped window; the running sum is kept in f64 so long lines do not drift.
+fn box_line(src: &[f32], dst: &mut [f32], r: usize) {
+    let n = src.len();
+    if n == 0 {
+        return;
+    }
+    let mut sum = 0f64;
+    let mut hi = 0usize; // exclusive end of the window
+    let mut lo = 0usize; // start of the window
+    for (i, d) in dst.iter_mut().enumerate() {
+        let want_hi = (i + r + 1).min(n);
+        while hi < want_hi {
+            sum += f64::from(src[hi]);
+            hi += 1;
+        }
+        let want_lo = i.saturating_sub(r);
+        while lo < want_lo {
+            sum -= f64::from(src[lo]);
+            lo += 1;
+        }
+        *d = (sum / (hi - lo) as f64) as f32;
     }
 }
 
@@ -338,4 +376,45 @@ pub fn inside_polygon(poly: &[(f64, f64)], x: f64, y: f64) -> bool {
         j = i;
     }
     inside
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn affine_inverse_and_composition() {
+        let m = Affine::rotated_square(100.0, 50.0, 80.0, 0.3, 192.0);
+        let inv = m.invert().unwrap();
+        let (x, y) = m.apply(12.0, 34.0);
+        let (u, v) = inv.apply(x, y);
+        assert!((u - 12.0).abs() < 1e-9 && (v - 34.0).abs() < 1e-9);
+        let id = m.then_after(&inv);
+        assert!((id.a - 1.0).abs() < 1e-12 && id.b.abs() < 1e-12 && id.c.abs() < 1e-9);
+        // The crop centre lands on the square's centre.
+        let (cx, cy) = m.apply(96.0, 96.0);
+        assert!((cx - 100.0).abs() < 1e-9 && (cy - 50.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn identity_warp_is_a_copy_and_halving_averages() {
+        let img = RgbImage::from_fn(8, 6, |x, y| image::Rgb([(x * 30) as u8, (y * 40) as u8, 7]));
+        assert_eq!(warp_rgb(&img, 8, 6, &Affine::IDENTITY, [0, 0, 0]), img);
+        let half = warp_rgb(&img, 4, 3, &Affine::scale(2.0), [0, 0, 0]);
+        // Each output pixel is the mean of the 2×2 block under it.
+        assert_eq!(half.get_pixel(1, 1).0, [75, 100, 7]);
+    }
+
+    #[test]
+    fn box_mean_of_constant_is_constant() {
+        let p = Plane::new(13, 7, 3.5);
+        assert!(p.box_mean(4).data.iter().all(|v| (v - 3.5).abs() < 1e-6));
+    }
+
+    #[test]
+    fn polygon_membership() {
+        let sq = [(0.0, 0.0), (10.0, 0.0), (10.0, 10.0), (0.0, 10.0)];
+        assert!(inside_polygon(&sq, 5.0, 5.0));
+        assert!(!inside_polygon(&sq, 11.0, 5.0));
+    }
 }

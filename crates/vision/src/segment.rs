@@ -203,9 +203,10 @@ fn smoothstep(e0: f32, e1: f32, x: f32) -> f32 {
     t * t * (3.0 - 2.0 * t)
 }
 
-/// Replaces the background: `out = c + (1−α)(B − W)` for α ≥ ¼ (exact un-mixing of the wall
-/// colour `W` from edge pixels), blending to pure `B` below. Fully opaque pixels are copied
-/// unchanged.
+/// Replaces the background: `out = c + (1−α)(B − W)` with `W` the local wall colour. For a
+/// pixel that is a mix `c = α·F + (1−α)·W` this is exactly `α·F + (1−α)·B`, so edge pixels lose
+/// the old wall's colour instead of keeping a light fringe. Pure background (α = 0) becomes
+/// exactly `B`; fully opaque pixels are copied unchanged.
 pub fn composite(img: &RgbImage, matte: &Matte, background: [u8; 3]) -> RgbImage {
     let mut out = img.clone();
     let bg = background.map(f32::from);
@@ -214,11 +215,13 @@ pub fn composite(img: &RgbImage, matte: &Matte, background: [u8; 3]) -> RgbImage
         if a >= 1.0 {
             continue;
         }
+        if a <= 0.0 {
+            p.copy_from_slice(&background);
+            continue;
+        }
         for c in 0..3 {
-            let v = f32::from(p[c]);
-            let wall = matte.wall[c].data[k];
-            let fg = ((v - (1.0 - a) * wall) / a.max(0.25)).clamp(0.0, 255.0);
-            p[c] = (bg[c] + a * (fg - bg[c])).round().clamp(0.0, 255.0) as u8;
+            let v = f32::from(p[c]) + (1.0 - a) * (bg[c] - matte.wall[c].data[k]);
+            p[c] = v.round().clamp(0.0, 255.0) as u8;
         }
     }
     out
@@ -234,4 +237,34 @@ pub fn person_fraction(mask: &CoarseMask) -> f32 {
 pub fn polygon_inside(poly: &[(f64, f64)], w: f64, h: f64) -> bool {
     poly.iter()
         .all(|&(x, y)| x >= 0.0 && y >= 0.0 && x <= w && y <= h)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guided_filter_snaps_a_blurry_mask_to_the_image_edge() {
+        // Guide: sharp vertical edge at x = 32; mask: the same edge blurred over 16 px.
+        let (w, h) = (64, 16);
+        let guide = Plane {
+            width: w,
+            height: h,
+            data: (0..w * h)
+                .map(|i| if i % w < 32 { 0.1 } else { 0.9 })
+                .collect(),
+        };
+        let soft = Plane {
+            width: w,
+            height: h,
+            data: (0..w * h)
+                .map(|i| (((i % w) as f32 - 24.0) / 16.0).clamp(0.0, 1.0))
+                .collect(),
+        };
+        let q = guided_filter(&guide, &soft, 4, 1e-4);
+        let row = |p: &Plane, x: usize| p.at(x, 8);
+        // Sharper than the input on both sides of the edge.
+        assert!(row(&q, 29) < row(&soft, 29));
+        assert!(row(&q, 35) > row(&soft, 35));
+    }
 }

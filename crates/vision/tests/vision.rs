@@ -893,8 +893,35 @@ fn analyze_compares_with_the_id_card_and_reads_it() {
         AssessStatus::FailedToAssess
     );
     let ocr_measure = card.report.get(MeasureId::IdCardOcr).unwrap();
-    let reading = card.ocr.unwrap_or_else(|| panic!("no OCR reading: {}", ocr_measure.message_en));
+    let reading = card
+        .ocr
+        .unwrap_or_else(|| panic!("no OCR reading: {}", ocr_measure.message_en));
     assert_eq!(reading.id_number.as_deref(), Some("11010519491231002X"));
     assert_pass(&card.report, MeasureId::IdCardOcr);
     assert!(card.report.models.len() > 3);
+}
+
+#[test]
+fn coarse_working_decode_falls_back_to_full_resolution() {
+    // A large JPEG whose face is only ~380 px wide: the half-scale working decode leaves the
+    // face narrower than the spec's target, so the photo is decoded again at full resolution
+    // instead of being upscaled.
+    let img = rgb("phone_12mp.jpg");
+    let small = image::imageops::resize(&img, 3000, 2250, image::imageops::FilterType::Triangle);
+    let mut canvas = RgbImage::from_pixel(3000, 2600, image::Rgb([241, 239, 233]));
+    image::imageops::replace(&mut canvas, &small, 0, 350);
+    let mut jpeg = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 90)
+        .write_image(canvas.as_raw(), 3000, 2600, image::ExtendedColorType::Rgb8)
+        .unwrap();
+    let ins = vision().inspect(&jpeg).unwrap();
+    assert_eq!(ins.decoded.reduction, 2);
+    let std = vision().standardize(&jpeg, &PhotoSpec::chsi()).unwrap();
+    let g = &std.geometry;
+    assert!(g.scale <= 1.0 && g.scale > 0.5, "scale {}", g.scale);
+    assert!(
+        (180.0..=300.0).contains(&g.face_width_px),
+        "face width {}",
+        g.face_width_px
+    );
 }

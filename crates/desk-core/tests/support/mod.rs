@@ -1,7 +1,7 @@
 //! A real gradphoto server in the test process (SQLite in a temporary directory, demo data),
 //! which can be stopped and started again on the same address and data.
 
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 
 use std::io::Cursor;
 use std::net::SocketAddr;
@@ -11,7 +11,7 @@ use std::sync::Arc;
 use gradphoto_domain::measures::{AssessStatus, CheckReport, MeasureId, MeasureResult, Verdict};
 use gradphoto_domain::role::Role;
 use gradphoto_server::analyzer::{AnalyzeError, AnalyzeInput, AnalyzeOutput, PhotoAnalyzer};
-use gradphoto_server::config::{Config, Secret};
+use gradphoto_server::config::Config;
 use gradphoto_server::demo::DemoReport;
 use gradphoto_server::{serve, ServerHandle};
 use image::imageops::FilterType;
@@ -86,17 +86,13 @@ impl Server {
     }
 
     async fn launch(dir: Arc<TempDir>, addr: SocketAddr, lease_seconds: u64) -> Server {
-        let mut config = Config {
+        let config = Config {
             listen: addr.to_string(),
             data_dir: dir.path().to_path_buf(),
             workers: 1,
             review_lease_seconds: lease_seconds,
             ..Config::default()
         };
-        config.database_url = Some(Secret::new(format!(
-            "sqlite://{}/gradphoto.db",
-            dir.path().display()
-        )));
         let (addr, handle) = serve(config, Arc::new(ScalingAnalyzer)).await.unwrap();
         Server {
             url: format!("http://{addr}"),

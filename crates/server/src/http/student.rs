@@ -1269,6 +1269,14 @@ mod tests {
         out.into_inner()
     }
 
+    /// JPEG-looking bytes just over the 300 KB test limit.
+    fn oversized_jpeg() -> Vec<u8> {
+        let mut bytes = vec![0xFF, 0xD8, 0xFF, 0xE0];
+        bytes.resize(301 * 1024, 0x55);
+        bytes.extend_from_slice(&[0xFF, 0xD9]);
+        bytes
+    }
+
     struct World {
         handle: ServerHandle,
         base: String,
@@ -1284,7 +1292,8 @@ mod tests {
             data_dir: dir.path().to_path_buf(),
             max_upload_bytes: 300 * 1024,
             identity_max_failures: 2,
-            workers: 1,
+            // Jobs run when the test drains the queue, so every check sees a finished analysis.
+            workers: 0,
             ..Config::default()
         };
         let analyzer = Arc::new(ResizeAnalyzer {
@@ -1611,7 +1620,7 @@ mod tests {
         .await;
         assert_eq!(err.code, "not_an_image");
         let err = World::error(
-            upload(png(600, 600), "u-big").send().await.unwrap(),
+            upload(oversized_jpeg(), "u-big").send().await.unwrap(),
             StatusCode::PAYLOAD_TOO_LARGE,
         )
         .await;

@@ -878,7 +878,7 @@ pub async fn reject_reason_histogram(
             count: counts.get(&r).copied().unwrap_or(0),
         })
         .collect();
-    out.sort_by(|a, b| b.count.cmp(&a.count));
+    out.sort_by_key(|r| std::cmp::Reverse(r.count));
     Ok(out)
 }
 

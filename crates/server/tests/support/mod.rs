@@ -6,6 +6,8 @@
 pub mod analyzer;
 pub mod fixture;
 pub mod flows;
+/// The throwaway PostgreSQL harness shared with the other integration tests.
+#[path = "../common/pg.rs"]
 pub mod pg;
 pub mod photos;
 pub mod server;

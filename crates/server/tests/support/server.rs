@@ -1,5 +1,5 @@
 //! Starts the real server on a free loopback port with a temporary data directory, on SQLite
-//! or on a throwaway PostgreSQL database.
+//! or on a fresh database of the shared throwaway PostgreSQL cluster (`tests/common/pg.rs`).
 
 use std::sync::Arc;
 
@@ -23,7 +23,6 @@ pub struct TestServer {
     pub base_url: String,
     pub db: Db,
     handle: Option<ServerHandle>,
-    database: Option<pg::Database>,
     _dir: TempDir,
 }
 
@@ -40,7 +39,7 @@ impl TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let database = match db {
             Db::Sqlite => None,
-            Db::Postgres => Some(pg::Database::create().await),
+            Db::Postgres => Some(pg::PgCluster::shared().fresh_database().await),
         };
         let mut config = Config {
             listen: "127.0.0.1:0".into(),
@@ -49,14 +48,13 @@ impl TestServer {
             ..Config::default()
         };
         // SQLite uses the default: a file in the data directory.
-        config.database_url = database.as_ref().map(|d| Secret::new(d.url()));
+        config.database_url = database.map(Secret::new);
         tweak(&mut config);
         let (addr, handle) = serve(config, analyzer).await.expect("server starts");
         TestServer {
             base_url: format!("http://{addr}"),
             db,
             handle: Some(handle),
-            database,
             _dir: dir,
         }
     }
@@ -73,9 +71,6 @@ impl TestServer {
     pub async fn stop(mut self) {
         if let Some(handle) = self.handle.take() {
             handle.shutdown().await;
-        }
-        if let Some(d) = self.database.take() {
-            d.drop_database().await;
         }
     }
 }

@@ -50,7 +50,11 @@ pub fn fit(w: u32, h: u32, canvas: (u32, u32)) -> Option<(f64, u32, u32)> {
 
 /// Text boxes (tl, tr, br, bl, integer pixel coordinates of `img`) in reading order. `plan`
 /// must have been optimized for input `[1, 3, canvas.1, canvas.0]`.
-pub fn detect(plan: &Plan, img: &RgbImage, canvas: (u32, u32)) -> Result<Vec<[Pt; 4]>, VisionError> {
+pub fn detect(
+    plan: &Plan,
+    img: &RgbImage,
+    canvas: (u32, u32),
+) -> Result<Vec<[Pt; 4]>, VisionError> {
     let Some((_, sw, sh)) = fit(img.width(), img.height(), canvas) else {
         return Ok(vec![]);
     };

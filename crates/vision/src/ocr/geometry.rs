@@ -192,12 +192,13 @@ pub fn perspective(src: &[Pt; 4], dst: &[Pt; 4]) -> Option<[f64; 9]> {
             return None;
         }
         m.swap(col, piv);
-        for row in 0..8 {
+        let pivot = m[col];
+        for (row, r) in m.iter_mut().enumerate() {
             if row != col {
-                let f = m[row][col] / m[col][col];
+                let f = r[col] / pivot[col];
                 if f != 0.0 {
-                    for k in col..9 {
-                        m[row][k] -= f * m[col][k];
+                    for (v, p) in r.iter_mut().zip(pivot.iter()).skip(col) {
+                        *v -= f * p;
                     }
                 }
             }

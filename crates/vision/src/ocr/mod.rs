@@ -9,7 +9,6 @@ pub mod geometry;
 pub mod raster;
 pub mod rec;
 
-use std::io::Cursor;
 use std::sync::{Arc, OnceLock};
 
 use gradphoto_domain::measures::ModelVersion;

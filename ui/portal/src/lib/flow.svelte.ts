@@ -124,24 +124,28 @@ interface Early {
   response: Promise<Response>;
 }
 
-/** The call index.html started before the app loaded, if it is the one `open` would make. */
-function takeEarly(code: string, token: string | null): Promise<Response> | null {
+/** The call index.html started before the app loaded, if it was for this code. */
+function takeEarly(code: string): Early | null {
+  if (typeof window === "undefined") return null;
   const w = window as unknown as { __gradphotoEarly?: Early };
   const early = w.__gradphotoEarly;
   w.__gradphotoEarly = undefined;
-  return early && early.code === code && early.token === token ? early.response : null;
+  return early && early.code === code ? early : null;
 }
 
 /** Resumes with a stored token, or claims the code for this browser. */
 export async function open(code: string): Promise<void> {
   app.phase = "claiming";
   app.error = null;
-  const token = loadToken(code);
-  const early = typeof window === "undefined" ? null : takeEarly(code, token);
+  const early = takeEarly(code);
+  // An early claim counts even if its token is already stored (index.html stores it itself).
+  const earlyClaim = early && early.token === null ? early.response : null;
+  const token = earlyClaim ? null : loadToken(code);
   if (token) {
     setToken(token);
     try {
-      setCase(early ? await readResponse<StudentCase>(early) : await student.getCase());
+      const pending = early && early.token === token ? early.response : null;
+      setCase(pending ? await readResponse<StudentCase>(pending) : await student.getCase());
       app.phase = "active";
       rememberCode(code);
       return;
@@ -152,7 +156,7 @@ export async function open(code: string): Promise<void> {
     }
   }
   try {
-    const res = early && !token ? await readResponse<ClaimResponse>(early) : await student.claim(code);
+    const res = earlyClaim ? await readResponse<ClaimResponse>(earlyClaim) : await student.claim(code);
     saveToken(code, res.token);
     setToken(res.token);
     setCase(res.case);

@@ -91,13 +91,14 @@ export const student = {
   claim: (code: string) => request<ClaimResponse>("POST", "/api/student/claim", { json: { code } }),
   getCase: () => request<StudentCase>("GET", "/api/student/case"),
   consent: (version: string) => request<StudentCase>("POST", "/api/student/consent", { json: { version, accepted: true } }),
-  identity: (name: string, idNumber: string, front: Blob, back: Blob) => {
+  /** Multipart with upload progress: two phone photos of the ID card can take a while on 3G. */
+  identity: (name: string, idNumber: string, front: Blob, back: Blob, onProgress: (f: number) => void): Upload<StudentCase> => {
     const form = new FormData();
     form.append("name", name);
     form.append("id_number", idNumber);
     form.append("id_front", front, fileName(front, "id_front"));
     form.append("id_back", back, fileName(back, "id_back"));
-    return request<StudentCase>("POST", "/api/student/identity", { form });
+    return upload<StudentCase>("/api/student/identity", form, onProgress);
   },
   confirm: () => request<StudentCase>("POST", "/api/student/confirm", { json: {} }),
   pay: () => request<PaymentResponse>("POST", "/api/student/payment", { json: {} }),

@@ -105,4 +105,17 @@ describe("opening a personal link", () => {
     expect(calls).toEqual([]);
     expect(loadToken("EARLY")).toBe("tok5");
   });
+
+  it("uses the early claim even when index.html already stored its token", async () => {
+    serve({});
+    (window as unknown as { __gradphotoEarly: unknown }).__gradphotoEarly = {
+      code: "EARLY2",
+      token: null,
+      response: Promise.resolve(json(200, { token: "tok6", case: caseBody })),
+    };
+    saveToken("EARLY2", "tok6");
+    await open("EARLY2");
+    expect(app.phase).toBe("active");
+    expect(calls).toEqual([]);
+  });
 });

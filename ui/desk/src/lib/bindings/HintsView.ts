@@ -4,4 +4,12 @@ import type { MeasureView } from "./MeasureView";
 import type { OcrView } from "./OcrView";
 import type { OverlayView } from "./OverlayView";
 
-export type HintsView = { item_id: string, overall: string, measures: Array<MeasureView>, face_match: FaceMatchView | null, ocr: OcrView | null, flagged: boolean, face_match_failures: number, overlays: Array<OverlayView>, models: Array<string>, elapsed_ms: number, };
+export type HintsView = { item_id: string, 
+/**
+ * "pass" | "warn" | "fail".
+ */
+overall: string, measures: Array<MeasureView>, face_match: FaceMatchView | null, ocr: OcrView | null, 
+/**
+ * The student submitted after repeated failed face comparisons.
+ */
+flagged: boolean, face_match_failures: number, overlays: Array<OverlayView>, models: Array<string>, elapsed_ms: number, };

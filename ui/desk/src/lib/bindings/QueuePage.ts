@@ -2,4 +2,12 @@
 import type { QueueCounts } from "./QueueCounts";
 import type { QueueRow } from "./QueueRow";
 
-export type QueuePage = { rows: Array<QueueRow>, counts: QueueCounts, matching: number, schools: Array<string>, };
+export type QueuePage = { rows: Array<QueueRow>, 
+/**
+ * Counts over the whole local queue, before the filter.
+ */
+counts: QueueCounts, 
+/**
+ * Count of rows matching the filter.
+ */
+matching: number, schools: Array<string>, };

@@ -2,4 +2,7 @@
 import type { KeyringStatus } from "./KeyringStatus";
 import type { SessionView } from "./SessionView";
 
+/**
+ * What the window needs at start: who is signed in and how the last sign-in looked.
+ */
 export type StartupView = { session: SessionView | null, keyring: KeyringStatus, last_server_url: string | null, last_user_name: string | null, };
