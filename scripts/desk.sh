@@ -8,7 +8,7 @@
 #                                       WebKitWebDriver against a real server with demo data
 #   bash scripts/desk.sh run [URL]      start the workstation (server URL prefilled, default
 #                                       http://127.0.0.1:8080); under Xvfb when there is no display
-#   bash scripts/desk.sh bundle         release .deb (and AppImage when the tools allow)
+#   bash scripts/desk.sh bundle [release] [appimage]   .deb via tauri build (debug unless `release`)
 #   bash scripts/desk.sh bench          performance figures (see docs/benchmarks.md)
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
@@ -105,9 +105,21 @@ case "$cmd" in
   bundle)
     ensure_desk_packages
     ensure_node_modules "$ROOT/ui/desk"
-    log "tauri build: .deb and AppImage"
-    (cd ui/desk && npx tauri build --config ../../src-tauri/tauri.conf.json --bundles deb appimage) ||
-      (cd ui/desk && npx tauri build --config ../../src-tauri/tauri.conf.json --bundles deb)
+    # The CLI finds src-tauri/tauri.conf.json from the repository root. `--debug` reuses the
+    # debug build (minutes instead of a full release build on a small machine); pass
+    # `release` for the shipping package. The AppImage bundler downloads its tools from the
+    # internet at build time, so it is only attempted when asked for (`appimage`).
+    mode=(--debug)
+    bundles=deb
+    for a in "$@"; do
+      case "$a" in
+        release) mode=() ;;
+        appimage) bundles=deb,appimage ;;
+      esac
+    done
+    log "tauri build ${mode[*]} --bundles $bundles"
+    ui/desk/node_modules/.bin/tauri build "${mode[@]}" --bundles "$bundles"
+    log "packages: $(ls "$CARGO_TARGET_DIR"/*/bundle/*/*.{deb,AppImage} 2>/dev/null | tr '\n' ' ')"
     ;;
   bench)
     ensure_desk_packages

@@ -169,6 +169,8 @@ def _ares_down(n: int) -> list[Layer]:
 
 
 def architecture() -> list[Layer]:
+    # input -> 7x7/2 conv, affine, relu, 3x3/2 max pool -> alevel4 .. alevel0 -> global
+    # average pool -> fc 128 (no bias). Each ares/ares_down is one residual block.
     layers = [Layer("con", 32, 2, 7), Layer("affine"), Layer("relu"), Layer("max_pool", 0, 2, 3)]
     for stage in (
         [_ares(32), _ares(32), _ares(32)],

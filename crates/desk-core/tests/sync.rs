@@ -196,7 +196,7 @@ async fn offline_decisions_survive_a_restart_and_sync_when_the_server_returns() 
     // Claiming needs the server; deciding does not.
     assert!(ws.claim(1).await.unwrap_err().is_offline());
     let item = ws.item(&first).await.unwrap();
-    assert_eq!(item.student.name.is_empty(), false);
+    assert!(!item.student.name.is_empty());
     let decided = ws
         .decide(DecideRequest {
             item_id: first.clone(),

@@ -238,14 +238,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 async fn serve(config: Config) -> anyhow::Result<ExitCode> {
-    let tls = config.tls.is_some();
+    let scheme = if config.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     let (addr, handle) = gradphoto_server::serve(config, analyzer())
         .await
         .map_err(app_err)?;
-    if tls {
-        eprintln!("注意：本版本不直接提供 TLS，请在反向代理上配置 HTTPS / note: TLS is terminated by a reverse proxy in this version");
-    }
-    println!("gradphoto 正在监听 / listening on http://{addr}");
+    println!("gradphoto 正在监听 / listening on {scheme}://{addr}");
     println!(
         "学生链接前缀 / student links: {}/c/<code>",
         handle.state.public_url
@@ -371,7 +372,7 @@ async fn roster_import(
     };
     let state = open(config).await?;
     let mut tx = state.store.begin().await.map_err(app_err)?;
-    let summary = students::import(&mut tx, &state.crypto, &records, &policy)
+    let summary = students::import_as(&mut tx, &state.crypto, &cli_actor(), &records, &policy)
         .await
         .map_err(app_err)?;
     tx.commit().await.map_err(app_err)?;
@@ -403,6 +404,14 @@ async fn school(config: Config, command: SchoolCommand) -> anyhow::Result<ExitCo
             schools::set_policy(tx.conn(), &row.id, &policy)
                 .await
                 .map_err(app_err)?;
+            tx.audit(
+                &cli_actor(),
+                gradphoto_domain::audit::AuditAction::PolicyChanged,
+                &row.id,
+                serde_json::to_value(&policy)?,
+            )
+            .await
+            .map_err(app_err)?;
             tx.commit().await.map_err(app_err)?;
             println!("已更新 / updated: {}", row.name);
         }

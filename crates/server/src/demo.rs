@@ -166,7 +166,7 @@ pub async fn seed(state: &AppState) -> AppResult<DemoReport> {
         });
     }
     let mut tx = state.store.begin().await?;
-    students::import(&mut tx, &state.crypto, &records, &policy).await?;
+    students::import_as(&mut tx, &state.crypto, &admin, &records, &policy).await?;
     tx.commit().await?;
 
     // Staff.

@@ -19,6 +19,7 @@ pub mod objects;
 pub mod payment;
 pub mod ratelimit;
 pub mod store;
+pub mod tls;
 
 use analyzer::PhotoAnalyzer;
 use config::Config;
@@ -153,7 +154,12 @@ pub async fn serve(
         .map_err(|e| AppError::internal(format_args!("local address: {e}")))?;
     let mut config = config;
     if config.public_url.is_none() {
-        config.public_url = Some(format!("http://{addr}"));
+        let scheme = if config.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        config.public_url = Some(format!("{scheme}://{addr}"));
     }
     let state = AppState::open(config, analyzer).await?;
     serve_state(listener, state).await
@@ -168,18 +174,31 @@ pub async fn serve_state(
         .local_addr()
         .map_err(|e| AppError::internal(format_args!("local address: {e}")))?;
     let (stop, mut stopped) = watch::channel(false);
+    let tls = match &state.config.tls {
+        Some(tls) => Some(tls::server_config(tls)?),
+        None => None,
+    };
     let workers = jobs::spawn_workers(&state, state.config.workers, stop.subscribe());
     let router = app(state.clone());
-    let task = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
-            let _ = stopped.wait_for(|s| *s).await;
-        })
-        .await
-    });
+    let shutdown = async move {
+        let _ = stopped.wait_for(|s| *s).await;
+    };
+    let task = match tls {
+        Some(config) => {
+            let listener = tls::TlsListener::new(listener, config, stop.subscribe())
+                .map_err(|e| AppError::internal(format_args!("TLS listener: {e}")))?;
+            tokio::spawn(async move {
+                axum::serve(listener, router)
+                    .with_graceful_shutdown(shutdown)
+                    .await
+            })
+        }
+        None => tokio::spawn(async move {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(shutdown)
+                .await
+        }),
+    };
     Ok((
         addr,
         ServerHandle {

@@ -79,9 +79,15 @@ fn record(i: usize, student_no: &str) -> RosterRecord {
 
 async fn import(store: &Store, crypto: &Crypto, records: &[RosterRecord]) {
     let mut tx = store.begin().await.unwrap();
-    students::import(&mut tx, crypto, records, &demo_policy())
-        .await
-        .unwrap();
+    students::import_as(
+        &mut tx,
+        crypto,
+        &Actor::new(Role::Admin, "t"),
+        records,
+        &demo_policy(),
+    )
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
 }
 
@@ -190,7 +196,8 @@ async fn a_failed_operation_leaves_no_rows_and_no_audit_event() {
         let after = cases::get(&store, &case.id).await.unwrap().unwrap();
         assert_eq!(after.state, CaseState::Invited);
         assert_eq!(after.change_seq, before_seq);
-        assert_eq!(audit::count(&store).await.unwrap(), 1);
+        // user_created + roster_imported; nothing from the refused transition.
+        assert_eq!(audit::count(&store).await.unwrap(), 2);
 
         // A legal one moves state, bumps the sequence and is audited; the chain verifies.
         let mut tx = store.begin().await.unwrap();
@@ -211,7 +218,7 @@ async fn a_failed_operation_leaves_no_rows_and_no_audit_event() {
         let events = audit::for_subject(&store, &case.id).await.unwrap();
         assert_eq!(events.len(), 1);
         assert_eq!(events[0].action, AuditAction::CodeClaimed);
-        assert_eq!(audit::verify(&store).await.unwrap(), Ok(2));
+        assert_eq!(audit::verify(&store).await.unwrap(), Ok(3));
 
         // Tampering with a stored event is detected at that event.
         sqlx::query("UPDATE audit_events SET subject = $1 WHERE seq = 1")
@@ -318,9 +325,10 @@ async fn roster_import_is_all_or_nothing() {
 
         // Row 2 is new, row 3 takes S1's student number: nothing of the file is kept.
         let mut tx = store.begin().await.unwrap();
-        let err = students::import(
+        let err = students::import_as(
             &mut tx,
             &crypto,
+            &Actor::new(Role::Admin, "t"),
             &[record(2, "S2"), record(3, "S1")],
             &SchoolPolicy::default(),
         )
@@ -335,9 +343,10 @@ async fn roster_import_is_all_or_nothing() {
         let mut changed = record(1, "S1");
         changed.major = "统计学".into();
         let mut tx = store.begin().await.unwrap();
-        let summary = students::import(
+        let summary = students::import_as(
             &mut tx,
             &crypto,
+            &Actor::new(Role::Admin, "t"),
             &[changed, record(2, "S2")],
             &SchoolPolicy::default(),
         )
@@ -565,7 +574,7 @@ async fn concurrent_workers_never_claim_the_same_job() {
         all.dedup();
         assert_eq!(all.len(), 6, "a job was claimed twice");
         assert_eq!(jobs::pending_count(&store).await.unwrap(), 6);
-        // A finished job is not pending any more; a failed one is queued again.
+        // A finished job is not pending any more.
         let mut tx = store.begin().await.unwrap();
         jobs::finish(&mut tx, &all[0]).await.unwrap();
         tx.commit().await.unwrap();

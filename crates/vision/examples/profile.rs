@@ -75,8 +75,10 @@ fn main() -> anyhow::Result<()> {
     println!("  composite        {t:8.1} ms");
     let (t, _) = best(n, || encode_in_window(&out, 60, 20 * 1024, 40 * 1024, 300));
     println!("  jpeg search      {t:8.1} ms");
-    let (t, _) = best(n, || encode(&out, 85, 300));
-    println!("  one jpeg         {t:8.1} ms");
+    for q in [60u8, 70, 80, 85, 88, 90, 92, 95] {
+        let (t, b) = best(n, || encode(&out, q, 300));
+        println!("  jpeg q{q:<3}        {t:8.1} ms  {} bytes", b.map(|b| b.len()).unwrap_or(0));
+    }
     let (t, _) = best(n, || measure_all(&ins, Some(&p), None, &spec, &th));
     println!("measures           {t:8.1} ms");
     let (t, _) = best(n, || vision.standardize(&bytes, &spec));

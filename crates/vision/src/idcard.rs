@@ -86,10 +86,19 @@ fn find_number(text: &str) -> Option<String> {
     None
 }
 
+/// Words printed as labels on the card front: never a value.
+const LABELS: [&str; 6] = ["姓名", "性别", "民族", "出生", "住址", "公民身份号码"];
+
 /// The line to the right of `label` on the same row, if the detector split label and value.
+/// Only for horizontal text: on a card photographed sideways "right" is not the reading
+/// direction, and the caller turns the image instead.
 fn right_neighbour<'a>(lines: &'a [TextLine], label: &TextLine) -> Option<&'a TextLine> {
     let centre_y = |l: &TextLine| l.quad.iter().map(|p| p[1]).sum::<f32>() / 4.0;
     let height = (label.quad[3][1] - label.quad[0][1]).abs().max(1.0);
+    let width = (label.quad[1][0] - label.quad[0][0]).abs();
+    if width < height {
+        return None;
+    }
     let (ly, lx) = (centre_y(label), label.quad[1][0]);
     lines
         .iter()
@@ -110,7 +119,7 @@ pub fn parse_card_lines(lines: Vec<TextLine>) -> IdCardReading {
                     value = name_chars(&next.text);
                 }
             }
-            if !value.is_empty() {
+            if !value.is_empty() && !LABELS.iter().any(|l| value.starts_with(l)) {
                 name = Some(value);
                 break;
             }
@@ -148,7 +157,8 @@ pub fn read_id_card(ocr: &OcrEngine, card: &RgbImage) -> Result<IdCardReading, V
     if best.fields_found() == 2 || best.lines.is_empty() {
         return Ok(best);
     }
-    let turns: [(u16, fn(&RgbImage) -> RgbImage); 3] = [
+    type Turn = fn(&RgbImage) -> RgbImage;
+    let turns: [(u16, Turn); 3] = [
         (90, image::imageops::rotate90),
         (270, image::imageops::rotate270),
         (180, image::imageops::rotate180),
@@ -569,6 +579,24 @@ mod tests {
         ]);
         assert_eq!(r.name.as_deref(), Some("高思远"));
         assert_eq!(r.id_number.as_deref(), Some("320102198504301376"));
+    }
+
+    #[test]
+    fn sideways_labels_take_no_neighbour() {
+        let tall = |text: &str, x: f32, y: f32| TextLine {
+            text: text.into(),
+            score: 0.9,
+            quad: [[x, y], [x + 30.0, y], [x + 30.0, y + 70.0], [x, y + 70.0]],
+            flipped: true,
+        };
+        let r = parse_card_lines(vec![tall("姓名", 100.0, 840.0), tall("性别", 180.0, 840.0)]);
+        assert_eq!(r.name, None);
+        // A label is never taken as the value, even on a horizontal row.
+        let r = parse_card_lines(vec![
+            line("姓名", 10.0, 10.0, 60.0),
+            line("性别", 120.0, 10.0, 60.0),
+        ]);
+        assert_eq!(r.name, None);
     }
 
     #[test]

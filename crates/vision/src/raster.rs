@@ -248,16 +248,26 @@ impl Plane {
             let row = &self.data[y * w..(y + 1) * w];
             box_line(row, &mut tmp[y * w..(y + 1) * w], r);
         }
+        // Vertical pass row by row (cache-friendly): running column sums over the window.
         let mut out = Plane::new(w, h, 0.0);
-        let mut col = vec![0f32; h];
-        let mut col_out = vec![0f32; h];
-        for x in 0..w {
-            for y in 0..h {
-                col[y] = tmp[y * w + x];
+        let mut colsum = vec![0f64; w];
+        let (mut lo, mut hi) = (0usize, 0usize);
+        for y in 0..h {
+            while hi < (y + r + 1).min(h) {
+                for (s, v) in colsum.iter_mut().zip(&tmp[hi * w..(hi + 1) * w]) {
+                    *s += f64::from(*v);
+                }
+                hi += 1;
             }
-            box_line(&col, &mut col_out, r);
-            for y in 0..h {
-                out.data[y * w + x] = col_out[y];
+            while lo < y.saturating_sub(r) {
+                for (s, v) in colsum.iter_mut().zip(&tmp[lo * w..(lo + 1) * w]) {
+                    *s -= f64::from(*v);
+                }
+                lo += 1;
+            }
+            let inv = 1.0 / (hi - lo) as f64;
+            for (o, s) in out.data[y * w..(y + 1) * w].iter_mut().zip(&colsum) {
+                *o = (s * inv) as f32;
             }
         }
         out

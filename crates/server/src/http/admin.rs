@@ -75,8 +75,14 @@ async fn roster_import(
         )
     })?;
     let mut tx = state.store.begin().await?;
-    let summary =
-        students::import(&mut tx, &state.crypto, &records, &SchoolPolicy::default()).await?;
+    let summary = students::import_as(
+        &mut tx,
+        &state.crypto,
+        &staff.actor(),
+        &records,
+        &SchoolPolicy::default(),
+    )
+    .await?;
     tx.commit().await?;
     Ok(Json(RosterImported {
         created: summary.created,

@@ -5,6 +5,7 @@ use axum::http::request::Parts;
 use axum::routing::post;
 use axum::{Json, Router};
 use gradphoto_api::common::{LoginRequest, LoginResponse, StaffUser};
+use gradphoto_domain::audit::AuditAction;
 use gradphoto_domain::role::Role;
 
 use crate::http::error::{AppError, AppResult, ErrorKind};
@@ -165,18 +166,35 @@ async fn login(
         }
         _ => None,
     };
-    let user = user.ok_or_else(|| {
-        AppError::new(
+    let Some(user) = user else {
+        // Failed sign-ins are kept on record (who tried which account, when).
+        let mut tx = state.store.begin().await?;
+        tx.audit(
+            &Actor::system(),
+            AuditAction::LoginFailed,
+            req.username.trim(),
+            serde_json::json!({}),
+        )
+        .await?;
+        tx.commit().await?;
+        return Err(AppError::new(
             ErrorKind::Unauthorized,
             "bad_credentials",
             "用户名或密码错误。",
             "Wrong username or password.",
-        )
-    })?;
+        ));
+    };
     let mut tx = state.store.begin().await?;
     let ttl = state.session_ttl_ms();
     let (token, _) =
         sessions::create(tx.conn(), KIND_STAFF, Some(&user.id), None, None, ttl).await?;
+    tx.audit(
+        &Actor::new(user.role, &user.id),
+        AuditAction::Login,
+        &user.id,
+        serde_json::json!({}),
+    )
+    .await?;
     tx.commit().await?;
     Ok(Json(LoginResponse {
         token,
@@ -196,6 +214,13 @@ async fn logout(
 ) -> AppResult<Json<serde_json::Value>> {
     let mut tx = state.store.begin().await?;
     sessions::revoke(&mut tx, &staff.token_hash).await?;
+    tx.audit(
+        &staff.actor(),
+        AuditAction::Logout,
+        &staff.user_id,
+        serde_json::json!({}),
+    )
+    .await?;
     tx.commit().await?;
     Ok(Json(serde_json::json!({ "ok": true })))
 }

@@ -349,14 +349,25 @@ async fn claim(
     let presented = bearer_token(&headers).map(str::to_string);
     let presented_hash = presented.as_deref().map(sessions::token_hash);
     let mut tx = state.store.begin().await?;
-    let claimed = codes::claim(
+    let claimed = match codes::claim(
         &mut tx,
         &state.crypto,
         &req.code,
         presented_hash.as_deref(),
         state.session_ttl_ms(),
     )
-    .await?;
+    .await
+    {
+        Ok(c) => c,
+        Err(e) if e.code == "code_already_claimed" => {
+            drop(tx);
+            let mut tx = state.store.begin().await?;
+            codes::record_refusal(&mut tx, &state.crypto, &req.code).await?;
+            tx.commit().await?;
+            return Err(e);
+        }
+        Err(e) => return Err(e),
+    };
     tx.commit().await?;
     let token = match (claimed.token, presented) {
         (Some(t), _) | (None, Some(t)) => t,
@@ -595,6 +606,13 @@ async fn identity(
         .execute(tx.conn())
         .await?;
     ratelimit::reset(&mut tx, &bucket).await?;
+    tx.audit(
+        &student.actor(),
+        AuditAction::IdCardUploaded,
+        &case.id,
+        serde_json::json!({ "sides": ["front", "back"] }),
+    )
+    .await?;
     cases::apply(
         &mut tx,
         &case,
@@ -1315,9 +1333,15 @@ mod tests {
             })
             .collect();
         let mut tx = state.store.begin().await.unwrap();
-        students::import(&mut tx, &state.crypto, &records, &demo_policy())
-            .await
-            .unwrap();
+        students::import_as(
+            &mut tx,
+            &state.crypto,
+            &Actor::new(Role::Admin, "t"),
+            &records,
+            &demo_policy(),
+        )
+        .await
+        .unwrap();
         tx.commit().await.unwrap();
         World {
             handle,

@@ -223,6 +223,25 @@ pub async fn claim(
     })
 }
 
+/// Records that a forwarded code was opened by another session.
+pub async fn record_refusal(tx: &mut WriteTx, crypto: &Crypto, code: &str) -> AppResult<()> {
+    let row: Option<(String, String)> =
+        sqlx::query_as("SELECT id, case_id FROM codes WHERE code_hash = $1")
+            .bind(code_hash(crypto, code))
+            .fetch_optional(tx.conn())
+            .await?;
+    if let Some((code_id, case_id)) = row {
+        tx.audit(
+            &Actor::system(),
+            AuditAction::CodeRefused,
+            &case_id,
+            serde_json::json!({ "code_id": code_id }),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 /// Refuses requests from a session whose code has since been re-issued.
 pub async fn ensure_active(store: &Store, code_id: &str) -> AppResult<()> {
     let status: Option<String> = sqlx::query_scalar("SELECT status FROM codes WHERE id = $1")

@@ -5,7 +5,9 @@ use gradphoto_domain::policy::SchoolPolicy;
 use gradphoto_domain::roster::RosterRecord;
 use gradphoto_domain::state::CaseState;
 
-use super::{new_id, now_ms, schools, Store, WriteTx};
+use gradphoto_domain::audit::AuditAction;
+
+use super::{new_id, now_ms, schools, Actor, Store, WriteTx};
 use crate::crypto::Crypto;
 use crate::http::error::{AppError, AppResult};
 
@@ -119,13 +121,24 @@ pub struct ImportSummary {
     pub updated: usize,
 }
 
+/// [`import_as`] on behalf of the system (fixtures and seeding).
+pub async fn import(
+    tx: &mut WriteTx,
+    crypto: &Crypto,
+    records: &[RosterRecord],
+    default_policy: &SchoolPolicy,
+) -> AppResult<ImportSummary> {
+    import_as(tx, crypto, &Actor::system(), records, default_policy).await
+}
+
 /// Imports validated roster records inside the caller's transaction (all rows or none).
 ///
 /// A record whose ID number already exists in its school updates that student's roster
 /// fields; a student number that already belongs to a different student is refused.
-pub async fn import(
+pub async fn import_as(
     tx: &mut WriteTx,
     crypto: &Crypto,
+    actor: &Actor,
     records: &[RosterRecord],
     default_policy: &SchoolPolicy,
 ) -> AppResult<ImportSummary> {
@@ -222,5 +235,16 @@ pub async fn import(
             }
         }
     }
+    tx.audit(
+        actor,
+        AuditAction::RosterImported,
+        "roster",
+        serde_json::json!({
+            "created": summary.created,
+            "updated": summary.updated,
+            "rows": records.len(),
+        }),
+    )
+    .await?;
     Ok(summary)
 }

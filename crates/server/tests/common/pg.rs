@@ -104,7 +104,11 @@ impl PgCluster {
             run(
                 false,
                 Path::new("chown"),
-                &["-R", "postgres:postgres", dir.to_str().unwrap()],
+                &[
+                    "-R",
+                    "postgres:postgres",
+                    dir.to_str().expect("UTF-8 temp path"),
+                ],
             );
         }
         run(
@@ -112,7 +116,7 @@ impl PgCluster {
             &bin.join("initdb"),
             &[
                 "-D",
-                data.to_str().unwrap(),
+                data.to_str().expect("UTF-8 temp path"),
                 "-U",
                 "postgres",
                 "-A",
@@ -133,11 +137,11 @@ impl PgCluster {
             &bin.join("pg_ctl"),
             &[
                 "-D",
-                data.to_str().unwrap(),
+                data.to_str().expect("UTF-8 temp path"),
                 "-o",
                 &opts,
                 "-l",
-                log.to_str().unwrap(),
+                log.to_str().expect("UTF-8 temp path"),
                 "-w",
                 "start",
             ],

@@ -104,6 +104,24 @@ impl OcrEngine {
         Ok(slot.get_or_init(|| p).clone())
     }
 
+    /// Text boxes only (tl, tr, br, bl in `img` pixels), in reading order: the detection
+    /// stage of [`OcrEngine::read`] without its reduction of very large images.
+    pub fn detect(&self, img: &RgbImage) -> Result<Vec<[[f64; 2]; 4]>, VisionError> {
+        let canvas = det::canvas_for(img.width(), img.height());
+        let plan = if canvas == det::CANVAS_LANDSCAPE {
+            &self.det_landscape
+        } else {
+            match self.det_portrait.get() {
+                Some(p) => p,
+                None => {
+                    let p = load_det(canvas)?;
+                    self.det_portrait.get_or_init(|| p)
+                }
+            }
+        };
+        det::detect(plan, img, canvas)
+    }
+
     pub fn model_versions(&self) -> &[ModelVersion] {
         &self.versions
     }
@@ -132,19 +150,7 @@ impl OcrEngine {
             (img, 1.0, 1.0)
         };
 
-        let canvas = det::canvas_for(work.width(), work.height());
-        let plan = if canvas == det::CANVAS_LANDSCAPE {
-            &self.det_landscape
-        } else {
-            match self.det_portrait.get() {
-                Some(p) => p,
-                None => {
-                    let p = load_det(canvas)?;
-                    self.det_portrait.get_or_init(|| p)
-                }
-            }
-        };
-        let boxes = det::detect(plan, work, canvas)?;
+        let boxes = self.detect(work)?;
         let mut lines = Vec::with_capacity(boxes.len());
         for quad in boxes {
             let d = |a: [f64; 2], b: [f64; 2]| (a[0] - b[0]).hypot(a[1] - b[1]);
