@@ -42,3 +42,27 @@ pub struct NewUser {
     pub role: Role,
     pub password: String,
 }
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InviteRequest {
+    /// Only this student (otherwise every student of the school).
+    #[serde(default)]
+    pub student_no: Option<String>,
+    /// School name; ignored for administrators bound to one school.
+    #[serde(default)]
+    pub school: Option<String>,
+    /// Revoke current codes and issue new ones.
+    #[serde(default)]
+    pub reissue: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewUserRequest {
+    pub username: String,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    pub role: Role,
+    /// Restrict the account to one school; ignored for administrators bound to one school.
+    #[serde(default)]
+    pub school_id: Option<String>,
+}

@@ -64,7 +64,8 @@ pub struct QueuePage {
     pub next_cursor: Option<String>,
     pub has_more: bool,
     /// Number of cases per effective review state (pending_review, in_review, rejected,
-    /// approved) within the school filter, if any.
+    /// approved) within the school filter, if any. Counted at most a few seconds ago: exact
+    /// counts are reused briefly so that paging a large queue stays fast.
     pub counts: Vec<StateCount>,
 }
 

@@ -173,3 +173,51 @@ fn seg(s: &str) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_join_under_a_prefixed_base() {
+        let c = Client::new("http://127.0.0.1:8080/gradphoto").unwrap();
+        assert_eq!(
+            c.url("/api/review/queue").unwrap().as_str(),
+            "http://127.0.0.1:8080/gradphoto/api/review/queue"
+        );
+        let c = Client::new("https://photos.example.edu.cn/").unwrap();
+        assert_eq!(
+            c.url("/healthz").unwrap().as_str(),
+            "https://photos.example.edu.cn/healthz"
+        );
+    }
+
+    #[test]
+    fn bad_base_urls_are_refused() {
+        assert!(matches!(
+            Client::new("not a url"),
+            Err(ClientError::BadBaseUrl(_))
+        ));
+        assert!(matches!(
+            Client::new("mailto:someone@example.com"),
+            Err(ClientError::BadBaseUrl(_))
+        ));
+    }
+
+    #[test]
+    fn path_segments_are_escaped() {
+        assert_eq!(seg("0193-abc_DEF.~"), "0193-abc_DEF.~");
+        assert_eq!(seg("../admin"), "..%2Fadmin");
+        assert_eq!(seg("a b?c#"), "a%20b%3Fc%23");
+        assert_eq!(seg("王"), "%E7%8E%8B");
+    }
+
+    #[test]
+    fn tokens_travel_with_copies() {
+        let c = Client::new("http://127.0.0.1:1").unwrap();
+        assert_eq!(c.token(), None);
+        let t = c.with_token("abc");
+        assert_eq!(t.token(), Some("abc"));
+        assert_eq!(c.token(), None);
+    }
+}

@@ -193,9 +193,29 @@ pub fn compute(
     let vision = &models.vision;
     let spec = PhotoSpec::chsi();
     let thresholds = Thresholds::default();
-    let analysis = vision
-        .analyze(original, &spec, &thresholds, id_card_front, None)
-        .map_err(|e| hints_error(&e))?;
+    // The measures, the card reading and the overlays are independent: run them side by side
+    // (the reviewer waits for the slowest, not the sum).
+    let (analysis, reading, overlays) = std::thread::scope(|scope| {
+        // Read the card and compare with the record here: the full ID number stays on the server.
+        let reading = scope.spawn(|| id_card_front.and_then(|card| vision.read_id_card(card).ok()));
+        let overlays = scope.spawn(|| {
+            [
+                overlay(vision, original, ImageKind::Original),
+                standardized.and_then(|b| overlay(vision, b, ImageKind::Standardized)),
+                id_card_front.and_then(|b| overlay(vision, b, ImageKind::IdCardFront)),
+            ]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+        });
+        let analysis = vision.analyze(original, &spec, &thresholds, id_card_front, None);
+        (
+            analysis,
+            reading.join().ok().flatten(),
+            overlays.join().unwrap_or_default(),
+        )
+    });
+    let analysis = analysis.map_err(|e| hints_error(&e))?;
     let measures: Vec<MeasureView> = analysis
         .report
         .measures
@@ -203,21 +223,7 @@ pub fn compute(
         .map(|m| measure_view(m, &thresholds))
         .collect();
     let face_match = analysis.face_match.as_ref().map(face_view);
-    // Read the card and compare with the record here: the full ID number stays on the server.
-    let ocr = id_card_front
-        .and_then(|card| vision.read_id_card(card).ok())
-        .map(|r| ocr_view(&r, item));
-
-    let mut overlays = Vec::new();
-    if let Some(o) = overlay(vision, original, ImageKind::Original) {
-        overlays.push(o);
-    }
-    if let Some(o) = standardized.and_then(|b| overlay(vision, b, ImageKind::Standardized)) {
-        overlays.push(o);
-    }
-    if let Some(o) = id_card_front.and_then(|b| overlay(vision, b, ImageKind::IdCardFront)) {
-        overlays.push(o);
-    }
+    let ocr = reading.map(|r| ocr_view(&r, item));
 
     let mut overall = analysis.report.overall();
     if ocr

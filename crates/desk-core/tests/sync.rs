@@ -304,31 +304,44 @@ async fn late_decisions_become_conflicts_and_are_never_dropped() {
     )
     .await
     .unwrap();
-    // c: the lease lapsed and nobody else took it: the decision still counts.
+    // c: the student withdrew the submission once the lease had lapsed.
+    let c_name = ws.item(&c).await.unwrap().student.name;
+    let token = server
+        .pending_tokens()
+        .into_iter()
+        .find(|(n, _)| *n == c_name)
+        .map(|(_, t)| t)
+        .unwrap();
+    Client::new(&server.url)
+        .unwrap()
+        .with_token(token)
+        .withdraw()
+        .await
+        .unwrap();
 
     let st = ws.sync_pass().await.unwrap();
     assert!(st.online);
     assert_eq!(st.outbox, 0);
-    assert_eq!(st.conflicts, 2);
+    assert_eq!(st.conflicts, 3);
     let conflicts = ws.conflicts().await.unwrap();
     let kind_of = |id: &str| conflicts.iter().find(|x| x.item_id == id).map(|x| x.kind);
     assert_eq!(kind_of(&a), Some(ConflictKind::LeaseLost));
     assert_eq!(kind_of(&b), Some(ConflictKind::Overridden));
-    assert_eq!(kind_of(&c), None);
+    assert_eq!(kind_of(&c), Some(ConflictKind::Withdrawn));
     let conflict_a = conflicts.iter().find(|x| x.item_id == a).unwrap();
     assert_eq!(conflict_a.decision_kind, "approve");
     assert!(!conflict_a.message_zh.is_empty() && !conflict_a.message_en.is_empty());
     assert_eq!(ws.item(&a).await.unwrap().status, RowStatus::Conflict);
 
     let check = sup.review_item(&c).await.unwrap();
-    assert_eq!(check.state, CaseState::Rejected);
+    assert_eq!(check.state, CaseState::Ready, "withdrawn to retake");
     let on_a = sup.review_item(&a).await.unwrap();
     assert_eq!(on_a.state, CaseState::InReview, "reviewer2 still holds it");
 
     // Acknowledging hides a conflict from the list; the record stays in the cache.
     ws.acknowledge_conflict(conflict_a.id).await.unwrap();
-    assert_eq!(ws.conflicts().await.unwrap().len(), 1);
-    assert_eq!(ws.status().conflicts, 1);
+    assert_eq!(ws.conflicts().await.unwrap().len(), 2);
+    assert_eq!(ws.status().conflicts, 2);
     let kept: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM conflicts")
         .fetch_one(
             gradphoto_desk_core::cache::Cache::open(
@@ -347,5 +360,35 @@ async fn late_decisions_become_conflicts_and_are_never_dropped() {
         )
         .await
         .unwrap();
-    assert_eq!(kept, 2);
+    assert_eq!(kept, 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lapsed_lease_is_claimed_again_when_nobody_took_the_item() {
+    let server = Server::start(2).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ws = desk(dir.path()).await;
+    ws.sign_in(sign_in_request(
+        &server,
+        "reviewer",
+        &server.password("reviewer"),
+    ))
+    .await
+    .unwrap();
+    let first = ws.claim(1).await.unwrap().first_item_id.unwrap();
+    ws.decide(DecideRequest {
+        item_id: first.clone(),
+        decision: reject(&["head_pose"], None),
+    })
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+
+    let st = ws.sync_pass().await.unwrap();
+    assert_eq!((st.outbox, st.conflicts), (0, 0));
+    let sup = staff_client(&server, "supervisor", &server.password("supervisor")).await;
+    assert_eq!(
+        sup.review_item(&first).await.unwrap().state,
+        CaseState::Rejected
+    );
 }

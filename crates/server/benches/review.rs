@@ -2,8 +2,10 @@
 //! HTTP server on loopback and driven by the typed client, on SQLite and on PostgreSQL.
 //!
 //! Measures
-//! - `queue_first_page`: `GET /api/review/queue?limit=50` (with the per-state counts),
+//! - `queue_first_page`: `GET /api/review/queue?limit=50` (with the per-state counts, which
+//!   the endpoint reuses for two seconds),
 //! - `queue_deep_page`: the same from a keyset cursor half-way down the queue,
+//! - `counts_uncached`: the four per-state counts straight from the store (no HTTP, no reuse),
 //! - `claim_and_decide`: `POST /api/review/claim {count: 1}` then `POST …/decision` (approve),
 //! - `decide`: the decision request alone (the claim happens in untimed setup).
 //!
@@ -118,6 +120,16 @@ fn bench_backend(c: &mut Criterion, rt: &Runtime, db: Db) {
         b.iter(|| {
             let page = rt.block_on(s.reviewer.review_queue(&deep)).expect("queue");
             assert_eq!(page.items.len(), 50);
+        })
+    });
+    // What the queue's counts cost when not reused (the endpoint reuses them for 2 s).
+    let store = s.server.state().store.clone();
+    group.bench_function("counts_uncached", |b| {
+        b.iter(|| {
+            let counts = rt
+                .block_on(review::review_counts(&store, None))
+                .expect("counts");
+            assert_eq!(counts.len(), 4);
         })
     });
     group.bench_function("claim_and_decide", |b| {

@@ -86,3 +86,73 @@ impl PhotoAnalyzer for Unavailable {
         })
     }
 }
+
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use gradphoto_domain::measures::{
+        AssessStatus, CheckReport, MeasureId, MeasureResult, Verdict,
+    };
+
+    use super::{AnalyzeError, AnalyzeInput, AnalyzeOutput, FaceMatchResult, PhotoAnalyzer};
+
+    /// Decodes the photo and standardizes it by a plain crop-and-resize; reports the face
+    /// comparison as configured. Stands in for the vision crate, which this crate does not
+    /// depend on.
+    pub(crate) struct ResizeAnalyzer {
+        pub(crate) same_person: AtomicBool,
+    }
+
+    impl PhotoAnalyzer for ResizeAnalyzer {
+        fn analyze(&self, input: AnalyzeInput) -> Result<AnalyzeOutput, AnalyzeError> {
+            let img = image::load_from_memory(&input.photo).map_err(|e| AnalyzeError {
+                code: "unreadable_image",
+                message_zh: "无法读取图片。".into(),
+                message_en: format!("Cannot read the image: {e}"),
+            })?;
+            let out = img.resize_to_fill(
+                input.spec.width,
+                input.spec.height,
+                image::imageops::FilterType::Triangle,
+            );
+            let mut jpeg = std::io::Cursor::new(Vec::new());
+            out.to_rgb8()
+                .write_to(&mut jpeg, image::ImageFormat::Jpeg)
+                .map_err(|e| AnalyzeError {
+                    code: "encode_failed",
+                    message_zh: "无法生成标准照。".into(),
+                    message_en: format!("Cannot encode the standardized photo: {e}"),
+                })?;
+            let same = self.same_person.load(Ordering::SeqCst);
+            let measure = |id, verdict| MeasureResult {
+                id,
+                raw: Some(1.0),
+                score: Some(90),
+                verdict,
+                status: AssessStatus::Ok,
+                message_zh: String::new(),
+                message_en: String::new(),
+            };
+            Ok(AnalyzeOutput {
+                report: CheckReport {
+                    measures: vec![
+                        measure(MeasureId::Sharpness, Verdict::Pass),
+                        measure(
+                            MeasureId::FaceSimilarity,
+                            if same { Verdict::Pass } else { Verdict::Fail },
+                        ),
+                    ],
+                    models: Vec::new(),
+                    config_version: "test".into(),
+                },
+                standardized: Some(jpeg.into_inner()),
+                face_match: Some(FaceMatchResult {
+                    distance: if same { 0.3 } else { 0.8 },
+                    same_person: same,
+                }),
+                ocr: None,
+            })
+        }
+    }
+}

@@ -13,7 +13,8 @@ use gradphoto_domain::policy::SchoolPolicy;
 use gradphoto_domain::role::Role;
 use gradphoto_domain::roster::parse_roster_csv;
 use gradphoto_domain::state::{CaseState, Event};
-use gradphoto_server::analyzer::{PhotoAnalyzer, Unavailable};
+use gradphoto_domain::measures::Thresholds;
+use gradphoto_server::vision::VisionAnalyzer;
 use gradphoto_server::config::Config;
 use gradphoto_server::http::error::AppError;
 use gradphoto_server::invite::{self, InviteSelection};
@@ -72,6 +73,19 @@ enum Command {
     Export {
         #[arg(long)]
         out: PathBuf,
+    },
+    /// Delete originals and ID-card images of cases exported longer ago than the school's
+    /// retention period (run daily, e.g. from cron).
+    Purge,
+    /// Check, standardize or compare photos with the local models.
+    Photo {
+        #[command(subcommand)]
+        command: crate::photo_cmd::PhotoCommand,
+    },
+    /// Read an ID card front (name and ID number).
+    Idcard {
+        #[command(subcommand)]
+        command: crate::photo_cmd::IdCardCommand,
     },
     /// Seed a demo school, roster, accounts and cases in several states.
     Demo {
@@ -177,9 +191,9 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// The analyzer this binary runs photos through.
-fn analyzer() -> Arc<dyn PhotoAnalyzer> {
-    Arc::new(Unavailable)
+/// The analyzer this binary runs photos through: the local models, loaded on first use.
+fn analyzer() -> Arc<VisionAnalyzer> {
+    Arc::new(VisionAnalyzer::new(Thresholds::default()))
 }
 
 fn app_err(e: AppError) -> anyhow::Error {
@@ -218,6 +232,20 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             command: AuditCommand::Verify,
         } => audit_verify(config).await,
         Command::Export { out } => export(config, &out).await,
+        Command::Purge => {
+            let state = open(config).await?;
+            let now = chrono::Utc::now().timestamp_millis();
+            let purged = gradphoto_server::retention::purge_expired(&state, now)
+                .await
+                .map_err(app_err)?;
+            println!(
+                "已清理 {} 个记录的 {} 个文件 / purged {} object(s) of {} case(s)",
+                purged.cases, purged.objects, purged.objects, purged.cases
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Photo { command } => crate::photo_cmd::run_photo(command),
+        Command::Idcard { command } => crate::photo_cmd::run_idcard(command),
         Command::Demo { out } => {
             let state = open(config).await?;
             let report = demo::seed(&state).await.map_err(app_err)?;
@@ -243,7 +271,12 @@ async fn serve(config: Config) -> anyhow::Result<ExitCode> {
     } else {
         "http"
     };
-    let (addr, handle) = gradphoto_server::serve(config, analyzer())
+    let analyzer = analyzer();
+    // Fail at start-up rather than on the first student's photo.
+    analyzer.warm().map_err(|e| {
+        anyhow::anyhow!("{} ({}) / {}", e.message_zh, e.code, e.message_en)
+    })?;
+    let (addr, handle) = gradphoto_server::serve(config, analyzer)
         .await
         .map_err(app_err)?;
     println!("gradphoto 正在监听 / listening on {scheme}://{addr}");

@@ -18,8 +18,10 @@ pub mod jobs;
 pub mod objects;
 pub mod payment;
 pub mod ratelimit;
+pub mod retention;
 pub mod store;
 pub mod tls;
+pub mod vision;
 
 use analyzer::PhotoAnalyzer;
 use config::Config;
@@ -178,7 +180,10 @@ pub async fn serve_state(
         Some(tls) => Some(tls::server_config(tls)?),
         None => None,
     };
-    let workers = jobs::spawn_workers(&state, state.config.workers, stop.subscribe());
+    let mut workers = jobs::spawn_workers(&state, state.config.workers, stop.subscribe());
+    if state.config.workers > 0 {
+        workers.push(spawn_retention(state.clone(), stop.subscribe()));
+    }
     let router = app(state.clone());
     let shutdown = async move {
         let _ = stopped.wait_for(|s| *s).await;
@@ -209,4 +214,24 @@ pub async fn serve_state(
             workers,
         },
     ))
+}
+
+/// Purges expired originals and ID-card images once an hour while the server runs.
+fn spawn_retention(state: AppState, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            let now = chrono::Utc::now().timestamp_millis();
+            match retention::purge_expired(&state, now).await {
+                Ok(p) if p.cases > 0 => {
+                    tracing::info!(cases = p.cases, objects = p.objects, "retention purge")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "retention purge failed"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(std::time::Duration::from_secs(3600)) => {}
+                _ = stop.wait_for(|s| *s) => return,
+            }
+        }
+    })
 }

@@ -1,5 +1,7 @@
 //! The production [`PhotoAnalyzer`]: the vision crate's models, loaded once per process.
 
+use std::sync::OnceLock;
+
 use gradphoto_domain::measures::Thresholds;
 use gradphoto_vision::{idcard, Vision, VisionError};
 
@@ -7,22 +9,27 @@ use crate::analyzer::{
     AnalyzeError, AnalyzeInput, AnalyzeOutput, FaceMatchResult, OcrResult, PhotoAnalyzer,
 };
 
+/// Models are loaded on first use (or by [`VisionAnalyzer::warm`]), once per process, so that
+/// admin commands that never look at a photo don't pay for them.
 pub struct VisionAnalyzer {
-    vision: Vision,
+    vision: OnceLock<Result<Vision, AnalyzeError>>,
     thresholds: Thresholds,
 }
 
 impl VisionAnalyzer {
-    /// Loads and optimizes every model (a fraction of a second); do it once per process.
-    pub fn load(thresholds: Thresholds) -> Result<VisionAnalyzer, VisionError> {
-        Ok(VisionAnalyzer {
-            vision: Vision::load()?,
+    pub fn new(thresholds: Thresholds) -> VisionAnalyzer {
+        VisionAnalyzer {
+            vision: OnceLock::new(),
             thresholds,
-        })
+        }
     }
 
-    pub fn vision(&self) -> &Vision {
-        &self.vision
+    /// Loads and optimizes the models now (a fraction of a second).
+    pub fn warm(&self) -> Result<&Vision, AnalyzeError> {
+        self.vision
+            .get_or_init(|| Vision::load().map_err(|e: VisionError| AnalyzeError::from_localized(&e)))
+            .as_ref()
+            .map_err(Clone::clone)
     }
 
     pub fn thresholds(&self) -> &Thresholds {
@@ -37,7 +44,7 @@ impl PhotoAnalyzer for VisionAnalyzer {
             .as_ref()
             .map(|(name, number)| (name.as_str(), number.as_str()));
         let analysis = self
-            .vision
+            .warm()?
             .analyze(
                 &input.photo,
                 &input.spec,

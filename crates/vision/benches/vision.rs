@@ -1,6 +1,8 @@
 //! Criterion benchmarks of the vision pipeline on the 12 MP and 1080p test photos, with the
 //! models loaded once. Run: `cargo bench -p gradphoto-vision --bench vision`.
 
+#![allow(clippy::unwrap_used)] // benchmark set-up: a panic is the failure report
+
 use criterion::{criterion_group, criterion_main, Criterion};
 use gradphoto_vision::decode::{decode_reduced, DecodeLimits};
 use gradphoto_vision::inspect::working_reduction;

@@ -69,6 +69,13 @@ fn main() -> anyhow::Result<()> {
     let m = ins.mask.image_to_mask.then_after(&p.out_to_work);
     let (t, coarse) = best(n, || ins.mask.mask.warp(480, 640, &m));
     println!("  mask warp        {t:8.1} ms");
+    let guide = gradphoto_vision::raster::luma_plane(&img);
+    let (t, _) = best(n, || {
+        gradphoto_vision::segment::guided_filter(&guide, &coarse, 6, 1e-3)
+    });
+    println!("  guided filter    {t:8.1} ms");
+    let (t, _) = best(n, || coarse.box_mean(6));
+    println!("  one box mean     {t:8.1} ms");
     let (t, matte) = best(n, || refine(&img, &coarse, None));
     println!("  refine           {t:8.1} ms");
     let (t, out) = best(n, || composite(&img, &matte, bg));
@@ -77,7 +84,10 @@ fn main() -> anyhow::Result<()> {
     println!("  jpeg search      {t:8.1} ms");
     for q in [60u8, 70, 80, 85, 88, 90, 92, 95] {
         let (t, b) = best(n, || encode(&out, q, 300));
-        println!("  jpeg q{q:<3}        {t:8.1} ms  {} bytes", b.map(|b| b.len()).unwrap_or(0));
+        println!(
+            "  jpeg q{q:<3}        {t:8.1} ms  {} bytes",
+            b.map(|b| b.len()).unwrap_or(0)
+        );
     }
     let (t, _) = best(n, || measure_all(&ins, Some(&p), None, &spec, &th));
     println!("measures           {t:8.1} ms");

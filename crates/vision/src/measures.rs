@@ -82,6 +82,8 @@ struct FaceSamples {
     rgb: Vec<[f64; 3]>,
     /// Levelled horizontal offset from the face's vertical midline, per sample.
     side: Vec<f64>,
+    /// Levelled vertical position relative to the eye line (0) and the mouth (1), per sample.
+    height: Vec<f64>,
 }
 
 fn face_samples(img: &RgbImage, mesh: &FaceMesh, shrink: f64) -> FaceSamples {
@@ -104,9 +106,15 @@ fn face_samples(img: &RgbImage, mesh: &FaceMesh, shrink: f64) -> FaceSamples {
     let (s, c) = roll.sin_cos();
     let mid = mesh.mean_of(&[idx::NOSE_TIP, 168, idx::CHIN, idx::FOREHEAD]);
     let (w, h) = (f64::from(img.width()), f64::from(img.height()));
+    let eyes = mesh.mean_of(&[idx::RIGHT_EYE_INNER, idx::LEFT_EYE_INNER]);
+    let mouth = mesh.mean_of(&[idx::MOUTH_RIGHT, idx::MOUTH_LEFT]);
+    let eye_v = -eyes.0 * s + eyes.1 * c;
+    let mouth_v = -mouth.0 * s + mouth.1 * c;
+    let span = (mouth_v - eye_v).abs().max(1.0);
     let mut out = FaceSamples {
         rgb: Vec::new(),
         side: Vec::new(),
+        height: Vec::new(),
     };
     let mut y = y0.max(0.0);
     while y < y1.min(h) {
@@ -117,6 +125,7 @@ fn face_samples(img: &RgbImage, mesh: &FaceMesh, shrink: f64) -> FaceSamples {
                 out.rgb
                     .push([f64::from(p[0]), f64::from(p[1]), f64::from(p[2])]);
                 out.side.push((x - mid.0) * c + (y - mid.1) * s);
+                out.height.push((-x * s + y * c - eye_v) / span);
             }
             x += step;
         }
@@ -502,9 +511,14 @@ fn exposure_measures(s: &FaceSamples, t: &Thresholds) -> Vec<MeasureResult> {
     ]
 }
 
+/// Left vs right cheek luminance, between the eye line and the mouth (forehead hair and beards
+/// are excluded).
 fn illumination(s: &FaceSamples, t: &Thresholds) -> MeasureResult {
     let (mut l, mut nl, mut r, mut nr) = (0.0, 0usize, 0.0, 0usize);
-    for (p, &side) in s.rgb.iter().zip(&s.side) {
+    for ((p, &side), &height) in s.rgb.iter().zip(&s.side).zip(&s.height) {
+        if !(0.15..=1.0).contains(&height) {
+            continue;
+        }
         if side < 0.0 {
             l += luma_of(p);
             nl += 1;

@@ -113,8 +113,27 @@ fn add_bilinear(src: &[u8], w: usize, h: usize, x: f64, y: f64, fill: &[f32; 3],
     let y0 = fy.floor();
     let tx = (fx - x0) as f32;
     let ty = (fy - y0) as f32;
+    let w00 = (1.0 - tx) * (1.0 - ty);
+    let w10 = tx * (1.0 - ty);
+    let w01 = (1.0 - tx) * ty;
+    let w11 = tx * ty;
     let xi = x0 as isize;
     let yi = y0 as isize;
+    if xi >= 0 && yi >= 0 && (xi as usize) + 1 < w && (yi as usize) + 1 < h {
+        // Interior: two 6-byte row pairs, one bounds check each.
+        let (xi, yi) = (xi as usize, yi as usize);
+        let t0 = (yi * w + xi) * 3;
+        let t1 = t0 + w * 3;
+        if let (Some(top), Some(bot)) = (src.get(t0..t0 + 6), src.get(t1..t1 + 6)) {
+            for c in 0..3 {
+                acc[c] += f32::from(top[c]) * w00
+                    + f32::from(top[c + 3]) * w10
+                    + f32::from(bot[c]) * w01
+                    + f32::from(bot[c + 3]) * w11;
+            }
+            return;
+        }
+    }
     let cx0 = xi.clamp(0, w as isize - 1) as usize;
     let cx1 = (xi + 1).clamp(0, w as isize - 1) as usize;
     let cy0 = yi.clamp(0, h as isize - 1) as usize;
@@ -127,10 +146,6 @@ fn add_bilinear(src: &[u8], w: usize, h: usize, x: f64, y: f64, fill: &[f32; 3],
         (r1 + cx0) * 3,
         (r1 + cx1) * 3,
     );
-    let w00 = (1.0 - tx) * (1.0 - ty);
-    let w10 = tx * (1.0 - ty);
-    let w01 = (1.0 - tx) * ty;
-    let w11 = tx * ty;
     for c in 0..3 {
         acc[c] += f32::from(src[p00 + c]) * w00
             + f32::from(src[p10 + c]) * w10

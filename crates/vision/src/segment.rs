@@ -89,8 +89,21 @@ pub fn guided_filter(guide: &Plane, p: &Plane, r: usize, eps: f32) -> Plane {
 #[derive(Debug, Clone)]
 pub struct Matte {
     pub alpha: Plane,
-    /// Local wall colour (RGB planes), used to un-mix edge pixels.
+    /// Local wall colour on a grid of `WALL_BLOCK`-pixel blocks (RGB planes), used to un-mix
+    /// edge pixels; see [`Matte::wall_at`].
     pub wall: [Plane; 3],
+}
+
+/// Block size of the wall-colour grid: the wall varies slowly.
+const WALL_BLOCK: usize = 4;
+
+impl Matte {
+    /// Wall colour behind pixel `(x, y)` (bilinear on the block grid).
+    pub fn wall_at(&self, x: usize, y: usize) -> [f32; 3] {
+        let b = WALL_BLOCK as f32;
+        let (gx, gy) = ((x as f32 + 0.5) / b, (y as f32 + 0.5) / b);
+        [0, 1, 2].map(|c| self.wall[c].sample(gx, gy))
+    }
 }
 
 /// Refines `coarse` (already resampled to `img`'s size) into an alpha matte. Pixels inside
@@ -102,23 +115,30 @@ pub fn refine(img: &RgbImage, coarse: &Plane, keep: Option<&[(f64, f64)]>) -> Ma
     let guide = luma_plane(img).map(|v| v / 255.0);
     let q = guided_filter(&guide, coarse, r, 1e-3);
 
-    // Wall colour: normalised convolution over confident background, wide window.
-    let bg_w = coarse.map(|m| if m < 0.1 { 1.0 } else { 0.0 });
-    let wr = ((24.0 * scale).round() as usize).max(4);
-    let wsum = bg_w.box_mean(wr);
+    // Wall colour: normalised convolution over confident background with a wide window, on
+    // blocks (the wall varies slowly).
+    const B: usize = WALL_BLOCK;
+    let (bw, bh) = (w.div_ceil(B), h.div_ceil(B));
     let raw = img.as_raw();
-    let chan = |c: usize| Plane {
-        width: w,
-        height: h,
-        data: raw.chunks_exact(3).map(|p| f32::from(p[c])).collect(),
-    };
-    let mut wall_count = 0usize;
-    let mut global = [0f64; 3];
-    for (k, p) in raw.chunks_exact(3).enumerate() {
-        if bg_w.data[k] > 0.5 {
-            wall_count += 1;
-            for c in 0..3 {
-                global[c] += f64::from(p[c]);
+    let mut sums = [
+        Plane::new(bw, bh, 0.0),
+        Plane::new(bw, bh, 0.0),
+        Plane::new(bw, bh, 0.0),
+    ];
+    let mut weight = Plane::new(bw, bh, 0.0);
+    let (mut wall_count, mut global) = (0usize, [0f64; 3]);
+    for y in 0..h {
+        for x in 0..w {
+            let k = y * w + x;
+            if coarse.data[k] < 0.1 {
+                let b = (y / B) * bw + x / B;
+                weight.data[b] += 1.0;
+                wall_count += 1;
+                for c in 0..3 {
+                    let v = f32::from(raw[k * 3 + c]);
+                    sums[c].data[b] += v;
+                    global[c] += f64::from(v);
+                }
             }
         }
     }
@@ -127,19 +147,27 @@ pub fn refine(img: &RgbImage, coarse: &Plane, keep: Option<&[(f64, f64)]>) -> Ma
     } else {
         [235.0, 235.0, 235.0]
     };
-    let wall: [Plane; 3] = [0, 1, 2].map(|c| {
-        let num = chan(c).zip(&bg_w, |v, m| v * m).box_mean(wr);
-        num.zip(&wsum, |n, s| if s > 0.02 { n / s } else { global[c] })
+    let wr = ((24.0 * scale / B as f32).round() as usize).max(1);
+    let wsum = weight.box_mean(wr);
+    let small: [Plane; 3] = [0, 1, 2].map(|c| {
+        sums[c]
+            .box_mean(wr)
+            .zip(&wsum, |n, s| if s > 0.05 { n / s } else { global[c] })
     });
+    let wall = small;
 
     // How well the wall separates from the subject: spread of colour over the wall.
     let mut spread = 0f64;
-    for (k, p) in raw.chunks_exact(3).enumerate() {
-        if bg_w.data[k] > 0.5 {
-            let d: f32 = (0..3)
-                .map(|c| (f32::from(p[c]) - wall[c].data[k]).powi(2))
-                .sum();
-            spread += f64::from(d);
+    for y in 0..h {
+        for x in 0..w {
+            let k = y * w + x;
+            if coarse.data[k] < 0.1 {
+                let b = (y / B) * bw + x / B;
+                let d: f32 = (0..3)
+                    .map(|c| (f32::from(raw[k * 3 + c]) - wall[c].data[b]).powi(2))
+                    .sum();
+                spread += f64::from(d);
+            }
         }
     }
     let sigma = if wall_count > 0 {
@@ -156,27 +184,38 @@ pub fn refine(img: &RgbImage, coarse: &Plane, keep: Option<&[(f64, f64)]>) -> Ma
     let t0 = (2.5 * sigma).clamp(12.0, 40.0);
     let t1 = t0 + 36.0;
 
-    let mut alpha = Plane::new(w, h, 0.0);
-    for (k, p) in raw.chunks_exact(3).enumerate() {
-        let qa = q.data[k];
-        let d = (0..3)
-            .map(|c| (f32::from(p[c]) - wall[c].data[k]).powi(2))
-            .sum::<f32>()
-            .sqrt();
-        let key = smoothstep(t0, t1, d);
-        let uncertainty = (8.0 * qa * (1.0 - qa)).min(1.0) * key_trust;
-        let mut a = qa * (1.0 - uncertainty) + key.min(qa + 0.5) * uncertainty;
-        if a < 0.03 {
-            a = 0.0;
-        } else if a > 0.97 {
-            a = 1.0;
+    let mut matte = Matte {
+        alpha: Plane::new(w, h, 0.0),
+        wall,
+    };
+    for y in 0..h {
+        for x in 0..w {
+            let k = y * w + x;
+            let qa = q.data[k];
+            let uncertainty = (8.0 * qa * (1.0 - qa)).min(1.0) * key_trust;
+            let mut a = qa;
+            if uncertainty > 0.0 {
+                // Nearest block is precise enough for a distance with a 36-level ramp.
+                let b = (y / B) * bw + x / B;
+                let d = (0..3)
+                    .map(|c| (f32::from(raw[k * 3 + c]) - matte.wall[c].data[b]).powi(2))
+                    .sum::<f32>()
+                    .sqrt();
+                let key = smoothstep(t0, t1, d);
+                a = qa * (1.0 - uncertainty) + key.min(qa + 0.5) * uncertainty;
+            }
+            if a < 0.03 {
+                a = 0.0;
+            } else if a > 0.97 {
+                a = 1.0;
+            }
+            matte.alpha.data[k] = a;
         }
-        alpha.data[k] = a;
     }
     if let Some(poly) = keep {
-        force_inside(&mut alpha, poly);
+        force_inside(&mut matte.alpha, poly);
     }
-    Matte { alpha, wall }
+    matte
 }
 
 fn force_inside(alpha: &mut Plane, poly: &[(f64, f64)]) {
@@ -210,6 +249,7 @@ fn smoothstep(e0: f32, e1: f32, x: f32) -> f32 {
 pub fn composite(img: &RgbImage, matte: &Matte, background: [u8; 3]) -> RgbImage {
     let mut out = img.clone();
     let bg = background.map(f32::from);
+    let w = matte.alpha.width;
     for (k, p) in out.as_mut().chunks_exact_mut(3).enumerate() {
         let a = matte.alpha.data[k];
         if a >= 1.0 {
@@ -219,8 +259,9 @@ pub fn composite(img: &RgbImage, matte: &Matte, background: [u8; 3]) -> RgbImage
             p.copy_from_slice(&background);
             continue;
         }
+        let wall = matte.wall_at(k % w, k / w);
         for c in 0..3 {
-            let v = f32::from(p[c]) + (1.0 - a) * (bg[c] - matte.wall[c].data[k]);
+            let v = f32::from(p[c]) + (1.0 - a) * (bg[c] - wall[c]);
             p[c] = v.round().clamp(0.0, 255.0) as u8;
         }
     }

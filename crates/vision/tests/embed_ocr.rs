@@ -165,6 +165,8 @@ fn same_person_is_below_the_threshold() {
             "x2.5",
             embedding(&transformed(&data("photos/astronaut.png"), 0.0, 2.5)),
         ),
+        // 12 MP composite: the face is ~5x the chip, so the chip comes from dlib's pyramid.
+        ("12 MP photo", embedding(&data("photos/phone_12mp.jpg"))),
     ];
     let t = Thresholds::default();
     for (what, e) in &variants {
@@ -290,4 +292,11 @@ fn cards_photographed_sideways_or_upside_down_are_read() {
         assert_eq!(r.name.as_deref(), Some(ASTRONAUT_NAME));
         assert_eq!(r.id_number.as_deref(), Some(ASTRONAUT_NUMBER));
     }
+}
+
+#[test]
+fn engines_can_be_shared_across_threads() {
+    fn assert_send_sync<T: Send + Sync + Clone>() {}
+    assert_send_sync::<FaceEmbedder>();
+    assert_send_sync::<OcrEngine>();
 }

@@ -6,6 +6,8 @@
 //! portrait on a plain off-white wall, see tests/data/photos/PROVENANCE.md): they stand in for
 //! compliant phone photos. Their face is soft (upscaled), so sharpness uses the Gauss portrait.
 
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+
 use std::io::Cursor;
 use std::sync::OnceLock;
 

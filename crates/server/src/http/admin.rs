@@ -1,23 +1,30 @@
-//! Administrator endpoints: roster check and import over HTTP (the CLI offers the same).
+//! Administrator endpoints: roster check and import, invitations and staff accounts over
+//! HTTP (the CLI offers the same).
 
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::routing::post;
 use axum::{Json, Router};
 use chrono::Utc;
-use gradphoto_api::admin::{RosterCheck, RosterImported, RosterRowProblem};
+use gradphoto_api::admin::{
+    InviteLink, InviteRequest, NewUser, NewUserRequest, RosterCheck, RosterImported,
+    RosterRowProblem,
+};
 use gradphoto_domain::policy::SchoolPolicy;
 use gradphoto_domain::roster::{parse_roster_csv, RosterRowError};
 
 use crate::http::auth::StaffSession;
 use crate::http::error::{AppError, AppResult, ErrorKind};
-use crate::store::students;
+use crate::invite::{self, InviteSelection};
+use crate::store::{schools, students, users};
 use crate::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/admin/roster/check", post(roster_check))
         .route("/api/admin/roster/import", post(roster_import))
+        .route("/api/admin/invites", post(invites))
+        .route("/api/admin/users", post(add_user))
 }
 
 fn problems(errors: &[RosterRowError]) -> Vec<RosterRowProblem> {
@@ -74,6 +81,14 @@ async fn roster_import(
             ),
         )
     })?;
+    if let Some(own) = &staff.school_id {
+        let own = schools::get(&state.store, own)
+            .await?
+            .ok_or_else(|| AppError::internal("admin bound to a missing school"))?;
+        if let Some(other) = records.iter().find(|r| r.school.trim() != own.name) {
+            return Err(AppError::forbidden().with_field(format!("school: {}", other.school)));
+        }
+    }
     let mut tx = state.store.begin().await?;
     let summary = students::import_as(
         &mut tx,
@@ -88,4 +103,180 @@ async fn roster_import(
         created: summary.created,
         updated: summary.updated,
     }))
+}
+
+/// Issues (or re-issues) codes and returns the links; QR codes are printed from the links.
+async fn invites(
+    State(state): State<AppState>,
+    staff: StaffSession,
+    Json(req): Json<InviteRequest>,
+) -> AppResult<Json<Vec<InviteLink>>> {
+    staff.require_admin()?;
+    let school = match &staff.school_id {
+        Some(id) => Some(
+            schools::get(&state.store, id)
+                .await?
+                .ok_or_else(|| AppError::internal("admin bound to a missing school"))?
+                .name,
+        ),
+        None => req.school.clone(),
+    };
+    let sel = InviteSelection {
+        student_no: req.student_no.clone(),
+        school,
+        reissue: req.reissue,
+    };
+    Ok(Json(invite::issue(&state, &staff.actor(), &sel).await?))
+}
+
+/// Creates a staff account with a generated password, shown once in the response.
+async fn add_user(
+    State(state): State<AppState>,
+    staff: StaffSession,
+    Json(req): Json<NewUserRequest>,
+) -> AppResult<Json<NewUser>> {
+    staff.require_admin()?;
+    // A school's administrator creates accounts for that school only.
+    let school_id = staff.school_id.clone().or(req.school_id.clone());
+    let password = crate::crypto::random_code(16);
+    let pw = password.clone();
+    let hash = tokio::task::spawn_blocking(move || crate::crypto::hash_password(&pw)).await??;
+    let display_name = req
+        .display_name
+        .clone()
+        .unwrap_or_else(|| req.username.clone());
+    let mut tx = state.store.begin().await?;
+    users::add(
+        &mut tx,
+        &staff.actor(),
+        &req.username,
+        &display_name,
+        req.role,
+        &hash,
+        school_id.as_deref(),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Json(NewUser {
+        username: req.username.trim().to_string(),
+        display_name,
+        role: req.role,
+        password,
+    }))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::sync::Arc;
+
+    use gradphoto_api::admin::{InviteLink, NewUser, RosterImported};
+    use gradphoto_api::common::LoginResponse;
+    use gradphoto_domain::audit::Actor;
+    use gradphoto_domain::role::Role;
+    use reqwest::StatusCode;
+
+    use crate::config::Config;
+    use crate::demo::demo_id_number;
+    use crate::store::users;
+
+    #[tokio::test]
+    async fn administrators_import_invite_and_add_accounts_over_http() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config {
+            listen: "127.0.0.1:0".into(),
+            data_dir: dir.path().to_path_buf(),
+            workers: 0,
+            ..Config::default()
+        };
+        let (addr, handle) = crate::serve(config, Arc::new(crate::analyzer::Unavailable))
+            .await
+            .unwrap();
+        let state = &handle.state;
+        let hash = crate::crypto::hash_password("admin-password").unwrap();
+        let mut tx = state.store.begin().await.unwrap();
+        users::add(
+            &mut tx,
+            &Actor::new(Role::Admin, "t"),
+            "root",
+            "Root",
+            Role::Admin,
+            &hash,
+            None,
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        let http = reqwest::Client::new();
+        let url = |p: &str| format!("http://{addr}{p}");
+        let login = |user: &str, password: &str| {
+            http.post(url("/api/auth/login"))
+                .json(&serde_json::json!({ "username": user, "password": password }))
+                .send()
+        };
+        let wrong = login("root", "nope").await.unwrap();
+        assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+        let admin: LoginResponse = login("root", "admin-password")
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+
+        let csv = format!(
+            "name,id_number,student_no,school,college,major,level,graduation_year\n张三,{},S1,测试大学,理学院,数学,本科,2025\n",
+            demo_id_number(1).unwrap().as_str()
+        );
+        let imported: RosterImported = http
+            .post(url("/api/admin/roster/import"))
+            .bearer_auth(&admin.token)
+            .body(csv)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(imported.created, 1);
+        let links: Vec<InviteLink> = http
+            .post(url("/api/admin/invites"))
+            .bearer_auth(&admin.token)
+            .json(&serde_json::json!({}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(links.len(), 1);
+        assert!(links[0].link.contains("/c/"));
+
+        let created: NewUser = http
+            .post(url("/api/admin/users"))
+            .bearer_auth(&admin.token)
+            .json(&serde_json::json!({ "username": "wang", "role": "reviewer" }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let reviewer: LoginResponse = login("wang", &created.password)
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(reviewer.user.role, Role::Reviewer);
+        // Reviewers are not administrators.
+        let refused = http
+            .post(url("/api/admin/invites"))
+            .bearer_auth(&reviewer.token)
+            .json(&serde_json::json!({}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+        handle.shutdown().await;
+    }
 }

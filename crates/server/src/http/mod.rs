@@ -1,6 +1,8 @@
 //! HTTP routes. Each side of the API has its own module with a `routes()` router.
 
 use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use gradphoto_api::common::Health;
@@ -11,6 +13,7 @@ use crate::AppState;
 pub mod admin;
 pub mod auth;
 pub mod error;
+pub mod portal;
 pub mod review;
 pub mod student;
 pub mod supervisor;
@@ -32,7 +35,8 @@ pub fn app(state: AppState) -> Router {
         .merge(review::routes())
         .merge(supervisor::routes())
         .merge(sync::routes())
-        .fallback(not_found)
+        .fallback_service(portal::service())
+        .layer(axum::middleware::map_response(json_errors))
         .layer(DefaultBodyLimit::max(upload_limit))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
@@ -51,11 +55,68 @@ async fn healthz(State(state): State<AppState>) -> AppResult<Json<Health>> {
     }))
 }
 
-async fn not_found() -> AppError {
-    AppError::new(
-        ErrorKind::NotFound,
-        "no_such_endpoint",
-        "请求的地址不存在。",
-        "No such endpoint.",
-    )
+
+/// Extractor rejections (malformed JSON, wrong content type, bad path or query values…)
+/// come from axum as plain text; give them the same JSON shape and stable codes as every
+/// other error.
+async fn json_errors(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let detail = axum::body::to_bytes(body, 16 * 1024)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    let (kind, code, zh) = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            ErrorKind::PayloadTooLarge,
+            "upload_too_large",
+            "上传内容太大。",
+        ),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+            ErrorKind::UnsupportedMedia,
+            "unsupported_media_type",
+            "请求的内容类型不正确。",
+        ),
+        StatusCode::UNPROCESSABLE_ENTITY => (
+            ErrorKind::Unprocessable,
+            "invalid_body",
+            "请求内容缺少字段或字段类型不正确。",
+        ),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            ErrorKind::Invalid,
+            "method_not_allowed",
+            "不支持此请求方法。",
+        ),
+        s if s.is_server_error() => (
+            ErrorKind::Internal,
+            "internal_error",
+            "服务器内部错误，请稍后重试。",
+        ),
+        _ => (ErrorKind::Invalid, "bad_request", "请求格式不正确。"),
+    };
+    let en = if detail.trim().is_empty() {
+        status
+            .canonical_reason()
+            .unwrap_or("Bad request")
+            .to_string()
+    } else {
+        detail.trim().to_string()
+    };
+    let mut out = AppError::new(kind, code, zh, en).into_response();
+    // Keep the original status (e.g. 405) and headers such as Allow.
+    *out.status_mut() = status;
+    for (name, value) in parts.headers.iter() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            out.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    out
 }

@@ -1,6 +1,10 @@
 //! Reviewer endpoints: the queue, leases, the review record with its images, and decisions.
 //! Every handler checks the staff role and, for staff bound to a school, the case's school.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue};
@@ -10,6 +14,7 @@ use axum::{Json, Router};
 use gradphoto_api::review::{
     AttemptSummary, ClaimRequest, ClaimResponse, DecisionRecord, DecisionRequest, FaceMatchSummary,
     IdNumberView, ImageKind, ImageRef, Lease, QueuePage, QueueQuery, ReviewItem, ReviewStudent,
+    StateCount,
 };
 use gradphoto_domain::audit::AuditAction;
 use gradphoto_domain::measures::CheckReport;
@@ -137,13 +142,45 @@ async fn queue(
     } else {
         None
     };
-    let counts = rstore::review_counts(&state.store, school.as_deref()).await?;
+    let counts = cached_counts(&state, school.as_deref()).await?;
     Ok(Json(QueuePage {
         items,
         next_cursor,
         has_more,
         counts,
     }))
+}
+
+/// How long the queue's per-state counts are reused. Exact counts cost a scan of every
+/// pending row (tens of milliseconds on PostgreSQL with 100,000 waiting), while the list
+/// itself is an index seek; reviewers paging through the queue see counts at most this old.
+const COUNTS_TTL: Duration = Duration::from_secs(2);
+
+type CountsKey = (usize, Option<String>);
+type CountsCache = Mutex<HashMap<CountsKey, (Instant, Vec<StateCount>)>>;
+
+static COUNTS: OnceLock<CountsCache> = OnceLock::new();
+
+async fn cached_counts(state: &AppState, school: Option<&str>) -> AppResult<Vec<StateCount>> {
+    // One server process may run several servers (tests); the config's address tells them apart.
+    let key = (
+        Arc::as_ptr(&state.config) as usize,
+        school.map(str::to_string),
+    );
+    let cache = COUNTS.get_or_init(|| Mutex::new(HashMap::new()));
+    if let Ok(map) = cache.lock() {
+        if let Some((at, counts)) = map.get(&key) {
+            if at.elapsed() < COUNTS_TTL {
+                return Ok(counts.clone());
+            }
+        }
+    }
+    let counts = rstore::review_counts(&state.store, school).await?;
+    if let Ok(mut map) = cache.lock() {
+        map.retain(|_, (at, _)| at.elapsed() < COUNTS_TTL);
+        map.insert(key, (Instant::now(), counts.clone()));
+    }
+    Ok(counts)
 }
 
 async fn claim(

@@ -1206,77 +1206,17 @@ mod tests {
     use gradphoto_api::error::ErrorBody;
     use gradphoto_api::student::{ClaimResponse, PaymentResponse, StudentCase};
     use gradphoto_domain::audit::Actor;
-    use gradphoto_domain::measures::{
-        AssessStatus, CheckReport, MeasureId, MeasureResult, Verdict,
-    };
     use gradphoto_domain::role::Role;
     use gradphoto_domain::roster::RosterRecord;
     use gradphoto_domain::state::CaseState;
     use reqwest::multipart::{Form, Part};
     use reqwest::StatusCode;
 
-    use crate::analyzer::{
-        AnalyzeError, AnalyzeInput, AnalyzeOutput, FaceMatchResult, PhotoAnalyzer,
-    };
+    use crate::analyzer::testing::ResizeAnalyzer;
     use crate::config::Config;
     use crate::demo::{demo_id_number, demo_policy};
     use crate::store::{codes, students};
     use crate::ServerHandle;
-
-    /// Decodes the photo and standardizes it by a plain crop-and-resize; reports the face
-    /// comparison as configured. Stands in for the vision crate, which this crate does not
-    /// depend on.
-    struct ResizeAnalyzer {
-        same_person: AtomicBool,
-    }
-
-    impl PhotoAnalyzer for ResizeAnalyzer {
-        fn analyze(&self, input: AnalyzeInput) -> Result<AnalyzeOutput, AnalyzeError> {
-            let img = image::load_from_memory(&input.photo).map_err(|e| AnalyzeError {
-                code: "unreadable_image",
-                message_zh: "无法读取图片。".into(),
-                message_en: format!("Cannot read the image: {e}"),
-            })?;
-            let out = img.resize_to_fill(
-                input.spec.width,
-                input.spec.height,
-                image::imageops::FilterType::Triangle,
-            );
-            let mut jpeg = std::io::Cursor::new(Vec::new());
-            out.to_rgb8()
-                .write_to(&mut jpeg, image::ImageFormat::Jpeg)
-                .unwrap();
-            let same = self.same_person.load(Ordering::SeqCst);
-            let measure = |id, verdict| MeasureResult {
-                id,
-                raw: Some(1.0),
-                score: Some(90),
-                verdict,
-                status: AssessStatus::Ok,
-                message_zh: String::new(),
-                message_en: String::new(),
-            };
-            Ok(AnalyzeOutput {
-                report: CheckReport {
-                    measures: vec![
-                        measure(MeasureId::Sharpness, Verdict::Pass),
-                        measure(
-                            MeasureId::FaceSimilarity,
-                            if same { Verdict::Pass } else { Verdict::Fail },
-                        ),
-                    ],
-                    models: Vec::new(),
-                    config_version: "test".into(),
-                },
-                standardized: Some(jpeg.into_inner()),
-                face_match: Some(FaceMatchResult {
-                    distance: if same { 0.3 } else { 0.8 },
-                    same_person: same,
-                }),
-                ocr: None,
-            })
-        }
-    }
 
     fn png(w: u32, h: u32) -> Vec<u8> {
         let img = image::RgbImage::from_fn(w, h, |x, y| {
@@ -1473,6 +1413,28 @@ mod tests {
         )
         .await;
         assert_eq!(err.code, "consent_required");
+        // Malformed bodies get the same JSON error shape as everything else.
+        let err = World::error(
+            post("/api/student/consent")
+                .header("content-type", "application/json")
+                .body("{not json")
+                .send()
+                .await
+                .unwrap(),
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
+        assert_eq!(err.code, "bad_request");
+        let err = World::error(
+            post("/api/student/consent")
+                .json(&serde_json::json!({ "version": 3 }))
+                .send()
+                .await
+                .unwrap(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+        assert_eq!(err.code, "invalid_body");
         let err = World::error(
             post("/api/student/consent")
                 .json(&serde_json::json!({ "version": "old", "accepted": true }))

@@ -183,6 +183,7 @@ pub async fn apply(
         ),
         Event::VerifyIdentity => sql.push_str(", identity_verified_at = $5"),
         Event::ConfirmRecord => sql.push_str(", record_confirmed_at = $5"),
+        Event::Export => sql.push_str(", exported_at = $5"),
         _ => {}
     }
     sql.push_str(" WHERE id = $6 AND change_seq = $7");

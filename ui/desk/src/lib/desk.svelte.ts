@@ -146,9 +146,18 @@ export class Desk {
   }
 
   private onSync(st: SyncStatusView): void {
-    const hadConflicts = this.sync.conflicts;
+    const before = this.sync;
     this.sync = st;
-    if (st.conflicts !== hadConflicts && this.screen === "conflicts") void this.loadConflicts();
+    if (st.conflicts !== before.conflicts && this.screen === "conflicts") void this.loadConflicts();
+    if (st.online && this.error?.code === "server_unreachable") this.error = null;
+    // A decision left the outbox (or became a conflict): show the item's new state.
+    const it = this.item;
+    if (it && it.status === "decided" && (st.outbox < before.outbox || st.conflicts > before.conflicts)) {
+      this.items.delete(it.item_id);
+      void api.item(it.item_id).then((fresh) => {
+        if (this.currentId === fresh.item_id) this.item = fresh;
+      }, () => undefined);
+    }
   }
 
   async claimMore(): Promise<string | null> {

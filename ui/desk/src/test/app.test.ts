@@ -207,6 +207,25 @@ describe("review", () => {
   });
 });
 
+describe("sync", () => {
+  it("refreshes a decided item when its decision leaves the outbox", async () => {
+    const { items } = fakeCore(SIGNED_IN);
+    app = mount(App, { target: document.body });
+    await settle();
+    press("a");
+    await settle();
+    press("k");
+    await settle();
+    expect(document.querySelector('[data-testid="decided-state"]')?.textContent).toContain("待同步");
+    await emit("sync-status", status({ outbox: 1 }));
+    await settle();
+    items.set("c1", { ...items.get("c1")!, status: "synced" });
+    await emit("sync-status", status({ outbox: 0 }));
+    await settle();
+    expect(document.querySelector('[data-testid="decided-state"]')?.textContent).toContain("已同步");
+  });
+});
+
 describe("queue, status and conflicts", () => {
   it("renders a 10,000-row queue with only a window of rows in the DOM", async () => {
     fakeCore(SIGNED_IN);
