@@ -19,10 +19,12 @@ as_root() {
 
 # Debian packages the product, its tests and its desktop build need.
 DEB_PACKAGES=(
-  build-essential pkg-config libssl-dev
+  build-essential pkg-config curl wget file libssl-dev libdbus-1-dev sqlite3
   postgresql
   chromium fonts-noto-cjk fonts-dejavu-core
-  imagemagick xvfb xauth
+  libwebkit2gtk-4.1-dev libxdo-dev libayatana-appindicator3-dev librsvg2-dev
+  xvfb xauth webkit2gtk-driver imagemagick
+  gnome-keyring dbus dbus-x11 libsecret-tools
 )
 
 ensure_debian_packages() {
@@ -48,6 +50,27 @@ ensure_node_modules() {
     (cd "$dir" && npm ci --prefer-offline --no-audit --no-fund --loglevel=error)
     echo "$want" >"$stamp"
   fi
+}
+
+build_desk_ui() {
+  ensure_node_modules "$ROOT/ui/desk"
+  log "building the workstation UI"
+  (cd "$ROOT/ui/desk" && npm run build --silent)
+}
+
+# tauri-driver drives the real workstation in end-to-end tests; it shares no dependencies with
+# the workspace, so it is installed once into the cache.
+TAURI_DRIVER="$CACHE_DIR/cargo-bin/bin/tauri-driver"
+ensure_tauri_driver() {
+  if [ ! -x "$TAURI_DRIVER" ]; then
+    log "installing tauri-driver into $CACHE_DIR/cargo-bin"
+    env -u CARGO_TARGET_DIR cargo install tauri-driver --locked --root "$CACHE_DIR/cargo-bin"
+  fi
+}
+
+# Runs a command in a private D-Bus session with an unlocked keyring, as on a desktop.
+with_keyring() {
+  dbus-run-session -- bash -c 'echo -n gradphoto-test | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1; exec "$@"' bash "$@"
 }
 
 build_portal() {
