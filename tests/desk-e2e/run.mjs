@@ -288,7 +288,7 @@ test("workstation story", { timeout: 300_000 }, async (t) => {
     await shot("04-reject-reasons");
     await (await $t("confirm-reject")).click();
     await until("the next item after rejecting", async () => (await textOf("student-name")) !== name);
-    await until("the outbox to drain", async () => /待同步\s*0/.test(await textOf("outbox")));
+    await until("the outbox to drain", async () => /待同步\s*0/.test(await textOf("outbox")), 90_000);
   });
 
   await t.test("the queue list and help", async () => {

@@ -185,6 +185,9 @@ impl Workstation {
             self.complete_cache(&s).await
         }
         .await;
+        if let Err(e) = &result {
+            tracing::warn!(error = %e, "sync pass stopped");
+        }
         match &result {
             Ok(()) => self.mark_online(true, None),
             Err(e) if e.is_offline() => self.mark_online(false, Some(e)),

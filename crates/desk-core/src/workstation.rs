@@ -329,13 +329,22 @@ impl Workstation {
     }
 
     /// Runs the background work until the process ends: a sync pass every few seconds, and
-    /// at once after each decision.
+    /// at once after each decision; hints for held items are computed on their own task so
+    /// that the models never hold up delivery of decisions.
     pub async fn run_background(self: Arc<Self>, every: Duration) {
+        let hints = self.clone();
+        tokio::spawn(async move {
+            loop {
+                if hints.signed.read().await.is_some() {
+                    hints.compute_missing_hints().await;
+                }
+                tokio::time::sleep(every).await;
+            }
+        });
         loop {
             let _ = tokio::time::timeout(every, self.wake.notified()).await;
             if self.signed.read().await.is_some() {
                 let _ = self.sync_pass().await;
-                self.compute_missing_hints().await;
             }
         }
     }

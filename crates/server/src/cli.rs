@@ -9,16 +9,16 @@ use anyhow::{bail, Context};
 use chrono::Utc;
 use clap::{Args, Parser, Subcommand};
 use gradphoto_api::admin::{RosterCheck, RosterRowProblem};
+use gradphoto_domain::measures::Thresholds;
 use gradphoto_domain::policy::SchoolPolicy;
 use gradphoto_domain::role::Role;
 use gradphoto_domain::roster::parse_roster_csv;
 use gradphoto_domain::state::{CaseState, Event};
-use gradphoto_domain::measures::Thresholds;
-use gradphoto_server::vision::VisionAnalyzer;
 use gradphoto_server::config::Config;
 use gradphoto_server::http::error::AppError;
 use gradphoto_server::invite::{self, InviteSelection};
 use gradphoto_server::store::{audit, cases, schools, students, users, Actor};
+use gradphoto_server::vision::VisionAnalyzer;
 use gradphoto_server::{crypto, demo, jobs, AppState};
 
 #[derive(Debug, Parser)]
@@ -260,6 +260,17 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 "邀请二维码和链接 / invitation QR codes and links: {}",
                 out.display()
             );
+            // The other students' codes are already bound to the demo's own sessions, as a
+            // real student's would be: opening them elsewhere is refused (一人一码).
+            println!("在浏览器中打开，体验学生流程 / open in a browser to walk the student journey:");
+            for link in links.iter().filter(|l| {
+                report
+                    .cases
+                    .iter()
+                    .any(|(name, st, _)| *name == l.name && *st == CaseState::Invited)
+            }) {
+                println!("  {:<6} {}", link.name, link.link);
+            }
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -273,9 +284,9 @@ async fn serve(config: Config) -> anyhow::Result<ExitCode> {
     };
     let analyzer = analyzer();
     // Fail at start-up rather than on the first student's photo.
-    analyzer.warm().map_err(|e| {
-        anyhow::anyhow!("{} ({}) / {}", e.message_zh, e.code, e.message_en)
-    })?;
+    analyzer
+        .warm()
+        .map_err(|e| anyhow::anyhow!("{} ({}) / {}", e.message_zh, e.code, e.message_en))?;
     let (addr, handle) = gradphoto_server::serve(config, analyzer)
         .await
         .map_err(app_err)?;

@@ -86,25 +86,36 @@ pub fn demo_id_number(i: usize) -> AppResult<IdNumber> {
         .map_err(|e| AppError::internal(format_args!("demo ID number: {e}")))
 }
 
-/// `tests/data/photos` under the working directory, else in the source tree this binary
-/// was built from.
+/// `tests/data/<rel>` under the working directory, else in the source tree this binary was
+/// built from.
+fn test_data(rel: &str) -> PathBuf {
+    let here = Path::new("tests/data").join(rel);
+    if here.exists() {
+        here
+    } else {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/data")
+            .join(rel)
+    }
+}
+
+/// The sample portraits that meet the photo rules (a person before a plain wall, taken at phone
+/// resolution), so demo submissions get through the real checks to the review queue.
 fn demo_photos() -> Vec<PathBuf> {
-    let here = PathBuf::from("tests/data/photos");
-    let built = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/photos");
-    let dir = if here.is_dir() { here } else { built };
-    let mut found: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .map(|rd| {
-            rd.filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| {
-                    p.extension().and_then(|x| x.to_str()).is_some_and(|x| {
-                        matches!(x.to_ascii_lowercase().as_str(), "jpg" | "jpeg" | "png")
-                    })
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    found.sort();
-    found
+    ["photos/phone_1080p.jpg", "photos/phone_12mp.jpg"]
+        .iter()
+        .map(|rel| test_data(rel))
+        .filter(|p| p.is_file())
+        .collect()
+}
+
+/// The synthetic ID card front of the sample portraits' person (fictitious name and number,
+/// see tests/data/idcards/README.md), so reviewers see a face comparison in the demo.
+fn demo_card_front() -> AppResult<Vec<u8>> {
+    match std::fs::read(test_data("idcards/idcard_astronaut.png")) {
+        Ok(bytes) => Ok(bytes),
+        Err(_) => demo_card(0),
+    }
 }
 
 /// A plain synthetic card image (PNG) for the demo's ID-card uploads.
@@ -281,7 +292,7 @@ async fn advance(
 
     let front = state
         .objects
-        .put_sensitive(ObjectKind::IdCard, &demo_card(0)?)
+        .put_sensitive(ObjectKind::IdCard, &demo_card_front()?)
         .await?;
     let back = state
         .objects

@@ -71,8 +71,8 @@ impl Common {
         };
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read spec file {}", path.display()))?;
-        let spec: PhotoSpec =
-            toml::from_str(&text).with_context(|| format!("invalid spec file {}", path.display()))?;
+        let spec: PhotoSpec = toml::from_str(&text)
+            .with_context(|| format!("invalid spec file {}", path.display()))?;
         spec.validate()
             .map_err(|e| anyhow::anyhow!("invalid spec file {}: {e}", path.display()))?;
         Ok(spec)
@@ -171,7 +171,11 @@ pub fn run_photo(command: PhotoCommand) -> anyhow::Result<ExitCode> {
             } else if common.lang == Lang::Zh {
                 println!(
                     "{}（相似度 {} / 100，距离 {:.3}，阈值 {:.2}）",
-                    if m.same_person { "同一人" } else { "不是同一人" },
+                    if m.same_person {
+                        "同一人"
+                    } else {
+                        "不是同一人"
+                    },
                     m.similarity,
                     m.distance,
                     m.threshold
@@ -179,7 +183,11 @@ pub fn run_photo(command: PhotoCommand) -> anyhow::Result<ExitCode> {
             } else {
                 println!(
                     "{} (similarity {} / 100, distance {:.3}, threshold {:.2})",
-                    if m.same_person { "same person" } else { "different people" },
+                    if m.same_person {
+                        "same person"
+                    } else {
+                        "different people"
+                    },
                     m.similarity,
                     m.distance,
                     m.threshold
@@ -204,7 +212,11 @@ pub fn run_idcard(command: IdCardCommand) -> anyhow::Result<ExitCode> {
     if common.json {
         println!("{}", serde_json::to_string_pretty(&reading)?);
     } else {
-        let none = if common.lang == Lang::Zh { "（未识别）" } else { "(not read)" };
+        let none = if common.lang == Lang::Zh {
+            "（未识别）"
+        } else {
+            "(not read)"
+        };
         let (n, i) = if common.lang == Lang::Zh {
             ("姓名", "公民身份号码")
         } else {

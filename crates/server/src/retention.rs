@@ -82,17 +82,197 @@ pub async fn purge_expired(state: &AppState, now_ms: i64) -> AppResult<Purged> {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
-    use std::sync::atomic::AtomicBool;
-    use std::sync::Arc;
-
+    use chrono::Utc;
     use gradphoto_domain::audit::{Actor, AuditAction};
     use gradphoto_domain::role::Role;
+    use gradphoto_domain::roster::RosterRecord;
     use gradphoto_domain::state::{CaseState, Event};
 
     use super::*;
-    use crate::analyzer::testing::ResizeAnalyzer;
     use crate::config::Config;
-    use crate::store::{attempts, audit, cases, now_ms};
+    use crate::crypto::hash_password;
+    use crate::demo::{demo_id_number, demo_policy};
+    use crate::http::student::tests::{analyzer, png, portrait, test_data};
+    use crate::objects::ObjectKind;
+    use crate::store::{attempts, audit, cases, codes, jobs, now_ms, students, users};
+
+    /// One student taken through identity check, payment, an analysed photo and approval
+    /// with the same store operations the API uses; returns the approved case.
+    async fn approved_case(state: &AppState) -> cases::CaseRow {
+        let policy = demo_policy();
+        let admin = Actor::new(Role::Admin, "t");
+        let record = RosterRecord {
+            name: "学生1".into(),
+            id_number: demo_id_number(1).unwrap(),
+            student_no: "S1".into(),
+            school: "测试大学".into(),
+            college: "理学院".into(),
+            major: "数学".into(),
+            level: "本科".into(),
+            graduation_year: 2025,
+            enrollment_photo: None,
+        };
+        let mut tx = state.store.begin().await.unwrap();
+        students::import_as(&mut tx, &state.crypto, &admin, &[record], &policy)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let school = schools::find_by_name(&state.store, "测试大学")
+            .await
+            .unwrap()
+            .unwrap();
+        let student = students::find_by_student_no(&state.store, &school.id, "S1")
+            .await
+            .unwrap()
+            .unwrap();
+        let case_id = cases::get_by_student(&state.store, &student.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .id;
+        let as_student = Actor::new(Role::Student, &case_id);
+
+        let mut tx = state.store.begin().await.unwrap();
+        let issued = codes::issue(&mut tx, &state.crypto, &admin, &case_id, false)
+            .await
+            .unwrap();
+        codes::claim(
+            &mut tx,
+            &state.crypto,
+            &issued.code,
+            None,
+            state.session_ttl_ms(),
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+
+        // The card is the student's own, so the photo's analysis compares and reads it.
+        let front = state
+            .objects
+            .put_sensitive(
+                ObjectKind::IdCard,
+                &test_data("idcards/idcard_astronaut.png"),
+            )
+            .await
+            .unwrap();
+        let back = state
+            .objects
+            .put_sensitive(ObjectKind::IdCard, &png(856, 540))
+            .await
+            .unwrap();
+        let mut tx = state.store.begin().await.unwrap();
+        sqlx::query("UPDATE cases SET id_front_key = $1, id_back_key = $2 WHERE id = $3")
+            .bind(&front)
+            .bind(&back)
+            .bind(&case_id)
+            .execute(tx.conn())
+            .await
+            .unwrap();
+        for event in [Event::VerifyIdentity, Event::ConfirmRecord, Event::Pay] {
+            let case = cases::get_in(tx.conn(), &case_id).await.unwrap();
+            cases::apply(
+                &mut tx,
+                &case,
+                &event,
+                &as_student,
+                &policy,
+                serde_json::json!({}),
+            )
+            .await
+            .unwrap();
+        }
+        tx.commit().await.unwrap();
+
+        let photo = portrait();
+        let original = state
+            .objects
+            .put_sensitive(ObjectKind::Original, &photo)
+            .await
+            .unwrap();
+        let mut tx = state.store.begin().await.unwrap();
+        let case = cases::get_in(tx.conn(), &case_id).await.unwrap();
+        let attempt_id = attempts::insert(
+            &mut tx,
+            &attempts::NewAttempt {
+                case_id: &case_id,
+                round: case.round,
+                client_upload_id: None,
+                source: "camera",
+                original_key: &original,
+                original_mime: "image/jpeg",
+                original_size: photo.len() as i64,
+            },
+        )
+        .await
+        .unwrap();
+        jobs::enqueue(
+            &mut tx,
+            jobs::KIND_ANALYZE_ATTEMPT,
+            &serde_json::json!({ "attempt_id": attempt_id }),
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        crate::jobs::drain(state).await.unwrap();
+        let attempt = attempts::get(&state.store, &attempt_id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(attempt.status, attempts::STATUS_CHECKED);
+        assert!(attempt.standardized_key.is_some());
+        assert_eq!(attempt.face_same_person, Some(true));
+
+        let hash = tokio::task::spawn_blocking(|| hash_password("reviewer-Passw0rd!"))
+            .await
+            .unwrap()
+            .unwrap();
+        let mut tx = state.store.begin().await.unwrap();
+        let reviewer_id = users::add(
+            &mut tx,
+            &admin,
+            "reviewer1",
+            "reviewer1",
+            Role::Reviewer,
+            &hash,
+            None,
+        )
+        .await
+        .unwrap();
+        sqlx::query("UPDATE cases SET submitted_attempt_id = $1 WHERE id = $2")
+            .bind(&attempt_id)
+            .bind(&case_id)
+            .execute(tx.conn())
+            .await
+            .unwrap();
+        let reviewer = Actor::new(Role::Reviewer, &reviewer_id);
+        let steps = [
+            (Event::Submit { flagged: false }, &as_student),
+            (
+                Event::ClaimForReview {
+                    reviewer: reviewer_id.clone(),
+                    lease_until: Utc::now() + chrono::Duration::minutes(15),
+                },
+                &reviewer,
+            ),
+            (
+                Event::Approve {
+                    by: reviewer_id.clone(),
+                },
+                &reviewer,
+            ),
+        ];
+        for (event, actor) in &steps {
+            let case = cases::get_in(tx.conn(), &case_id).await.unwrap();
+            cases::apply(&mut tx, &case, event, actor, &policy, serde_json::json!({}))
+                .await
+                .unwrap();
+        }
+        tx.commit().await.unwrap();
+        let case = cases::get(&state.store, &case_id).await.unwrap().unwrap();
+        assert_eq!(case.state, CaseState::Approved);
+        case
+    }
 
     #[tokio::test]
     async fn originals_and_id_cards_go_after_the_retention_period() {
@@ -103,19 +283,8 @@ mod tests {
             workers: 0,
             ..Config::default()
         };
-        let analyzer = Arc::new(ResizeAnalyzer {
-            same_person: AtomicBool::new(true),
-        });
-        let state = AppState::open(config, analyzer).await.unwrap();
-        let report = crate::demo::seed(&state).await.unwrap();
-        assert!(report.notes.is_empty(), "{:?}", report.notes);
-
-        let approved: String = sqlx::query_scalar("SELECT id FROM cases WHERE state = $1")
-            .bind(CaseState::Approved.as_str())
-            .fetch_one(state.store.pool())
-            .await
-            .unwrap();
-        let case = cases::get(&state.store, &approved).await.unwrap().unwrap();
+        let state = AppState::open(config, analyzer()).await.unwrap();
+        let case = approved_case(&state).await;
         let school = schools::get(&state.store, &case.school_id)
             .await
             .unwrap()

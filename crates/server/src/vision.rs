@@ -27,7 +27,9 @@ impl VisionAnalyzer {
     /// Loads and optimizes the models now (a fraction of a second).
     pub fn warm(&self) -> Result<&Vision, AnalyzeError> {
         self.vision
-            .get_or_init(|| Vision::load().map_err(|e: VisionError| AnalyzeError::from_localized(&e)))
+            .get_or_init(|| {
+                Vision::load().map_err(|e: VisionError| AnalyzeError::from_localized(&e))
+            })
             .as_ref()
             .map_err(Clone::clone)
     }

@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 
 fn data(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data").join(rel)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/data")
+        .join(rel)
 }
 
 fn gradphoto(args: &[&str]) -> Output {
@@ -54,7 +56,10 @@ fn photo_check_text_is_readable_in_both_languages() {
         String::from_utf8_lossy(&zh.stdout),
         String::from_utf8_lossy(&en.stdout),
     );
-    assert!(zh.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)), "{zh}");
+    assert!(
+        zh.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+        "{zh}"
+    );
     assert!(en.is_ascii() || en.contains("face"), "{en}");
     assert_ne!(zh, en);
 }
@@ -71,7 +76,11 @@ fn photo_standardize_writes_a_spec_jpeg_and_reports_geometry() {
         out_path.to_str().unwrap(),
         "--json",
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v = json_of(&out);
     let g = &v["geometry"];
     let eye = g["eye_line_px"].as_f64().unwrap();
@@ -83,7 +92,11 @@ fn photo_standardize_writes_a_spec_jpeg_and_reports_geometry() {
     assert!(g["scale"].as_f64().unwrap() <= 1.0);
     let jpeg = std::fs::read(&out_path).unwrap();
     assert_eq!(&jpeg[..2], &[0xFF, 0xD8]);
-    assert!((20 * 1024..=40 * 1024).contains(&jpeg.len()), "{} bytes", jpeg.len());
+    assert!(
+        (20 * 1024..=40 * 1024).contains(&jpeg.len()),
+        "{} bytes",
+        jpeg.len()
+    );
     let img = image::load_from_memory(&jpeg).unwrap();
     assert_eq!((img.width(), img.height()), (480, 640));
 }
@@ -105,7 +118,11 @@ fn photo_standardize_with_a_spec_file_uses_its_background() {
         "--spec",
         spec_path.to_str().unwrap(),
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let img = image::open(&out_path).unwrap().to_rgb8();
     let corner = img.get_pixel(4, 4);
     assert!(corner.0.iter().all(|&c| c > 235), "corner {corner:?}");
@@ -141,7 +158,10 @@ fn photo_check_of_a_file_that_is_not_an_image_says_so() {
     let out = gradphoto(&["photo", "check", text.to_str().unwrap(), "--json"]);
     assert_eq!(out.status.code(), Some(2));
     let code = json_of(&out)["error"]["code"].as_str().unwrap().to_string();
-    assert!(code == "unreadable_image" || code == "unsupported_format", "{code}");
+    assert!(
+        code == "unreadable_image" || code == "unsupported_format",
+        "{code}"
+    );
 }
 
 #[test]
@@ -156,7 +176,11 @@ fn photo_compare_tells_same_person_from_different_people() {
         card.to_str().unwrap(),
         "--json",
     ]);
-    assert!(same.status.success(), "{}", String::from_utf8_lossy(&same.stderr));
+    assert!(
+        same.status.success(),
+        "{}",
+        String::from_utf8_lossy(&same.stderr)
+    );
     assert_eq!(json_of(&same)["same_person"], true);
     let different = gradphoto(&[
         "photo",
@@ -177,7 +201,11 @@ fn idcard_read_returns_name_and_number() {
         data("idcards/idcard_astronaut.png").to_str().unwrap(),
         "--json",
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v = json_of(&out);
     assert_eq!(v["name"], "林晓雯");
     assert_eq!(v["id_number"], "11010519900307128X");

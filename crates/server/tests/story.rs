@@ -12,6 +12,7 @@ use std::time::Duration;
 use gradphoto_api::common::{AttemptStatus, DecisionKind};
 use gradphoto_api::review::{ImageKind, QueueQuery, Verdict};
 use gradphoto_client::{Client, ClientError, PhotoUpload};
+use gradphoto_domain::measures::{MeasureId, Thresholds, Verdict as MeasureVerdict};
 use gradphoto_domain::role::Role;
 use gradphoto_domain::state::CaseState;
 use support::fixture::{self, Fixture};
@@ -132,7 +133,29 @@ async fn code_to_approval(db: Db) {
     assert!(item.student.id_number_masked.contains('*'));
     assert_eq!(item.attempts.len(), 1);
     assert!(item.attempts[0].submitted);
-    assert!(item.report.is_some());
+    // The report of the submitted photo carries the measures, model versions and threshold
+    // version of the analysis, and the face on the card matches the photo.
+    let report = item.report.as_ref().unwrap();
+    assert_eq!(report.config_version, Thresholds::default().version());
+    assert!(!report.models.is_empty());
+    // The card's printed name and number are not the roster's, so only the reading of the
+    // card may disagree; it does not block submission.
+    for m in report
+        .measures
+        .iter()
+        .filter(|m| m.id != MeasureId::IdCardOcr)
+    {
+        assert_ne!(m.verdict, MeasureVerdict::Fail, "{m:?}");
+    }
+    for id in [MeasureId::SingleFace, MeasureId::FaceSimilarity] {
+        let m = report
+            .get(id)
+            .unwrap_or_else(|| panic!("no {id:?} in {report:?}"));
+        assert_eq!(m.verdict, MeasureVerdict::Pass, "{m:?}");
+    }
+    assert!(report.get(MeasureId::IdCardOcr).is_some());
+    assert_eq!(item.face_match.same_person, Some(true));
+    assert_eq!(item.face_match.failures, 0);
     let kinds: HashSet<ImageKind> = item.images.iter().map(|i| i.kind).collect();
     for k in [
         ImageKind::IdFront,
@@ -520,7 +543,21 @@ async fn oversized_and_non_image_uploads(db: Db) {
     assert_eq!(code(err), "not_an_image");
     let case = student.student_case().await.unwrap();
     assert!(case.attempts.is_empty(), "no attempt row is left behind");
-    // A real photo still goes through afterwards.
+    // A picture without a face is an image, so it is checked, but it cannot be
+    // standardized or submitted.
+    let wall = flows::upload_checked(&student, photos::bare_wall()).await;
+    assert_eq!(wall.status, AttemptStatus::Checked, "{wall:?}");
+    assert!(!wall.has_standardized);
+    let report = wall.report.as_ref().unwrap();
+    let single = report.get(MeasureId::SingleFace).unwrap();
+    assert_eq!(single.verdict, MeasureVerdict::Fail, "{single:?}");
+    assert_eq!(wall.overall, Some(MeasureVerdict::Fail));
+    assert_eq!(wall.face_match, None);
+    assert_eq!(
+        code(student.submit(&wall.id).await.unwrap_err()),
+        "attempt_not_ready"
+    );
+    // A photo of the student still goes through afterwards.
     let attempt = flows::upload_checked(&student, photos::portrait()).await;
     assert_eq!(attempt.status, AttemptStatus::Checked);
     w.server.stop().await;

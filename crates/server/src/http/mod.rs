@@ -55,7 +55,6 @@ async fn healthz(State(state): State<AppState>) -> AppResult<Json<Health>> {
     }))
 }
 
-
 /// Extractor rejections (malformed JSON, wrong content type, bad path or query values…)
 /// come from axum as plain text; give them the same JSON shape and stable codes as every
 /// other error.

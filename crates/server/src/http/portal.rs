@@ -73,11 +73,11 @@ fn respond(path: &std::path::Path, bytes: &'static [u8]) -> Response<Body> {
         HeaderValue::from_static("nosniff"),
     );
     // Personal codes are in the URL: never hand them to another site.
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     h.insert(
-        header::X_FRAME_OPTIONS,
-        HeaderValue::from_static("DENY"),
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
     );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     res
 }
 

@@ -1196,29 +1196,63 @@ async fn retake(
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
-mod tests {
+pub(crate) mod tests {
     //! The student journey over real HTTP against a real server (SQLite, port 0).
 
-    use std::sync::atomic::{AtomicBool, Ordering};
-    use std::sync::Arc;
+    use std::path::PathBuf;
+    use std::sync::{Arc, OnceLock};
 
     use gradphoto_api::common::{AttemptStatus, AttemptView};
     use gradphoto_api::error::ErrorBody;
     use gradphoto_api::student::{ClaimResponse, PaymentResponse, StudentCase};
     use gradphoto_domain::audit::Actor;
+    use gradphoto_domain::measures::{MeasureId, Thresholds, Verdict};
     use gradphoto_domain::role::Role;
     use gradphoto_domain::roster::RosterRecord;
     use gradphoto_domain::state::CaseState;
     use reqwest::multipart::{Form, Part};
     use reqwest::StatusCode;
 
-    use crate::analyzer::testing::ResizeAnalyzer;
     use crate::config::Config;
     use crate::demo::{demo_id_number, demo_policy};
     use crate::store::{codes, students};
+    use crate::vision::VisionAnalyzer;
     use crate::ServerHandle;
 
-    fn png(w: u32, h: u32) -> Vec<u8> {
+    /// The production analyzer, one per test process so the models load once; shared by
+    /// every unit test of the crate that analyses photos.
+    pub(crate) fn analyzer() -> Arc<VisionAnalyzer> {
+        static SHARED: OnceLock<Arc<VisionAnalyzer>> = OnceLock::new();
+        SHARED
+            .get_or_init(|| {
+                let analyzer = VisionAnalyzer::new(Thresholds::default());
+                analyzer.warm().unwrap();
+                Arc::new(analyzer)
+            })
+            .clone()
+    }
+
+    /// A file of the repository's `tests/data` (sample photos and synthetic ID cards).
+    pub(crate) fn test_data(rel: &str) -> Vec<u8> {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/data")
+            .join(rel);
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
+    /// A phone photo (1920×1080 JPEG) that passes every blocking check; the face is the one
+    /// on `idcards/idcard_astronaut.png`.
+    pub(crate) fn portrait() -> Vec<u8> {
+        test_data("photos/phone_1080p.jpg")
+    }
+
+    /// ID card front of the person in [`portrait`].
+    const SAME_PERSON_CARD: &str = "idcards/idcard_astronaut.png";
+    /// ID card front of someone else.
+    const OTHER_PERSON_CARD: &str = "idcards/idcard_gauss.png";
+
+    /// A generated PNG, for images that are stored but never analysed (the card's back).
+    pub(crate) fn png(w: u32, h: u32) -> Vec<u8> {
         let img = image::RgbImage::from_fn(w, h, |x, y| {
             image::Rgb([(x % 255) as u8, (y % 255) as u8, 200])
         });
@@ -1227,10 +1261,13 @@ mod tests {
         out.into_inner()
     }
 
-    /// JPEG-looking bytes just over the 300 KB test limit.
+    /// The upload limit of these tests: above the sample ID cards (about 330 KB).
+    const MAX_UPLOAD: u64 = 400 * 1024;
+
+    /// JPEG-looking bytes just over [`MAX_UPLOAD`].
     fn oversized_jpeg() -> Vec<u8> {
         let mut bytes = vec![0xFF, 0xD8, 0xFF, 0xE0];
-        bytes.resize(301 * 1024, 0x55);
+        bytes.resize(MAX_UPLOAD as usize + 1024, 0x55);
         bytes.extend_from_slice(&[0xFF, 0xD9]);
         bytes
     }
@@ -1239,7 +1276,6 @@ mod tests {
         handle: ServerHandle,
         base: String,
         http: reqwest::Client,
-        analyzer: Arc<ResizeAnalyzer>,
         _dir: tempfile::TempDir,
     }
 
@@ -1248,16 +1284,13 @@ mod tests {
         let config = Config {
             listen: "127.0.0.1:0".into(),
             data_dir: dir.path().to_path_buf(),
-            max_upload_bytes: 300 * 1024,
+            max_upload_bytes: MAX_UPLOAD,
             identity_max_failures: 2,
             // Jobs run when the test drains the queue, so every check sees a finished analysis.
             workers: 0,
             ..Config::default()
         };
-        let analyzer = Arc::new(ResizeAnalyzer {
-            same_person: AtomicBool::new(true),
-        });
-        let (addr, handle) = crate::serve(config, analyzer.clone()).await.unwrap();
+        let (addr, handle) = crate::serve(config, analyzer()).await.unwrap();
         let state = &handle.state;
         let records: Vec<RosterRecord> = (1..=2)
             .map(|i| RosterRecord {
@@ -1287,7 +1320,6 @@ mod tests {
             handle,
             base: format!("http://{addr}"),
             http: reqwest::Client::new(),
-            analyzer,
             _dir: dir,
         }
     }
@@ -1330,11 +1362,14 @@ mod tests {
             resp.json().await.unwrap()
         }
 
-        fn identity_form(name: &str, id: &str, back: bool) -> Form {
+        fn identity_form(name: &str, id: &str, card: &str, back: bool) -> Form {
             let mut form = Form::new()
                 .text("name", name.to_string())
                 .text("id_number", id.to_string())
-                .part("id_front", Part::bytes(png(40, 30)).file_name("front.png"));
+                .part(
+                    "id_front",
+                    Part::bytes(test_data(card)).file_name("front.png"),
+                );
             if back {
                 form = form.part("id_back", Part::bytes(png(40, 30)).file_name("back.png"));
             }
@@ -1405,7 +1440,12 @@ mod tests {
         // Identity needs consent first, then valid, matching data and both card sides.
         let err = World::error(
             post("/api/student/identity")
-                .multipart(World::identity_form("学生1", id.as_str(), true))
+                .multipart(World::identity_form(
+                    "学生1",
+                    id.as_str(),
+                    SAME_PERSON_CARD,
+                    true,
+                ))
                 .send()
                 .await
                 .unwrap(),
@@ -1463,7 +1503,7 @@ mod tests {
         bad.push(last);
         let err = World::error(
             post("/api/student/identity")
-                .multipart(World::identity_form("学生1", &bad, true))
+                .multipart(World::identity_form("学生1", &bad, SAME_PERSON_CARD, true))
                 .send()
                 .await
                 .unwrap(),
@@ -1473,7 +1513,12 @@ mod tests {
         assert_eq!(err.field.as_deref(), Some("id_number"));
         let err = World::error(
             post("/api/student/identity")
-                .multipart(World::identity_form("学生1", id.as_str(), false))
+                .multipart(World::identity_form(
+                    "学生1",
+                    id.as_str(),
+                    SAME_PERSON_CARD,
+                    false,
+                ))
                 .send()
                 .await
                 .unwrap(),
@@ -1486,7 +1531,12 @@ mod tests {
         );
         let err = World::error(
             post("/api/student/identity")
-                .multipart(World::identity_form("学生2", id.as_str(), true))
+                .multipart(World::identity_form(
+                    "学生2",
+                    id.as_str(),
+                    SAME_PERSON_CARD,
+                    true,
+                ))
                 .send()
                 .await
                 .unwrap(),
@@ -1495,7 +1545,12 @@ mod tests {
         .await;
         assert_eq!(err.code, "identity_mismatch");
         let case: StudentCase = post("/api/student/identity")
-            .multipart(World::identity_form("学生1", id.as_str(), true))
+            .multipart(World::identity_form(
+                "学生1",
+                id.as_str(),
+                SAME_PERSON_CARD,
+                true,
+            ))
             .send()
             .await
             .unwrap()
@@ -1611,10 +1666,10 @@ mod tests {
         )
         .await;
         assert_eq!(err.code, "upload_too_large");
-        let resp = upload(png(90, 120), "u1").send().await.unwrap();
+        let resp = upload(portrait(), "u1").send().await.unwrap();
         assert_eq!(resp.status(), StatusCode::CREATED);
         let first: AttemptView = resp.json().await.unwrap();
-        let resp = upload(png(90, 120), "u1").send().await.unwrap();
+        let resp = upload(portrait(), "u1").send().await.unwrap();
         assert_eq!(resp.status(), StatusCode::OK);
         let retried: AttemptView = resp.json().await.unwrap();
         assert_eq!(retried.id, first.id);
@@ -1637,6 +1692,21 @@ mod tests {
             .unwrap();
         assert_eq!(view.status, AttemptStatus::Checked);
         assert!(view.has_standardized);
+        let report = view.report.as_ref().unwrap();
+        assert_eq!(report.config_version, Thresholds::default().version());
+        assert_eq!(
+            report.get(MeasureId::SingleFace).map(|m| m.verdict),
+            Some(Verdict::Pass)
+        );
+        // The card is the student's own: the faces match.
+        assert_eq!(view.face_match.as_ref().map(|m| m.same_person), Some(true));
+        assert_eq!(
+            report.get(MeasureId::FaceSimilarity).map(|m| m.verdict),
+            Some(Verdict::Pass)
+        );
+        // The card was read; its printed name is not the roster's, which only a reviewer
+        // weighs.
+        assert!(view.ocr.is_some());
         let jpeg = w
             .http
             .get(w.url(&format!(
@@ -1671,7 +1741,7 @@ mod tests {
         let case: StudentCase = submit().send().await.unwrap().json().await.unwrap();
         assert_eq!(case.state, CaseState::PendingReview);
         let err = World::error(
-            upload(png(90, 120), "u2").send().await.unwrap(),
+            upload(portrait(), "u2").send().await.unwrap(),
             StatusCode::CONFLICT,
         )
         .await;
@@ -1715,7 +1785,12 @@ mod tests {
         for _ in 0..2 {
             let err = World::error(
                 post("/api/student/identity")
-                    .multipart(World::identity_form("学生2", other.as_str(), true))
+                    .multipart(World::identity_form(
+                        "学生2",
+                        other.as_str(),
+                        OTHER_PERSON_CARD,
+                        true,
+                    ))
                     .send()
                     .await
                     .unwrap(),
@@ -1726,7 +1801,12 @@ mod tests {
         }
         let right = demo_id_number(2).unwrap();
         let resp = post("/api/student/identity")
-            .multipart(World::identity_form("学生2", right.as_str(), true))
+            .multipart(World::identity_form(
+                "学生2",
+                right.as_str(),
+                OTHER_PERSON_CARD,
+                true,
+            ))
             .send()
             .await
             .unwrap();
@@ -1741,7 +1821,12 @@ mod tests {
             .await
             .unwrap();
         let case: StudentCase = post("/api/student/identity")
-            .multipart(World::identity_form("学生2", right.as_str(), true))
+            .multipart(World::identity_form(
+                "学生2",
+                right.as_str(),
+                OTHER_PERSON_CARD,
+                true,
+            ))
             .send()
             .await
             .unwrap()
@@ -1759,15 +1844,12 @@ mod tests {
             .unwrap();
         w.http.post(pay.pay_url.unwrap()).send().await.unwrap();
 
-        // Three failed face comparisons: the first two must be retaken, the third may go
-        // to review with a flag.
-        w.analyzer.same_person.store(false, Ordering::SeqCst);
+        // The card shows someone else, so every comparison fails: the first two photos must
+        // be retaken, the third may go to review with a flag.
         let mut last = String::new();
         for n in 1..=3 {
             let a: AttemptView = post("/api/student/attempts")
-                .multipart(
-                    Form::new().part("photo", Part::bytes(png(60 + n, 80)).file_name("p.png")),
-                )
+                .multipart(Form::new().part("photo", Part::bytes(portrait()).file_name("p.jpg")))
                 .send()
                 .await
                 .unwrap()
@@ -1775,6 +1857,25 @@ mod tests {
                 .await
                 .unwrap();
             crate::jobs::drain(&w.handle.state).await.unwrap();
+            let view: AttemptView = w
+                .http
+                .get(w.url(&format!("/api/student/attempts/{}", a.id)))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            assert_eq!(view.status, AttemptStatus::Checked);
+            assert!(view.has_standardized);
+            assert_eq!(view.face_match.as_ref().map(|m| m.same_person), Some(false));
+            let similarity = view
+                .report
+                .as_ref()
+                .and_then(|r| r.get(MeasureId::FaceSimilarity))
+                .map(|m| m.verdict);
+            assert_eq!(similarity, Some(Verdict::Fail));
             let resp = post("/api/student/submit")
                 .json(&serde_json::json!({ "attempt_id": a.id }))
                 .send()

@@ -1,5 +1,7 @@
-//! Test images: the sample photos of `tests/data/photos/`, and small generated images for
-//! ID card sides (the dimensions-only analyzer reads no ID card).
+//! Test images: the sample photos of `tests/data/photos/`, the synthetic ID card fronts of
+//! `tests/data/idcards/` (fictitious data, see the README there) and generated images where
+//! the content must be plain: a card back, which is stored but never analysed, and a bare
+//! wall, in which no face can be found.
 
 use std::io::Cursor;
 use std::path::PathBuf;
@@ -7,25 +9,40 @@ use std::path::PathBuf;
 use gradphoto_client::PhotoUpload;
 use image::{ImageFormat, Rgb, RgbImage};
 
-fn photos_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/photos")
+fn data_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data")
 }
 
-fn sample(name: &str, mime: &str) -> PhotoUpload {
-    let path = photos_dir().join(name);
+fn sample(rel: &str, mime: &str) -> PhotoUpload {
+    let path = data_dir().join(rel);
     let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    PhotoUpload::new(bytes, name, mime)
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("photo")
+        .to_string();
+    PhotoUpload::new(bytes, &name, mime)
 }
 
 /// A person in front of a white wall, as a phone's rear camera takes it (1920×1080 JPEG; see
-/// `tests/data/photos/PROVENANCE.md`).
+/// `tests/data/photos/PROVENANCE.md`). Passes every blocking check; the face matches the
+/// card of [`id_card_sides`].
 pub fn portrait() -> PhotoUpload {
-    sample("phone_1080p.jpg", "image/jpeg")
+    sample("photos/phone_1080p.jpg", "image/jpeg")
 }
 
-/// The 12-megapixel phone-sized sample (about 1.2 MB).
+/// The 12-megapixel phone-sized sample (about 1.2 MB) of the same scene.
 pub fn large_photo() -> PhotoUpload {
-    sample("phone_12mp.jpg", "image/jpeg")
+    sample("photos/phone_12mp.jpg", "image/jpeg")
+}
+
+/// An evenly lit, plain off-white wall (800×1000 PNG): a photo without a face.
+pub fn bare_wall() -> PhotoUpload {
+    let img = RgbImage::from_pixel(800, 1000, Rgb([236, 232, 224]));
+    let mut out = Vec::new();
+    img.write_to(&mut Cursor::new(&mut out), ImageFormat::Png)
+        .expect("encode png");
+    PhotoUpload::new(out, "wall.png", "image/png")
 }
 
 /// A generated JPEG of the given size with a gradient, so it compresses like a photo.
@@ -43,11 +60,12 @@ pub fn generated_jpeg(width: u32, height: u32) -> Vec<u8> {
     out
 }
 
-/// Front (the rendered text sample of `tests/data/photos/`) and back (generated, 856×540) of
-/// an ID card.
+/// Front and back of an ID card. The front is the synthetic card of the person in
+/// [`portrait`] (printed name and number are not any roster's); the back is generated
+/// (856×540).
 pub fn id_card_sides() -> (PhotoUpload, PhotoUpload) {
     (
-        sample("id_card_text.png", "image/png"),
+        sample("idcards/idcard_astronaut.png", "image/png"),
         PhotoUpload::new(generated_jpeg(856, 540), "back.jpg", "image/jpeg"),
     )
 }
