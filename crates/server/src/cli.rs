@@ -262,7 +262,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             // The other students' codes are already bound to the demo's own sessions, as a
             // real student's would be: opening them elsewhere is refused (一人一码).
-            println!("在浏览器中打开，体验学生流程 / open in a browser to walk the student journey:");
+            println!(
+                "在浏览器中打开，体验学生流程 / open in a browser to walk the student journey:"
+            );
             for link in links.iter().filter(|l| {
                 report
                     .cases
