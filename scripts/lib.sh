@@ -20,6 +20,7 @@ as_root() {
 # Debian packages the product, its tests and its desktop build need.
 DEB_PACKAGES=(
   build-essential pkg-config curl wget file libssl-dev libdbus-1-dev sqlite3
+  python3-venv
   postgresql
   chromium fonts-noto-cjk fonts-dejavu-core
   libwebkit2gtk-4.1-dev libxdo-dev libayatana-appindicator3-dev librsvg2-dev
@@ -77,4 +78,21 @@ build_portal() {
   ensure_node_modules "$ROOT/ui/portal"
   log "building the student portal"
   (cd "$ROOT/ui/portal" && npm run build --silent)
+}
+
+# The S3 object-store tests run against moto's S3-compatible server on loopback. It shares
+# nothing with the product, so it is installed once into its own virtual environment; the
+# stamp records the pinned version so that changing the pin reinstalls it.
+MOTO_VERSION="5.2.5"
+ensure_s3_test_server() {
+  local venv="$CACHE_DIR/venv-moto"
+  local stamp="$venv/.moto-version"
+  if [ ! -x "$venv/bin/moto_server" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$MOTO_VERSION" ]; then
+    log "installing moto[server]==$MOTO_VERSION into $venv"
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
+    echo "$MOTO_VERSION" >"$stamp"
+  fi
+  export GRADPHOTO_TEST_MOTO="$venv/bin/moto_server"
 }

@@ -19,6 +19,7 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 log "cargo build (all targets)"
 cargo build --workspace --all-targets --locked
 log "cargo test"
+ensure_s3_test_server
 GRADPHOTO_TEST_KEYRING=1 with_keyring cargo test --workspace --locked
 
 SERVER_BIN="$CARGO_TARGET_DIR/debug/gradphoto"
