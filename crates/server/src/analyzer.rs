@@ -72,17 +72,3 @@ impl gradphoto_domain::Localized for AnalyzeError {
 pub trait PhotoAnalyzer: Send + Sync + 'static {
     fn analyze(&self, input: AnalyzeInput) -> Result<AnalyzeOutput, AnalyzeError>;
 }
-
-/// Used until a photo analyzer is configured: every photo fails with a clear message
-/// instead of passing unchecked.
-pub struct Unavailable;
-
-impl PhotoAnalyzer for Unavailable {
-    fn analyze(&self, _input: AnalyzeInput) -> Result<AnalyzeOutput, AnalyzeError> {
-        Err(AnalyzeError {
-            code: "analysis_unavailable",
-            message_zh: "服务器暂未启用照片自动检测，请稍后再试或联系学校。".to_string(),
-            message_en: "Automatic photo checks are not enabled on this server yet; try again later or contact your school.".to_string(),
-        })
-    }
-}

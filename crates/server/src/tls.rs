@@ -138,9 +138,12 @@ mod tests {
             tls: Some(TlsConfig { cert, key }),
             ..Config::default()
         };
-        let (addr, handle) = crate::serve(config, Arc::new(crate::analyzer::Unavailable))
-            .await
-            .unwrap();
+        let (addr, handle) = crate::serve(
+            config,
+            Arc::new(crate::vision::VisionAnalyzer::new(Default::default())),
+        )
+        .await
+        .unwrap();
         assert!(handle.state.public_url.starts_with("https://"));
         let client = reqwest::Client::builder()
             .danger_accept_invalid_certs(true)

@@ -189,9 +189,12 @@ mod tests {
             workers: 0,
             ..Config::default()
         };
-        let (addr, handle) = crate::serve(config, Arc::new(crate::analyzer::Unavailable))
-            .await
-            .unwrap();
+        let (addr, handle) = crate::serve(
+            config,
+            Arc::new(crate::vision::VisionAnalyzer::new(Default::default())),
+        )
+        .await
+        .unwrap();
         let state = &handle.state;
         let hash = crate::crypto::hash_password("admin-password").unwrap();
         let mut tx = state.store.begin().await.unwrap();
