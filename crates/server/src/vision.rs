@@ -33,10 +33,6 @@ impl VisionAnalyzer {
             .as_ref()
             .map_err(Clone::clone)
     }
-
-    pub fn thresholds(&self) -> &Thresholds {
-        &self.thresholds
-    }
 }
 
 impl PhotoAnalyzer for VisionAnalyzer {
