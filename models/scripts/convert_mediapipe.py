@@ -11,11 +11,15 @@ not leak into the system Python.
 --src is the directory filled by fetch_sources.py (default
 $GRADPHOTO_MODEL_SRC or /var/cache/gradphoto/model-src); --out defaults to models/.
 
-Two fixes are applied (see MANIFEST.md):
+Three fixes are applied (see MANIFEST.md):
   * numpy 2 removed np.product, which tf2onnx 1.17 still calls: alias it to np.prod.
   * the selfie segmentation model ends in MediaPipe's custom op
     Convolution2DTransposeBias, which tf2onnx cannot map. It is rewritten to
     Transpose(NHWC->NCHW) -> ConvTranspose(2x2, stride 2, bias) -> Transpose(NCHW->NHWC).
+  * value-preserving rewrites of ops tract runs slowly (tract_friendly): bilinear x2 Resize
+    becomes an edge Pad, a grouped 3x3 Conv computing the four output phases and a
+    DepthToSpace (after any 1x1 Conv it fed is moved ahead of it), PRelu becomes x + (a-1)*min(x, 0), and an NHWC per-channel gate Mul that
+    feeds a Transpose to NCHW is done after the Transpose.
 """
 
 from __future__ import annotations
@@ -123,6 +127,202 @@ def rewrite_transpose_conv_bias(model):
     return len(targets)
 
 
+def _consumers(graph) -> dict:
+    out: dict = {}
+    for n in graph.node:
+        for i in n.input:
+            out.setdefault(i, []).append(n)
+    return out
+
+
+def _shapes(model) -> dict:
+    from onnx import shape_inference
+
+    inferred = shape_inference.infer_shapes(model)
+    return {v.name: [d.dim_value for d in v.type.tensor_type.shape.dim] for v in inferred.graph.value_info}
+
+
+def _replace(graph, old_nodes, new_nodes) -> None:
+    """Put `new_nodes` where the first of `old_nodes` was (keeps a valid topological order)."""
+    idx = list(graph.node).index(old_nodes[0])
+    for n in old_nodes:
+        graph.node.remove(n)
+    for offset, n in enumerate(new_nodes):
+        graph.node.insert(idx + offset, n)
+
+
+def conv_before_resize(model) -> int:
+    """Resize(x) -> 1x1 Conv  ==  1x1 Conv -> Resize.
+
+    Both are linear and bilinear weights sum to 1 (so the bias commutes too); upsampling after
+    the channel-reducing convolution moves fewer values.
+    """
+    graph = model.graph
+    users = _consumers(graph)
+    done = 0
+    for node in list(graph.node):
+        if node.op_type != "Resize" or len(users.get(node.output[0], [])) != 1:
+            continue
+        conv = users[node.output[0]][0]
+        attrs = {a.name: (list(a.ints) if a.ints else a.i) for a in conv.attribute}
+        if (
+            conv.op_type != "Conv"
+            or attrs.get("kernel_shape") != [1, 1]
+            or attrs.get("strides", [1, 1]) != [1, 1]
+            or attrs.get("group", 1) not in (0, 1)
+        ):
+            continue
+        x, y, low = node.input[0], conv.output[0], f"{conv.name}_lowres"
+        conv.input[0], conv.output[0] = x, low
+        node.input[0], node.output[0] = low, y
+        graph.node.remove(conv)
+        graph.node.insert(list(graph.node).index(node), conv)
+        done += 1
+    return done
+
+
+def upsample_as_phase_conv(model) -> int:
+    """Resize(linear, half_pixel, x2) -> Pad(edge, 1) -> Conv -> DepthToSpace(2, CRD).
+
+    Each output pixel of a x2 bilinear upsampling is one of four phases: output 2i mixes inputs
+    i-1 and i by 1/4 : 3/4, output 2i+1 mixes i and i+1 by 3/4 : 1/4 (the same along y). A
+    grouped 3x3 convolution with four outputs per channel computes the four phases at input
+    resolution and DepthToSpace interleaves them; replicating the edge reproduces Resize's
+    clamping at the borders.
+    """
+    import numpy as np
+    from onnx import helper, numpy_helper
+
+    graph = model.graph
+    inits = {t.name: t for t in graph.initializer}
+    shapes = _shapes(model)
+    taps = {0: np.array([0.25, 0.75, 0.0], np.float32), 1: np.array([0.0, 0.75, 0.25], np.float32)}
+    done = 0
+    for node in list(graph.node):
+        if node.op_type != "Resize":
+            continue
+        attrs = {a.name: (a.s.decode() if a.s else a.i) for a in node.attribute}
+        scales = None
+        if len(node.input) > 2 and node.input[2] in inits:
+            scales = numpy_helper.to_array(inits[node.input[2]]).tolist()
+        if attrs.get("mode") != "linear" or attrs.get("coordinate_transformation_mode") != "half_pixel" or scales != [1, 1, 2, 2]:
+            raise SystemExit(f"unexpected Resize {node.name}: {attrs}, scales {scales}")
+        channels = shapes[node.input[0]][1]
+        weights = np.zeros((4 * channels, 1, 3, 3), np.float32)
+        for c in range(channels):
+            for dy in (0, 1):
+                for dx in (0, 1):
+                    weights[4 * c + 2 * dy + dx, 0] = np.outer(taps[dy], taps[dx])
+        base = node.name
+        graph.initializer.extend(
+            [
+                numpy_helper.from_array(weights, f"{base}_phases_W"),
+                numpy_helper.from_array(np.array([0, 0, 1, 1, 0, 0, 1, 1], np.int64), f"{base}_edge_pads"),
+            ]
+        )
+        _replace(
+            graph,
+            [node],
+            [
+                helper.make_node("Pad", [node.input[0], f"{base}_edge_pads"], [f"{base}_edge"], name=f"{base}_pad", mode="edge"),
+                helper.make_node(
+                    "Conv",
+                    [f"{base}_edge", f"{base}_phases_W"],
+                    [f"{base}_phases"],
+                    name=f"{base}_phases",
+                    kernel_shape=[3, 3],
+                    pads=[0, 0, 0, 0],
+                    group=channels,
+                ),
+                helper.make_node("DepthToSpace", [f"{base}_phases"], [node.output[0]], name=f"{base}_interleave", blocksize=2, mode="CRD"),
+            ],
+        )
+        done += 1
+    return done
+
+
+def prelu_as_min(model) -> int:
+    """PRelu(x, a) -> x + (a - 1) * min(x, 0): the same values without a boolean select."""
+    import numpy as np
+    from onnx import helper, numpy_helper
+
+    graph = model.graph
+    inits = {t.name: t for t in graph.initializer}
+    done = 0
+    for node in list(graph.node):
+        if node.op_type != "PRelu":
+            continue
+        x, slope = node.input
+        a = numpy_helper.to_array(inits[slope]).astype(np.float32)
+        base = node.name
+        graph.initializer.extend(
+            [
+                numpy_helper.from_array(a - 1.0, f"{base}_am1"),
+                numpy_helper.from_array(np.array(0, np.float32), f"{base}_zero"),
+            ]
+        )
+        _replace(
+            graph,
+            [node],
+            [
+                helper.make_node("Min", [x, f"{base}_zero"], [f"{base}_neg"], name=f"{base}_min"),
+                helper.make_node("Mul", [f"{base}_neg", f"{base}_am1"], [f"{base}_scaled"], name=f"{base}_mul"),
+                helper.make_node("Add", [x, f"{base}_scaled"], [node.output[0]], name=f"{base}_add"),
+            ],
+        )
+        done += 1
+    return done
+
+
+def gate_after_transpose(model) -> int:
+    """Mul(x_nhwc, gate[1,1,1,C]) -> Transpose(to NCHW)  ==  Mul(Transpose(x), Transpose(gate)).
+
+    A per-channel gate on the innermost axis is a slow broadcast; on NCHW it scales whole planes.
+    """
+    from onnx import helper
+
+    graph = model.graph
+    users = _consumers(graph)
+    shapes = _shapes(model)
+    done = 0
+    for node in list(graph.node):
+        if node.op_type != "Mul" or len(users.get(node.output[0], [])) != 1:
+            continue
+        transpose = users[node.output[0]][0]
+        perm = [list(a.ints) for a in transpose.attribute if a.name == "perm"]
+        if transpose.op_type != "Transpose" or perm != [[0, 3, 1, 2]]:
+            continue
+        x, gate = node.input
+        sx, sg = shapes.get(x), shapes.get(gate)
+        if not sx or not sg or len(sx) != 4 or sg[:3] != [1, 1, 1]:
+            continue
+        base = node.name
+        _replace(
+            graph,
+            [node, transpose],
+            [
+                helper.make_node("Transpose", [x], [f"{base}_x_nchw"], name=f"{base}_xt", perm=[0, 3, 1, 2]),
+                helper.make_node("Transpose", [gate], [f"{base}_g_nchw"], name=f"{base}_gt", perm=[0, 3, 1, 2]),
+                helper.make_node("Mul", [f"{base}_x_nchw", f"{base}_g_nchw"], [transpose.output[0]], name=f"{base}_mul"),
+            ],
+        )
+        done += 1
+    return done
+
+
+def tract_friendly(model) -> dict:
+    """Rewrites that keep every output value (checked by check_models.py) but replace ops the
+    inference engine runs slowly: bilinear Resize, PRelu as a boolean select, and a per-channel
+    gate broadcast over the innermost axis. Order matters: commute 1x1 convolutions before the
+    upsampling is rewritten."""
+    return {
+        "conv_before_resize": conv_before_resize(model),
+        "upsample_as_phase_conv": upsample_as_phase_conv(model),
+        "prelu_as_min": prelu_as_min(model),
+        "gate_after_transpose": gate_after_transpose(model),
+    }
+
+
 def canonicalize_names(model) -> None:
     """Give every node, intermediate tensor and initializer a name derived from graph order.
 
@@ -173,6 +373,11 @@ def convert(src: Path, dst: Path) -> None:
 
     model, _ = tf2onnx.convert.from_tflite(str(src), opset=OPSET)
     rewritten = rewrite_transpose_conv_bias(model)
+    speedups = tract_friendly(model)
+    # Initializers the rewrites left unused (Resize scales, PRelu slopes).
+    used = {i for n in model.graph.node for i in n.input}
+    for t in [t for t in model.graph.initializer if t.name not in used]:
+        model.graph.initializer.remove(t)
     leftovers = sorted({n.op_type for n in model.graph.node if n.domain not in ("", "ai.onnx")})
     if leftovers:
         raise SystemExit(f"{src.name}: unsupported ops remain after conversion: {leftovers}")
@@ -183,6 +388,9 @@ def convert(src: Path, dst: Path) -> None:
     dst.write_bytes(model.SerializeToString())
     digest = hashlib.sha256(dst.read_bytes()).hexdigest()
     note = f" (rewrote {rewritten} Convolution2DTransposeBias)" if rewritten else ""
+    done = {k: v for k, v in speedups.items() if v}
+    if done:
+        note += f" (tract-friendly rewrites: {done})"
     print(f"{dst.name}: {dst.stat().st_size} bytes sha256 {digest}{note}")
 
 

@@ -8,9 +8,11 @@ use std::time::Instant;
 use gradphoto_api::review::ReviewItem;
 use gradphoto_domain::measures::{AssessStatus, Limits, MeasureResult, Verdict};
 use gradphoto_domain::Localized;
+use gradphoto_vision::detect::Detection;
 use gradphoto_vision::embed::FaceMatch;
-use gradphoto_vision::idcard::IdCardReading;
-use gradphoto_vision::{PhotoSpec, Thresholds, Vision, VisionError};
+use gradphoto_vision::idcard::{IdCardReading, Portrait};
+use gradphoto_vision::landmarks::FaceMesh;
+use gradphoto_vision::{Decoded, Inspection, PhotoSpec, Thresholds, Vision, VisionError};
 use tokio::sync::OnceCell;
 
 use crate::error::{DeskError, DeskResult};
@@ -131,18 +133,21 @@ fn measure_view(m: &MeasureResult, thresholds: &Thresholds) -> MeasureView {
     }
 }
 
-/// Face box and landmarks of the main face of an image, in its original pixels.
-fn overlay(vision: &Vision, bytes: &[u8], image: ImageKind) -> Option<OverlayView> {
-    let ins = vision.inspect(bytes).ok()?;
-    let k = 1.0 / ins.working_scale();
-    let (w, h) = ins.decoded.original_size;
-    let face_box = ins.primary().map(|d| {
+/// Face box and landmarks of a face found on an image decoded at `scale` (working pixels per
+/// original pixel), in the image's original pixels.
+fn overlay_view(
+    image: ImageKind,
+    (width, height): (u32, u32),
+    scale: f64,
+    face: Option<&Detection>,
+    mesh: Option<&FaceMesh>,
+) -> OverlayView {
+    let k = 1.0 / scale;
+    let face_box = face.map(|d| {
         let b = d.bbox.map(|v| f64::from(v) * k);
         [b[0], b[1], b[2] - b[0], b[3] - b[1]]
     });
-    let landmarks = ins
-        .mesh
-        .as_ref()
+    let landmarks = mesh
         .map(|m| {
             m.points
                 .iter()
@@ -150,13 +155,35 @@ fn overlay(vision: &Vision, bytes: &[u8], image: ImageKind) -> Option<OverlayVie
                 .collect()
         })
         .unwrap_or_default();
-    Some(OverlayView {
+    OverlayView {
         image,
-        width: w,
-        height: h,
+        width,
+        height,
         face_box,
         landmarks,
-    })
+    }
+}
+
+/// The main face of an inspected photo.
+fn inspection_overlay(ins: &Inspection, image: ImageKind) -> OverlayView {
+    overlay_view(
+        image,
+        ins.decoded.original_size,
+        ins.working_scale(),
+        ins.primary(),
+        ins.mesh.as_ref(),
+    )
+}
+
+/// The portrait on the card, as found for the face comparison.
+fn card_overlay(card: &Decoded, portrait: Option<&Portrait>) -> OverlayView {
+    overlay_view(
+        ImageKind::IdCardFront,
+        card.original_size,
+        card.scale(),
+        portrait.map(|p| &p.detection),
+        portrait.map(|p| &p.mesh),
+    )
 }
 
 /// What the hints say about the item beyond its images.
@@ -193,39 +220,63 @@ pub fn compute(
     let vision = &models.vision;
     let spec = PhotoSpec::chsi();
     let thresholds = Thresholds::default();
-    // The measures, the card reading and the overlays are independent: run them side by side
-    // (the reviewer waits for the slowest, not the sum).
-    let (analysis, reading, overlays) = std::thread::scope(|scope| {
-        // Read the card and compare with the record here: the full ID number stays on the server.
-        let reading = scope.spawn(|| id_card_front.and_then(|card| vision.read_id_card(card).ok()));
-        let overlays = scope.spawn(|| {
-            [
-                overlay(vision, original, ImageKind::Original),
-                standardized.and_then(|b| overlay(vision, b, ImageKind::Standardized)),
-                id_card_front.and_then(|b| overlay(vision, b, ImageKind::IdCardFront)),
-            ]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
+    // The card is decoded once for its reading and its portrait, and every image is
+    // inspected once: the overlays reuse what the measures and the comparison found.
+    let card = id_card_front.map(|b| vision.decode_card(b));
+    // Reading the card takes longest: it runs beside everything else (the reviewer waits for
+    // the slowest, not the sum). The full ID number stays on the server: the reading is
+    // compared with the record's masked number here.
+    let (check, reading, card_overlay, standardized_overlay) = std::thread::scope(|scope| {
+        let reading = scope.spawn(|| {
+            card.as_ref()
+                .and_then(|c| c.as_ref().ok())
+                .and_then(|c| vision.read_decoded_card(c).ok())
         });
-        let analysis = vision.analyze(original, &spec, &thresholds, id_card_front, None);
+        let portrait = match &card {
+            Some(Ok(c)) => Some(vision.card_portrait(c)),
+            _ => None,
+        };
+        // Why the comparison cannot be made, if it cannot: the card or its portrait.
+        let card_face = match (&card, &portrait) {
+            (Some(Err(e)), _) | (_, Some(Err(e))) => Some(Err(e)),
+            (_, Some(Ok(p))) => Some(Ok(&p.embedding)),
+            _ => None,
+        };
+        let check = vision.review_check(original, &spec, &thresholds, card_face);
+        let card_overlay = card
+            .as_ref()
+            .and_then(|c| c.as_ref().ok())
+            .map(|c| card_overlay(c, portrait.as_ref().and_then(|p| p.as_ref().ok())));
+        let standardized_overlay = standardized.and_then(|b| {
+            let ins = vision.inspect(b).ok()?;
+            Some(inspection_overlay(&ins, ImageKind::Standardized))
+        });
         (
-            analysis,
+            check,
             reading.join().ok().flatten(),
-            overlays.join().unwrap_or_default(),
+            card_overlay,
+            standardized_overlay,
         )
     });
-    let analysis = analysis.map_err(|e| hints_error(&e))?;
-    let measures: Vec<MeasureView> = analysis
+    let check = check.map_err(|e| hints_error(&e))?;
+    let overlays = [
+        Some(inspection_overlay(&check.inspection, ImageKind::Original)),
+        standardized_overlay,
+        card_overlay,
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let measures: Vec<MeasureView> = check
         .report
         .measures
         .iter()
         .map(|m| measure_view(m, &thresholds))
         .collect();
-    let face_match = analysis.face_match.as_ref().map(face_view);
+    let face_match = check.face_match.as_ref().map(face_view);
     let ocr = reading.map(|r| ocr_view(&r, item));
 
-    let mut overall = analysis.report.overall();
+    let mut overall = check.report.overall();
     if ocr
         .as_ref()
         .is_some_and(|o| !(o.name_matches && o.number_matches))
@@ -241,12 +292,7 @@ pub fn compute(
         flagged: item.flagged,
         face_match_failures: item.face_match_failures,
         overlays,
-        models: analysis
-            .report
-            .models
-            .iter()
-            .map(|m| m.name.clone())
-            .collect(),
+        models: check.report.models.iter().map(|m| m.name.clone()).collect(),
         elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
     })
 }

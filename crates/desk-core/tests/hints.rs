@@ -6,12 +6,17 @@ use std::path::Path;
 
 use gradphoto_desk_core::hints::{compute, HintSubject, Models};
 use gradphoto_desk_core::view::ImageKind;
+use gradphoto_vision::{PhotoSpec, Thresholds};
 
 fn photo(name: &str) -> Vec<u8> {
+    test_data(&format!("photos/{name}"))
+}
+
+fn test_data(rel: &str) -> Vec<u8> {
     std::fs::read(
         Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../tests/data/photos")
-            .join(name),
+            .join("../../tests/data")
+            .join(rel),
     )
     .unwrap()
 }
@@ -78,4 +83,89 @@ fn a_photo_without_a_face_is_reported_not_hidden() {
         Ok(h) => assert_ne!(h.overall, "pass", "{h:?}"),
         Err(e) => assert!(!e.view().message_zh.is_empty()),
     }
+}
+
+#[test]
+fn hints_with_the_card_front_agree_with_a_full_analysis() {
+    let models = Models::load().unwrap();
+    let vision = &models.vision;
+    // The same (fictitious) person on the photo and the synthetic card.
+    let subject = HintSubject {
+        item_id: "c3".into(),
+        name: "林晓雯".into(),
+        id_number_masked: "110105********128X".into(),
+        flagged: false,
+        face_match_failures: 0,
+    };
+    let original = photo("phone_1080p.jpg");
+    let card = test_data("idcards/idcard_astronaut.png");
+    let h = compute(&models, &subject, &original, None, Some(&card)).unwrap();
+
+    let ocr = h.ocr.as_ref().unwrap();
+    assert_eq!(ocr.name_read.as_deref(), Some("林晓雯"));
+    assert_eq!(ocr.number_read.as_deref(), Some("110105********128X"));
+    assert!(ocr.name_matches && ocr.number_matches, "{ocr:?}");
+    assert!(
+        h.face_match.as_ref().unwrap().same_person,
+        "{:?}",
+        h.face_match
+    );
+
+    // The measures are those of the full analysis of the same photo and card, though the
+    // photo was inspected once for the measures and its overlay.
+    let analysis = vision
+        .analyze(
+            &original,
+            &PhotoSpec::chsi(),
+            &Thresholds::default(),
+            Some(&card),
+            None,
+        )
+        .unwrap();
+    let expected: Vec<_> = analysis
+        .report
+        .measures
+        .iter()
+        .map(|m| {
+            (
+                m.id.code().to_string(),
+                m.raw.filter(|v| v.is_finite()),
+                m.score,
+            )
+        })
+        .collect();
+    let got: Vec<_> = h
+        .measures
+        .iter()
+        .map(|m| (m.id.clone(), m.raw, m.score))
+        .collect();
+    assert_eq!(got, expected);
+    let similarity = analysis.face_match.unwrap().similarity;
+    assert_eq!(
+        h.face_match.as_ref().unwrap().similarity,
+        f64::from(similarity) / 100.0
+    );
+
+    // The overlays are where an inspection of each image puts the face.
+    let overlay = |kind| h.overlays.iter().find(|o| o.image == kind).unwrap();
+    let ins = vision.inspect(&original).unwrap();
+    let k = 1.0 / ins.working_scale();
+    let b = ins.primary().unwrap().bbox.map(|v| f64::from(v) * k);
+    let orig = overlay(ImageKind::Original);
+    assert_eq!(orig.face_box, Some([b[0], b[1], b[2] - b[0], b[3] - b[1]]));
+    assert_eq!(orig.landmarks.len(), 468);
+    let front = overlay(ImageKind::IdCardFront);
+    assert_eq!((front.width, front.height), (1012, 638));
+    let [x, y, w, hgt] = front.face_box.unwrap();
+    let card_ins = vision.inspect(&card).unwrap();
+    let c = card_ins.primary().unwrap().bbox.map(f64::from);
+    // The portrait as found for the comparison overlaps the face an inspection finds.
+    let ix = (x + w).min(c[2]) - x.max(c[0]);
+    let iy = (y + hgt).min(c[3]) - y.max(c[1]);
+    assert!(
+        ix > 0.5 * w && iy > 0.5 * hgt,
+        "{:?} vs {c:?}",
+        front.face_box
+    );
+    assert_eq!(front.landmarks.len(), 468);
 }

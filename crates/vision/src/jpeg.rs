@@ -26,15 +26,14 @@ pub fn encode(img: &RgbImage, quality: u8, dpi: u16) -> Result<Vec<u8>, VisionEr
 
 /// Highest quality this search considers: above it files grow fast for no visible gain.
 pub const MAX_QUALITY: u8 = 95;
-/// Where the search starts: 480×640 portraits reach 20–40 KB around this quality.
-const FIRST_GUESS: u8 = 85;
-/// Upward probing step when the first guess fits.
-const STEP: u8 = 5;
+/// Where the search starts: 480×640 portraits reach 20–40 KB between these qualities.
+const FIRST_GUESSES: [u8; 2] = [85, 90];
 
-/// The largest quality in `[min_quality, 95]` whose file is not above `max_bytes`, found by
-/// bracketing from quality 85 (steps of 5 up, or the minimum quality down) and interpolating
-/// on file size (monotone in quality): usually 3–5 encodes of ≈ 2 ms. If even the top quality is below `min_bytes` (a very plain image), the file is
-/// padded to the minimum.
+/// The largest quality in `[min_quality, 95]` whose file is not above `max_bytes`. File size is
+/// monotone in quality, so this is a bracket search; each round encodes two qualities at once
+/// (on two cores, the cost of one): first 85 and 90, then the two qualities around the point
+/// where log size meets the limit. Usually two rounds of ≈ 2 ms. If even the top quality is
+/// below `min_bytes` (a very plain image), the file is padded to the minimum.
 pub fn encode_in_window(
     img: &RgbImage,
     min_quality: u8,
@@ -43,67 +42,98 @@ pub fn encode_in_window(
     dpi: u16,
 ) -> Result<(Vec<u8>, u8), VisionError> {
     let lo_q = min_quality.clamp(1, MAX_QUALITY);
-    // Start where photos at this size usually land, then find the other end of the bracket.
-    let first_q = FIRST_GUESS.clamp(lo_q, MAX_QUALITY);
-    let first = encode(img, first_q, dpi)?;
-    let ((lo, at_lo), (hi, at_hi)) = if first.len() as u64 <= max_bytes {
-        // Step up until a quality does not fit (or the top one does).
-        let (mut q, mut fits) = (first_q, first);
-        loop {
-            if q == MAX_QUALITY {
-                return Ok((pad_to(fits, min_bytes), MAX_QUALITY));
+    // `fits`: the best quality known to fit, with its file; `over`: the lowest known not to.
+    let mut fits: Option<(u8, Vec<u8>)> = None;
+    let mut over: Option<(u8, usize)> = None;
+    loop {
+        let lo = fits.as_ref().map(|(q, b)| (*q, b.len()));
+        let candidates = next_candidates(lo_q, lo, over, max_bytes);
+        if candidates.is_empty() {
+            break;
+        }
+        for (q, bytes) in encode_many(img, &candidates, dpi)? {
+            if bytes.len() as u64 <= max_bytes {
+                if fits.as_ref().is_none_or(|(fq, _)| q > *fq) {
+                    fits = Some((q, bytes));
+                }
+            } else if over.is_none_or(|(oq, _)| q < oq) {
+                over = Some((q, bytes.len()));
             }
-            let next_q = (q + STEP).min(MAX_QUALITY);
-            let next = encode(img, next_q, dpi)?;
-            if next.len() as u64 > max_bytes {
-                break ((q, fits), (next_q, next));
-            }
-            (q, fits) = (next_q, next);
         }
-    } else {
-        let bottom = if first_q == lo_q {
-            first.clone()
-        } else {
-            encode(img, lo_q, dpi)?
-        };
-        if bottom.len() as u64 > max_bytes {
-            return Err(VisionError::InvalidSpec(format!(
-                "even quality {lo_q} gives {} bytes, above the {max_bytes}-byte limit",
-                bottom.len()
-            )));
-        }
-        ((lo_q, bottom), (first_q, first))
-    };
-    // Bracket: `lo` fits, `hi` does not.
-    let (mut lo, mut lo_size) = (lo, at_lo.len() as f64);
-    let (mut hi, mut hi_size) = (hi, at_hi.len() as f64);
-    let mut best = at_lo;
-    let mut interpolate = true;
-    while hi - lo > 1 {
-        // Interpolate on log size (close to linear in quality); when that barely narrows the
-        // bracket (file size is convex near the top), bisect on the next step.
-        let q = if interpolate {
-            let target = (max_bytes as f64).ln();
-            let t =
-                ((target - lo_size.ln()) / (hi_size.ln() - lo_size.ln()).max(1e-9)).clamp(0.0, 1.0);
-            (f64::from(lo) + t * f64::from(hi - lo)).round() as u8
-        } else {
-            lo + (hi - lo) / 2
-        }
-        .clamp(lo + 1, hi - 1);
-        let before = hi - lo;
-        let bytes = encode(img, q, dpi)?;
-        if bytes.len() as u64 <= max_bytes {
-            lo = q;
-            lo_size = bytes.len() as f64;
-            best = bytes;
-        } else {
-            hi = q;
-            hi_size = bytes.len() as f64;
-        }
-        interpolate = (hi - lo) * 2 <= before;
     }
-    Ok((pad_to(best, min_bytes), lo))
+    match fits {
+        Some((q, bytes)) => Ok((pad_to(bytes, min_bytes), q)),
+        None => Err(VisionError::InvalidSpec(format!(
+            "even quality {lo_q} gives {} bytes, above the {max_bytes}-byte limit",
+            over.map(|(_, n)| n).unwrap_or(0)
+        ))),
+    }
+}
+
+/// The qualities to try next (at most two, strictly inside the bracket), or none when the
+/// answer is known.
+fn next_candidates(
+    lo_q: u8,
+    fits: Option<(u8, usize)>,
+    over: Option<(u8, usize)>,
+    max_bytes: u64,
+) -> Vec<u8> {
+    let above = fits.map_or(lo_q, |(q, _)| q + 1);
+    let below = over.map_or(MAX_QUALITY, |(q, _)| q - 1);
+    if fits.is_some_and(|(q, _)| q >= MAX_QUALITY) || over.is_some_and(|(q, _)| q <= lo_q) {
+        return Vec::new();
+    }
+    if above > below {
+        return Vec::new();
+    }
+    let mut qs: Vec<u8> = match (fits, over) {
+        (None, None) => FIRST_GUESSES.to_vec(),
+        // Everything tried fits: the top, and a step below it in case the top does not.
+        (Some((q, _)), None) => vec![q.saturating_add(3), MAX_QUALITY],
+        // Nothing tried fits: the minimum, and halfway up to what did not fit.
+        (None, Some((q, _))) => vec![lo_q, lo_q + (q - lo_q) / 2],
+        (Some((lq, ls)), Some((hq, hs))) => {
+            // Interpolate on log size (close to linear in quality) and try both neighbours
+            // of the crossing, so one round usually settles it.
+            let target = (max_bytes as f64).ln();
+            let (ls, hs) = ((ls.max(1) as f64).ln(), (hs.max(1) as f64).ln());
+            let t = ((target - ls) / (hs - ls).max(1e-9)).clamp(0.0, 1.0);
+            let q = (f64::from(lq) + t * f64::from(hq - lq)).floor() as u8;
+            vec![q, q + 1]
+        }
+    };
+    for q in &mut qs {
+        *q = (*q).clamp(above, below);
+    }
+    qs.sort_unstable();
+    qs.dedup();
+    qs
+}
+
+/// Encodes `img` at each quality, in parallel when there are several.
+fn encode_many(
+    img: &RgbImage,
+    qualities: &[u8],
+    dpi: u16,
+) -> Result<Vec<(u8, Vec<u8>)>, VisionError> {
+    match qualities {
+        [] => Ok(Vec::new()),
+        [q] => Ok(vec![(*q, encode(img, *q, dpi)?)]),
+        [first, rest @ ..] => std::thread::scope(|s| {
+            let others: Vec<_> = rest
+                .iter()
+                .map(|&q| s.spawn(move || encode(img, q, dpi).map(|b| (q, b))))
+                .collect();
+            let mut out = vec![(*first, encode(img, *first, dpi)?)];
+            for h in others {
+                out.push(
+                    h.join()
+                        .map_err(|_| VisionError::Model("jpeg encode thread panicked".into()))??,
+                );
+            }
+            Ok(out)
+        }),
+    }
 }
 
 /// Very plain images stay under the window's minimum even at quality 100; a JPEG comment
@@ -143,6 +173,28 @@ mod tests {
         // One step up would not fit (or the top quality was reached).
         if q < MAX_QUALITY {
             assert!(encode(&img, q + 1, 300).unwrap().len() > 80 * 1024);
+        }
+    }
+
+    #[test]
+    fn quality_search_finds_the_highest_fitting_quality_for_any_window() {
+        let img = textured(240, 320);
+        let sizes: Vec<usize> = (1..=MAX_QUALITY)
+            .map(|q| encode(&img, q, 300).unwrap().len())
+            .collect();
+        for max_kb in [6u64, 9, 12, 15, 20, 30, 60] {
+            let max = max_kb * 1024;
+            let expected = (1..=MAX_QUALITY)
+                .filter(|&q| q >= 40 && sizes[usize::from(q) - 1] as u64 <= max)
+                .max();
+            match (encode_in_window(&img, 40, 0, max, 300), expected) {
+                (Ok((bytes, q)), Some(e)) => {
+                    assert_eq!(q, e, "window {max_kb} KB");
+                    assert_eq!(bytes.len(), sizes[usize::from(q) - 1]);
+                }
+                (Err(_), None) => {}
+                (got, e) => panic!("window {max_kb} KB: {:?} vs {e:?}", got.map(|g| g.1)),
+            }
         }
     }
 

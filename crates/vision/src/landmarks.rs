@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::detect::Detection;
 use crate::error::VisionError;
 use crate::models::{run_nhwc, Plan};
-use crate::raster::{warp_rgb, Affine};
+use crate::raster::{crop_for_model, Affine};
 
 const INPUT: usize = 192;
 const ROI_SCALE: f64 = 1.5;
@@ -126,7 +126,7 @@ pub fn roi_for(det: &Detection) -> Affine {
 /// Runs FaceMesh for one detection on `img` (the image the detection's coordinates refer to).
 pub fn face_mesh(plan: &Plan, img: &RgbImage, det: &Detection) -> Result<FaceMesh, VisionError> {
     let crop_to_img = roi_for(det);
-    let crop = warp_rgb(img, INPUT as u32, INPUT as u32, &crop_to_img, [0, 0, 0]);
+    let crop = crop_for_model(img, INPUT as u32, INPUT as u32, &crop_to_img);
     let data: Vec<f32> = crop
         .as_raw()
         .iter()

@@ -366,6 +366,84 @@ impl Vision {
             }
         }
     }
+
+    /// The ID card front decoded the way every card step decodes it (reduced like a photo
+    /// when large), so that one decode serves both [`Vision::read_decoded_card`] and
+    /// [`Vision::card_portrait`].
+    pub fn decode_card(&self, front: &[u8]) -> Result<Decoded, VisionError> {
+        let r = inspect::working_reduction(front)?;
+        decode::decode_reduced(front, self.limits, r)
+    }
+
+    /// [`Vision::read_id_card`] on a card from [`Vision::decode_card`].
+    pub fn read_decoded_card(&self, card: &Decoded) -> Result<idcard::IdCardReading, VisionError> {
+        idcard::read_id_card(self.ocr_engine()?, &card.rgb)
+    }
+
+    /// The portrait on a card from [`Vision::decode_card`]: where it is (in `card.rgb`
+    /// pixels) and the descriptor the face comparison uses.
+    pub fn card_portrait(&self, card: &Decoded) -> Result<idcard::Portrait, VisionError> {
+        idcard::portrait(
+            &self.detector,
+            &self.landmarker,
+            self.embedder()?,
+            &card.rgb,
+        )
+    }
+
+    /// What a reviewer's hints need from a photo, from one inspection: the measures
+    /// [`Vision::analyze`] reports — face_similarity too when `card_face` is given (the
+    /// card portrait's descriptor, or why there is none) — and the inspection they were
+    /// taken from, to draw the face. The standardized photo is not rendered.
+    pub fn review_check(
+        &self,
+        photo: &[u8],
+        spec: &PhotoSpec,
+        thresholds: &Thresholds,
+        card_face: Option<Result<&embed::Embedding, &VisionError>>,
+    ) -> Result<ReviewCheck, VisionError> {
+        spec.validate()
+            .map_err(|e| VisionError::InvalidSpec(e.to_string()))?;
+        let ins = self.inspect(photo)?;
+        let (ins, plan, plan_err) = if ins.mesh.is_some() {
+            match self.plan_with_resolution(photo, ins, spec) {
+                (ins, Ok(plan)) => (ins, Some(plan), None),
+                (ins, Err(e)) => (ins, None, Some(e)),
+            }
+        } else {
+            (ins, None, None)
+        };
+        let mut measures =
+            measures::measure_all(&ins, plan.as_ref(), plan_err.as_ref(), spec, thresholds);
+        let mut models = self.versions.clone();
+        let mut face_match = None;
+        if let Some(card_face) = card_face {
+            let matched = card_face.map_err(clone_err).and_then(|card_face| {
+                Ok(embed::compare_with(
+                    &self.embedding_of(&ins)?,
+                    card_face,
+                    embed::threshold_from(thresholds),
+                ))
+            });
+            measures.push(match &matched {
+                Ok(m) => embed::face_similarity_measure(m, thresholds),
+                Err(e) => not_assessed(MeasureId::FaceSimilarity, e),
+            });
+            face_match = matched.ok();
+            if let Ok(e) = self.embedder() {
+                models.push(e.model_version().clone());
+            }
+        }
+        Ok(ReviewCheck {
+            report: CheckReport {
+                measures,
+                models,
+                config_version: thresholds.version(),
+            },
+            face_match,
+            inspection: ins,
+        })
+    }
 }
 
 fn not_assessed(id: MeasureId, e: &VisionError) -> gradphoto_domain::measures::MeasureResult {
@@ -412,3 +490,14 @@ pub mod align;
 pub mod embed;
 pub mod idcard;
 pub mod ocr;
+
+/// Result of [`Vision::review_check`].
+#[derive(Debug, Clone)]
+pub struct ReviewCheck {
+    /// The measures [`Vision::analyze`] reports for the same photo and card.
+    pub report: CheckReport,
+    pub face_match: Option<embed::FaceMatch>,
+    /// The inspection the measures were taken from (at full resolution when the crop plan
+    /// needed it).
+    pub inspection: Inspection,
+}

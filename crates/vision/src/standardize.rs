@@ -16,7 +16,7 @@ use crate::error::{CropShortfall, VisionError};
 use crate::inspect::Inspection;
 use crate::jpeg::encode_in_window;
 use crate::landmarks::FaceMesh;
-use crate::raster::{warp_rgb, Affine, Plane};
+use crate::raster::{par_bands, warp_rgb_par, Affine, Plane};
 use crate::segment::{composite, refine};
 
 /// Where the standardized photo came from and what it measures.
@@ -272,7 +272,7 @@ pub fn render(
     let mesh = ins.mesh.as_ref().ok_or(VisionError::NoFace)?;
     let bg = [spec.background.r, spec.background.g, spec.background.b];
     let (wo, ho) = (spec.width as usize, spec.height as usize);
-    let img = warp_rgb(
+    let img = warp_rgb_par(
         &ins.decoded.rgb,
         spec.width,
         spec.height,
@@ -286,14 +286,17 @@ pub fn render(
         f64::from(ins.decoded.rgb.width()),
         f64::from(ins.decoded.rgb.height()),
     );
-    for v in 0..ho {
-        for u in 0..wo {
-            let (x, y) = plan.out_to_work.apply(u as f64 + 0.5, v as f64 + 0.5);
-            if x < 0.0 || y < 0.0 || x >= w || y >= h {
-                coarse.data[v * wo + u] = 0.0;
+    let m = plan.out_to_work;
+    par_bands(&mut coarse.data, wo, |v0, band| {
+        for (dv, row) in band.chunks_exact_mut(wo).enumerate() {
+            for (u, c) in row.iter_mut().enumerate() {
+                let (x, y) = m.apply(u as f64 + 0.5, (v0 + dv) as f64 + 0.5);
+                if x < 0.0 || y < 0.0 || x >= w || y >= h {
+                    *c = 0.0;
+                }
             }
         }
-    }
+    });
     let work_to_out = plan
         .out_to_work
         .invert()

@@ -567,6 +567,39 @@ fn decoding_errors_have_codes() {
 }
 
 #[test]
+fn full_size_jpeg_decoding_matches_the_reference_decoder_and_handles_grey() {
+    // The full-size path (zune-jpeg) against jpeg-decoder on the same file: IDCT rounding may
+    // differ by a level or two, never more.
+    let jpeg = photo("phone_1080p.jpg");
+    let ours = decode(&jpeg, DecodeLimits::default()).unwrap().rgb;
+    let reference = image::RgbImage::from_raw(
+        ours.width(),
+        ours.height(),
+        jpeg_decoder::Decoder::new(std::io::Cursor::new(&jpeg))
+            .decode()
+            .unwrap(),
+    )
+    .unwrap();
+    let worst = ours
+        .as_raw()
+        .iter()
+        .zip(reference.as_raw())
+        .map(|(a, b)| a.abs_diff(*b))
+        .max()
+        .unwrap();
+    assert!(worst <= 8, "largest difference {worst}");
+    // A greyscale JPEG comes out as RGB with equal channels.
+    let grey = image::GrayImage::from_fn(64, 48, |x, y| image::Luma([(x * 3 + y) as u8]));
+    let mut bytes = Vec::new();
+    jpeg_encoder::Encoder::new(&mut bytes, 90)
+        .encode(grey.as_raw(), 64, 48, jpeg_encoder::ColorType::Luma)
+        .unwrap();
+    let rgb = decode(&bytes, DecodeLimits::default()).unwrap().rgb;
+    assert_eq!(rgb.dimensions(), (64, 48));
+    assert!(rgb.pixels().all(|p| p[0] == p[1] && p[1] == p[2]));
+}
+
+#[test]
 fn decompression_bomb_is_refused_from_the_header() {
     // A PNG announcing 60000×60000 pixels, with a single tiny compressed row of data: decoding
     // it would allocate 10 GB; the header check refuses it at once.

@@ -18,6 +18,10 @@ use crate::models::Plan;
 /// RapidOCR's `limit_type: max` with `limit_side_len: 960`; 736 fits a 4:3 photo.
 pub const CANVAS_LANDSCAPE: (u32, u32) = (960, 736);
 pub const CANVAS_PORTRAIT: (u32, u32) = (736, 960);
+/// Smaller canvases for large print (an ID card filling the frame): 2.3× fewer pixels, and
+/// the detector's time follows the pixel count.
+pub const SMALL_LANDSCAPE: (u32, u32) = (640, 480);
+pub const SMALL_PORTRAIT: (u32, u32) = (480, 640);
 const THRESH: f32 = 0.3;
 const BOX_THRESH: f64 = 0.5;
 const UNCLIP_RATIO: f64 = 1.6;
@@ -30,6 +34,15 @@ pub fn canvas_for(w: u32, h: u32) -> (u32, u32) {
         CANVAS_LANDSCAPE
     } else {
         CANVAS_PORTRAIT
+    }
+}
+
+/// The small canvas for an image of this size.
+pub fn small_canvas_for(w: u32, h: u32) -> (u32, u32) {
+    if w >= h {
+        SMALL_LANDSCAPE
+    } else {
+        SMALL_PORTRAIT
     }
 }
 
@@ -268,6 +281,12 @@ mod tests {
     fn canvases() {
         assert_eq!(canvas_for(1000, 630), CANVAS_LANDSCAPE);
         assert_eq!(canvas_for(630, 1000), CANVAS_PORTRAIT);
+        assert_eq!(small_canvas_for(1012, 638), SMALL_LANDSCAPE);
+        assert_eq!(small_canvas_for(638, 1012), SMALL_PORTRAIT);
+        for c in [CANVAS_LANDSCAPE, SMALL_LANDSCAPE] {
+            // The detector downsamples by 32.
+            assert!(c.0 % 32 == 0 && c.1 % 32 == 0, "{c:?}");
+        }
         let (s, w, h) = fit(4000, 3000, CANVAS_LANDSCAPE).unwrap();
         assert!((s - 0.24).abs() < 1e-9 && (w, h) == (960, 720));
         assert_eq!(fit(500, 300, CANVAS_LANDSCAPE), Some((1.0, 500, 300)));
