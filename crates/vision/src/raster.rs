@@ -235,13 +235,16 @@ fn workers() -> usize {
 
 /// Bands smaller than this many rows are not worth a thread.
 const MIN_BAND_ROWS: usize = 64;
+/// Nor are whole jobs smaller than this many items (starting a thread costs tens of
+/// microseconds, about what a 240×320 plane takes to filter).
+const MIN_PARALLEL_ITEMS: usize = 150_000;
 
 /// Splits `data` (rows of `row_len` items) into one band of whole rows per worker and runs
 /// `f(first_row, band)` on every band, the last on the calling thread.
 pub fn par_bands<T: Send>(data: &mut [T], row_len: usize, f: impl Fn(usize, &mut [T]) + Sync) {
     let rows = data.len() / row_len.max(1);
     let n = workers().min(rows / MIN_BAND_ROWS).max(1);
-    if n == 1 {
+    if n == 1 || data.len() < MIN_PARALLEL_ITEMS {
         f(0, data);
         return;
     }
@@ -593,16 +596,16 @@ mod tests {
 
     #[test]
     fn banded_box_mean_matches_the_direct_window_mean() {
-        // Tall enough to be split into bands; values vary so a wrong band start shows.
-        let (w, h, r) = (37, 300, 5);
+        // Large enough to be split into bands; values vary so a wrong band start shows.
+        let (w, h, r) = (500, 320, 5);
         let p = Plane {
             width: w,
             height: h,
             data: (0..w * h).map(|i| ((i * 7919) % 251) as f32).collect(),
         };
         let fast = p.box_mean(r);
-        for y in [0usize, 1, 63, 64, 75, 149, 150, 151, 299] {
-            for x in [0usize, 3, 18, 36] {
+        for y in [0usize, 1, 63, 64, 75, 154, 159, 160, 161, 166, 319] {
+            for x in [0usize, 3, 18, 36, 499] {
                 let (y0, y1) = (y.saturating_sub(r), (y + r + 1).min(h));
                 let (x0, x1) = (x.saturating_sub(r), (x + r + 1).min(w));
                 let mut sum = 0f64;
