@@ -46,6 +46,8 @@ pub struct AppState {
     pub job_signal: Arc<Notify>,
     /// Base URL for links shown to students (no trailing slash).
     pub public_url: String,
+    /// The review queue's per-state counts, briefly cached (see `http::review`).
+    pub review_counts: Arc<http::review::CountsCache>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -100,6 +102,7 @@ impl AppState {
             payments,
             job_signal: Arc::new(Notify::new()),
             public_url,
+            review_counts: Arc::default(),
         })
     }
 

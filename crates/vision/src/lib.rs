@@ -256,40 +256,27 @@ impl Vision {
         id_card_front: Option<&[u8]>,
         typed: Option<(&str, &str)>,
     ) -> Result<Analysis, VisionError> {
-        spec.validate()
-            .map_err(|e| VisionError::InvalidSpec(e.to_string()))?;
-        let ins = self.inspect(photo)?;
-        let (ins, plan, plan_err) = if ins.mesh.is_some() {
-            match self.plan_with_resolution(photo, ins, spec) {
-                (ins, Ok(plan)) => (ins, Some(plan), None),
-                (ins, Err(e)) => (ins, None, Some(e)),
-            }
-        } else {
-            (ins, None, None)
-        };
-        let mut measures =
-            measures::measure_all(&ins, plan.as_ref(), plan_err.as_ref(), spec, thresholds);
+        let Measured {
+            ins,
+            plan,
+            plan_err,
+            mut measures,
+        } = self.measure_photo(photo, spec, thresholds)?;
         let mut models = self.versions.clone();
         let (mut face_match, mut ocr) = (None, None);
         if let Some(card_bytes) = id_card_front {
             let card = self.card_image(card_bytes);
-            let matched = card.as_ref().map_err(clone_err).and_then(|card| {
-                let photo_face = self.embedding_of(&ins)?;
-                let card_face = self.card_embedding(card)?;
-                Ok(embed::compare_with(
-                    &photo_face,
-                    &card_face,
-                    embed::threshold_from(thresholds),
-                ))
-            });
-            measures.push(match &matched {
-                Ok(m) => embed::face_similarity_measure(m, thresholds),
-                Err(e) => not_assessed(MeasureId::FaceSimilarity, e),
-            });
-            face_match = matched.ok();
-            if let Ok(e) = self.embedder() {
-                models.push(e.model_version().clone());
-            }
+            let card_face = card
+                .as_ref()
+                .map_err(clone_err)
+                .and_then(|card| self.card_embedding(card));
+            face_match = self.face_similarity(
+                &ins,
+                card_face.as_ref(),
+                thresholds,
+                &mut measures,
+                &mut models,
+            );
             if let Some((name, number)) = typed {
                 let reading = card
                     .as_ref()
@@ -334,6 +321,63 @@ impl Vision {
             standardized,
             standardize_error,
         })
+    }
+
+    /// The part of every photo check: one inspection, the crop plan (or why there is none)
+    /// and all measures that need only the photo.
+    fn measure_photo(
+        &self,
+        photo: &[u8],
+        spec: &PhotoSpec,
+        thresholds: &Thresholds,
+    ) -> Result<Measured, VisionError> {
+        spec.validate()
+            .map_err(|e| VisionError::InvalidSpec(e.to_string()))?;
+        let ins = self.inspect(photo)?;
+        let (ins, plan, plan_err) = if ins.mesh.is_some() {
+            match self.plan_with_resolution(photo, ins, spec) {
+                (ins, Ok(plan)) => (ins, Some(plan), None),
+                (ins, Err(e)) => (ins, None, Some(e)),
+            }
+        } else {
+            (ins, None, None)
+        };
+        let measures =
+            measures::measure_all(&ins, plan.as_ref(), plan_err.as_ref(), spec, thresholds);
+        Ok(Measured {
+            ins,
+            plan,
+            plan_err,
+            measures,
+        })
+    }
+
+    /// Compares the photo's face with the card portrait's descriptor (or reports why it
+    /// cannot), adding the face_similarity measure and the embedding model's version.
+    fn face_similarity(
+        &self,
+        ins: &Inspection,
+        card_face: Result<&embed::Embedding, &VisionError>,
+        thresholds: &Thresholds,
+        measures: &mut Vec<gradphoto_domain::measures::MeasureResult>,
+        models: &mut Vec<gradphoto_domain::measures::ModelVersion>,
+    ) -> Option<embed::FaceMatch> {
+        let matched = self.embedding_of(ins).and_then(|photo_face| {
+            let card_face = card_face.map_err(clone_err)?;
+            Ok(embed::compare_with(
+                &photo_face,
+                card_face,
+                embed::threshold_from(thresholds),
+            ))
+        });
+        measures.push(match &matched {
+            Ok(m) => embed::face_similarity_measure(m, thresholds),
+            Err(e) => not_assessed(MeasureId::FaceSimilarity, e),
+        });
+        if let Ok(e) = self.embedder() {
+            models.push(e.model_version().clone());
+        }
+        matched.ok()
     }
 
     /// Plans the crop; when the reduced working image is too coarse for the chosen scale the
@@ -402,38 +446,13 @@ impl Vision {
         thresholds: &Thresholds,
         card_face: Option<Result<&embed::Embedding, &VisionError>>,
     ) -> Result<ReviewCheck, VisionError> {
-        spec.validate()
-            .map_err(|e| VisionError::InvalidSpec(e.to_string()))?;
-        let ins = self.inspect(photo)?;
-        let (ins, plan, plan_err) = if ins.mesh.is_some() {
-            match self.plan_with_resolution(photo, ins, spec) {
-                (ins, Ok(plan)) => (ins, Some(plan), None),
-                (ins, Err(e)) => (ins, None, Some(e)),
-            }
-        } else {
-            (ins, None, None)
-        };
-        let mut measures =
-            measures::measure_all(&ins, plan.as_ref(), plan_err.as_ref(), spec, thresholds);
+        let Measured {
+            ins, mut measures, ..
+        } = self.measure_photo(photo, spec, thresholds)?;
         let mut models = self.versions.clone();
-        let mut face_match = None;
-        if let Some(card_face) = card_face {
-            let matched = card_face.map_err(clone_err).and_then(|card_face| {
-                Ok(embed::compare_with(
-                    &self.embedding_of(&ins)?,
-                    card_face,
-                    embed::threshold_from(thresholds),
-                ))
-            });
-            measures.push(match &matched {
-                Ok(m) => embed::face_similarity_measure(m, thresholds),
-                Err(e) => not_assessed(MeasureId::FaceSimilarity, e),
-            });
-            face_match = matched.ok();
-            if let Ok(e) = self.embedder() {
-                models.push(e.model_version().clone());
-            }
-        }
+        let face_match = card_face.and_then(|card_face| {
+            self.face_similarity(&ins, card_face, thresholds, &mut measures, &mut models)
+        });
         Ok(ReviewCheck {
             report: CheckReport {
                 measures,
@@ -490,6 +509,14 @@ pub mod align;
 pub mod embed;
 pub mod idcard;
 pub mod ocr;
+
+/// What [`Vision::analyze`] and [`Vision::review_check`] share.
+struct Measured {
+    ins: Inspection,
+    plan: Option<standardize::CropPlan>,
+    plan_err: Option<VisionError>,
+    measures: Vec<gradphoto_domain::measures::MeasureResult>,
+}
 
 /// Result of [`Vision::review_check`].
 #[derive(Debug, Clone)]

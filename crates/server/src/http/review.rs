@@ -2,7 +2,7 @@
 //! Every handler checks the staff role and, for staff bound to a school, the case's school.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
@@ -156,19 +156,13 @@ async fn queue(
 /// itself is an index seek; reviewers paging through the queue see counts at most this old.
 const COUNTS_TTL: Duration = Duration::from_secs(2);
 
-type CountsKey = (usize, Option<String>);
-type CountsCache = Mutex<HashMap<CountsKey, (Instant, Vec<StateCount>)>>;
-
-static COUNTS: OnceLock<CountsCache> = OnceLock::new();
+/// Per-server cache of the queue's per-state counts, by school filter.
+#[derive(Debug, Default)]
+pub struct CountsCache(Mutex<HashMap<Option<String>, (Instant, Vec<StateCount>)>>);
 
 async fn cached_counts(state: &AppState, school: Option<&str>) -> AppResult<Vec<StateCount>> {
-    // One server process may run several servers (tests); the config's address tells them apart.
-    let key = (
-        Arc::as_ptr(&state.config) as usize,
-        school.map(str::to_string),
-    );
-    let cache = COUNTS.get_or_init(|| Mutex::new(HashMap::new()));
-    if let Ok(map) = cache.lock() {
+    let key = school.map(str::to_string);
+    if let Ok(map) = state.review_counts.0.lock() {
         if let Some((at, counts)) = map.get(&key) {
             if at.elapsed() < COUNTS_TTL {
                 return Ok(counts.clone());
@@ -176,7 +170,7 @@ async fn cached_counts(state: &AppState, school: Option<&str>) -> AppResult<Vec<
         }
     }
     let counts = rstore::review_counts(&state.store, school).await?;
-    if let Ok(mut map) = cache.lock() {
+    if let Ok(mut map) = state.review_counts.0.lock() {
         map.retain(|_, (at, _)| at.elapsed() < COUNTS_TTL);
         map.insert(key, (Instant::now(), counts.clone()));
     }
