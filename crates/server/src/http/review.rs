@@ -156,9 +156,12 @@ async fn queue(
 /// itself is an index seek; reviewers paging through the queue see counts at most this old.
 const COUNTS_TTL: Duration = Duration::from_secs(2);
 
+/// When each school filter's counts were read, and what they were.
+type CountsBySchool = HashMap<Option<String>, (Instant, Vec<StateCount>)>;
+
 /// Per-server cache of the queue's per-state counts, by school filter.
 #[derive(Debug, Default)]
-pub struct CountsCache(Mutex<HashMap<Option<String>, (Instant, Vec<StateCount>)>>);
+pub struct CountsCache(Mutex<CountsBySchool>);
 
 async fn cached_counts(state: &AppState, school: Option<&str>) -> AppResult<Vec<StateCount>> {
     let key = school.map(str::to_string);
