@@ -76,7 +76,7 @@ fn main() -> anyhow::Result<()> {
     println!("  guided filter    {t:8.1} ms");
     let (t, _) = best(n, || coarse.box_mean(6));
     println!("  one box mean     {t:8.1} ms");
-    let (t, matte) = best(n, || refine(&img, &coarse, None));
+    let (t, matte) = best(n, || refine(&img, &coarse, None, None));
     println!("  refine           {t:8.1} ms");
     let (t, out) = best(n, || composite(&img, &matte, bg));
     println!("  composite        {t:8.1} ms");

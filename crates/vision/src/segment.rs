@@ -151,6 +151,10 @@ pub struct Matte {
     pub wall: [Plane; 3],
 }
 
+/// How far inside the person's outline (px at 640-px output scale) wall-coloured pixels are
+/// keyed out despite a confident mask.
+const HALO_REACH: f32 = 10.0;
+
 /// Subsampling of the guided filter's coefficients (output pixels per coefficient pixel).
 const GUIDED_SUBSAMPLE: usize = 2;
 
@@ -167,8 +171,17 @@ impl Matte {
 }
 
 /// Refines `coarse` (already resampled to `img`'s size) into an alpha matte. Pixels inside
-/// `keep` (the face outline) are always fully foreground so the face is never blended.
-pub fn refine(img: &RgbImage, coarse: &Plane, keep: Option<&[(f64, f64)]>) -> Matte {
+/// `keep` (the face outline) are always fully foreground so the face is never blended;
+/// pixels marked in `outside` lie beyond the original photo.
+pub fn refine(
+    img: &RgbImage,
+    coarse: &Plane,
+    keep: Option<&[(f64, f64)]>,
+    outside: Option<&[bool]>,
+) -> Matte {
+    // Pixels with no source behind them (`outside`) hold the fill colour, not the wall: they
+    // must not colour the wall estimate.
+    let beyond = |k: usize| outside.is_some_and(|o| o.get(k).copied().unwrap_or(false));
     let (w, h) = (img.width() as usize, img.height() as usize);
     let scale = w.max(h) as f32 / 640.0;
     let r = ((6.0 * scale).round() as usize).max(2);
@@ -188,7 +201,7 @@ pub fn refine(img: &RgbImage, coarse: &Plane, keep: Option<&[(f64, f64)]>) -> Ma
             for y in by * B..((by + 1) * B).min(h) {
                 for x in 0..w {
                     let k = y * w + x;
-                    if coarse.data[k] < 0.1 {
+                    if coarse.data[k] < 0.1 && !beyond(k) {
                         let acc = &mut row[x / B];
                         acc[3] += 1.0;
                         for c in 0..3 {
@@ -228,7 +241,7 @@ pub fn refine(img: &RgbImage, coarse: &Plane, keep: Option<&[(f64, f64)]>) -> Ma
             for y in by * B..((by + 1) * B).min(h) {
                 for x in 0..w {
                     let k = y * w + x;
-                    if coarse.data[k] < 0.1 {
+                    if coarse.data[k] < 0.1 && !beyond(k) {
                         let b = by * bw + x / B;
                         let d: f32 = (0..3)
                             .map(|c| (f32::from(raw[k * 3 + c]) - wall[c].data[b]).powi(2))
@@ -254,6 +267,12 @@ pub fn refine(img: &RgbImage, coarse: &Plane, keep: Option<&[(f64, f64)]>) -> Ma
     let t0 = (2.5 * sigma).clamp(12.0, 40.0);
     let t1 = t0 + 36.0;
 
+    // The coarse mask often overshoots by a few pixels where hair meets a bright wall, with
+    // full confidence, leaving a rim of old wall above the head. Near the person's outline
+    // (within `HALO_REACH` px of background), a pixel that looks like the wall is keyed out
+    // even when the mask is sure; deeper inside (a white shirt on a white wall) it is not.
+    let reach = ((HALO_REACH * scale).round() as usize).max(1);
+    let near_wall = q.map(|v| if v < 0.5 { 1.0 } else { 0.0 }).box_mean(reach);
     let mut matte = Matte {
         alpha: Plane::new(w, h, 0.0),
         wall,
@@ -266,8 +285,9 @@ pub fn refine(img: &RgbImage, coarse: &Plane, keep: Option<&[(f64, f64)]>) -> Ma
                 let k = y * w + x;
                 let qa = q.data[k];
                 let uncertainty = (8.0 * qa * (1.0 - qa)).min(1.0) * key_trust;
+                let rim = key_trust > 0.0 && qa >= 0.5 && near_wall.data[k] > 0.0;
                 let mut a = qa;
-                if uncertainty > 0.0 {
+                if uncertainty > 0.0 || rim {
                     // Nearest block is precise enough for a distance with a 36-level ramp.
                     let b = (y / B) * bw + x / B;
                     let d = (0..3)
@@ -276,6 +296,9 @@ pub fn refine(img: &RgbImage, coarse: &Plane, keep: Option<&[(f64, f64)]>) -> Ma
                         .sqrt();
                     let key = smoothstep(t0, t1, d);
                     a = qa * (1.0 - uncertainty) + key.min(qa + 0.5) * uncertainty;
+                    if rim {
+                        a = a.min(key);
+                    }
                 }
                 *out = if a < 0.03 {
                     0.0

@@ -287,16 +287,20 @@ pub fn render(
         f64::from(ins.decoded.rgb.height()),
     );
     let m = plan.out_to_work;
-    par_bands(&mut coarse.data, wo, |v0, band| {
+    let mut outside = vec![false; wo * ho];
+    par_bands(&mut outside, wo, |v0, band| {
         for (dv, row) in band.chunks_exact_mut(wo).enumerate() {
-            for (u, c) in row.iter_mut().enumerate() {
+            for (u, o) in row.iter_mut().enumerate() {
                 let (x, y) = m.apply(u as f64 + 0.5, (v0 + dv) as f64 + 0.5);
-                if x < 0.0 || y < 0.0 || x >= w || y >= h {
-                    *c = 0.0;
-                }
+                *o = x < 0.0 || y < 0.0 || x >= w || y >= h;
             }
         }
     });
+    for (c, &o) in coarse.data.iter_mut().zip(&outside) {
+        if o {
+            *c = 0.0;
+        }
+    }
     let work_to_out = plan
         .out_to_work
         .invert()
@@ -307,7 +311,7 @@ pub fn render(
         .map(|(x, y)| work_to_out.apply(x, y))
         .collect();
     let keep = shrink(&oval, 0.97);
-    let matte = refine(&img, &coarse, Some(&keep));
+    let matte = refine(&img, &coarse, Some(&keep), Some(&outside));
     let out = composite(&img, &matte, bg);
     let dpi = u16::try_from(spec.dpi).unwrap_or(u16::MAX);
     let (jpeg, quality) = encode_in_window(

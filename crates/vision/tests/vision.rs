@@ -600,6 +600,36 @@ fn full_size_jpeg_decoding_matches_the_reference_decoder_and_handles_grey() {
 }
 
 #[test]
+fn no_rim_of_old_wall_above_the_head() {
+    // phone_1080p's hair reaches the top edge of the photo, so the rows above the head in the
+    // output are partly beyond the original: the old wall (light, neutral grey) there used to
+    // survive as a rim over the hair because the fill colour leaked into the wall estimate.
+    let spec = PhotoSpec::chsi();
+    let std = vision()
+        .standardize(&photo("phone_1080p.jpg"), &spec)
+        .unwrap();
+    let out = image::load_from_memory(&std.jpeg).unwrap().to_rgb8();
+    let g = &std.geometry;
+    let (x0, x1) = (
+        (240.0 - 0.45 * g.face_width_px) as u32,
+        (240.0 + 0.45 * g.face_width_px) as u32,
+    );
+    let wall_like = |p: [u8; 3]| {
+        let (lo, hi) = (p.iter().min().unwrap_or(&0), p.iter().max().unwrap_or(&0));
+        *lo > 185 && hi - lo < 30
+    };
+    let rows = (g.hair_top_px as u32 + 20).min(out.height());
+    let rim = (0..rows)
+        .flat_map(|y| (x0..x1).map(move |x| (x, y)))
+        .filter(|&(x, y)| wall_like(out.get_pixel(x, y).0))
+        .count();
+    assert!(
+        rim <= 20,
+        "{rim} pixels of old wall around the top of the head"
+    );
+}
+
+#[test]
 fn decompression_bomb_is_refused_from_the_header() {
     // A PNG announcing 60000×60000 pixels, with a single tiny compressed row of data: decoding
     // it would allocate 10 GB; the header check refuses it at once.
