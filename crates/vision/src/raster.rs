@@ -168,9 +168,7 @@ pub fn warp_rgb(
     out_to_src: &Affine,
     fill: [u8; 3],
 ) -> RgbImage {
-    let mut out = vec![0u8; out_w as usize * out_h as usize * 3];
-    warp_band(src, out_w as usize, out_to_src, fill, 0, &mut out);
-    RgbImage::from_raw(out_w, out_h, out).unwrap_or_else(|| RgbImage::new(out_w, out_h))
+    warp_rgb_with(src, out_w, out_h, out_to_src, fill, false)
 }
 
 /// [`warp_rgb`] with the output split into bands of rows resampled on all cores: the same
@@ -182,10 +180,25 @@ pub fn warp_rgb_par(
     out_to_src: &Affine,
     fill: [u8; 3],
 ) -> RgbImage {
-    let mut out = vec![0u8; out_w as usize * out_h as usize * 3];
-    par_bands(&mut out, out_w as usize * 3, |v0, band| {
-        warp_band(src, out_w as usize, out_to_src, fill, v0, band)
-    });
+    warp_rgb_with(src, out_w, out_h, out_to_src, fill, true)
+}
+
+fn warp_rgb_with(
+    src: &RgbImage,
+    out_w: u32,
+    out_h: u32,
+    out_to_src: &Affine,
+    fill: [u8; 3],
+    parallel: bool,
+) -> RgbImage {
+    let ow = out_w as usize;
+    let mut out = vec![0u8; ow * out_h as usize * 3];
+    let band = |v0: usize, band: &mut [u8]| warp_band(src, ow, out_to_src, fill, v0, band);
+    if parallel {
+        par_bands(&mut out, ow * 3, band);
+    } else {
+        band(0, &mut out);
+    }
     RgbImage::from_raw(out_w, out_h, out).unwrap_or_else(|| RgbImage::new(out_w, out_h))
 }
 

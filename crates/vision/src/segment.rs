@@ -64,6 +64,17 @@ pub fn segment(plan: &Plan, img: &RgbImage) -> Result<CoarseMask, VisionError> {
 
 /// He et al.'s guided filter with a grey guide: `q = mean(a)·I + mean(b)`.
 pub fn guided_filter(guide: &Plane, p: &Plane, r: usize, eps: f32) -> Plane {
+    let (ma, mb) = mean_coefficients(guide, p, r, eps);
+    let mut q = Plane::new(guide.width, guide.height, 0.0);
+    for k in 0..q.data.len() {
+        q.data[k] = (ma.data[k] * guide.data[k] + mb.data[k]).clamp(0.0, 1.0);
+    }
+    q
+}
+
+/// The guided filter's linear coefficients `a`, `b` (from the local covariance of guide and
+/// input over `(2r+1)²` windows), each box-averaged once more.
+fn mean_coefficients(guide: &Plane, p: &Plane, r: usize, eps: f32) -> (Plane, Plane) {
     let mean_i = guide.box_mean(r);
     let mean_p = p.box_mean(r);
     let ip = guide.zip(p, |a, b| a * b).box_mean(r);
@@ -76,13 +87,7 @@ pub fn guided_filter(guide: &Plane, p: &Plane, r: usize, eps: f32) -> Plane {
         a.data[k] = cov / (var + eps);
         b.data[k] = mean_p.data[k] - a.data[k] * mean_i.data[k];
     }
-    let ma = a.box_mean(r);
-    let mb = b.box_mean(r);
-    let mut q = Plane::new(guide.width, guide.height, 0.0);
-    for k in 0..q.data.len() {
-        q.data[k] = (ma.data[k] * guide.data[k] + mb.data[k]).clamp(0.0, 1.0);
-    }
-    q
+    (a.box_mean(r), b.box_mean(r))
 }
 
 /// He and Sun's fast guided filter: the linear coefficients vary slowly, so they are computed
@@ -92,21 +97,7 @@ pub fn fast_guided_filter(guide: &Plane, p: &Plane, r: usize, eps: f32, s: usize
     if s <= 1 {
         return guided_filter(guide, p, r, eps);
     }
-    let (gs, ps) = (guide.downsample(s), p.downsample(s));
-    let rs = (r / s).max(1);
-    let mean_i = gs.box_mean(rs);
-    let mean_p = ps.box_mean(rs);
-    let ip = gs.zip(&ps, |a, b| a * b).box_mean(rs);
-    let ii = gs.map(|a| a * a).box_mean(rs);
-    let mut a = Plane::new(gs.width, gs.height, 0.0);
-    let mut b = Plane::new(gs.width, gs.height, 0.0);
-    for k in 0..a.data.len() {
-        let var = ii.data[k] - mean_i.data[k] * mean_i.data[k];
-        let cov = ip.data[k] - mean_i.data[k] * mean_p.data[k];
-        a.data[k] = cov / (var + eps);
-        b.data[k] = mean_p.data[k] - a.data[k] * mean_i.data[k];
-    }
-    let (ma, mb) = (a.box_mean(rs), b.box_mean(rs));
+    let (ma, mb) = mean_coefficients(&guide.downsample(s), &p.downsample(s), (r / s).max(1), eps);
     let w = guide.width;
     // Bilinear upsampling of the coefficients with per-column and per-row taps computed once.
     let taps = |n: usize, len: usize| -> Vec<(usize, usize, f32)> {
