@@ -413,23 +413,49 @@ impl Default for Thresholds {
     }
 }
 
-/// Defaults: head pose after ISO/IEC 19794-5 (yaw/pitch ±5°, roll ±8° pass); the resolution
-/// limits follow the CHSI spec (face width ≥ 180 px in the output, never upscaled).
+/// Defaults. A `fail` blocks the student's submission, so it marks a photo that cannot become a
+/// graduation photo even after standardization; anything doubtful is a `warn` for the reviewer.
+/// Pass limits follow the standards where they exist; fail limits were set on real phone-style
+/// portraits (docs/accuracy.md, `bash scripts/accuracy.sh`), so that no clean photo fails:
+///
+/// - yaw, pitch: pass ±5° (ISO/IEC 19794-5 and ICAO 9303 frontal pose). Fail beyond ±35° yaw
+///   and ±25° pitch: a half-profile or a face looking at the ceiling cannot be made frontal;
+///   clean real portraits measured up to 31° yaw and 17° pitch (the pitch estimate moves with
+///   a broad smile).
+/// - roll: pass ±8° (ISO/IEC 19794-5); the standardizer levels the eyes, so only a head tilted
+///   beyond ±25° (which also tilts the shoulders and neck) fails.
+/// - mouth closed: pass ≤ 0.05 (lips together, ICAO "neutral expression"); a smile with teeth
+///   (0.1–0.35 on real photos) warns; fail only above 0.5 (mouth wide open).
+/// - face size, inter-eye distance: the CHSI spec's 180 px minimum face width without
+///   upscaling; ISO/IEC 19794-5's 90 px inter-eye distance as the pass level.
+/// - sharpness: fail below 20 (motion blur or missed focus that hides the eyes' outline);
+///   real portraits measured 35–670.
+/// - illumination uniformity (阴阳脸): pass ≤ 0.15; fail above 0.8 (one half of the face in
+///   deep shadow); real portraits with side light measured up to 0.66.
+/// - background uniformity: standardization replaces the wall, so an uneven or busy wall is at
+///   most a warning (the cut-out is harder); the painted background of the output is what
+///   counts, and the standardizer's tests hold it to the spec colour.
+/// - clothing colour, exposure, dynamic range, natural colour, selfie suspicion: unchanged from
+///   the first calibration on the test photos; no clean real photo reaches their fail level.
 fn default_limits(id: MeasureId) -> Limits {
     match id {
         MeasureId::SingleFace => Limits::band(1.0, 1.0, 1.0, 1.0),
-        MeasureId::Yaw | MeasureId::Pitch => Limits::symmetric(5.0, 10.0),
-        MeasureId::Roll => Limits::symmetric(8.0, 15.0),
+        MeasureId::Yaw => Limits::symmetric(5.0, 35.0),
+        MeasureId::Pitch => Limits::symmetric(5.0, 25.0),
+        MeasureId::Roll => Limits::symmetric(8.0, 25.0),
         MeasureId::EyesOpen => Limits::at_least(0.20, 0.12),
-        MeasureId::MouthClosed => Limits::at_most(0.05, 0.15),
+        MeasureId::MouthClosed => Limits::at_most(0.05, 0.5),
         MeasureId::InterEyeDistance => Limits::at_least(90.0, 70.0),
         MeasureId::FaceSize => Limits::at_least(240.0, 180.0),
         MeasureId::CropFeasible => Limits::at_most(0.0, 0.05),
-        MeasureId::Sharpness => Limits::at_least(100.0, 40.0),
+        MeasureId::Sharpness => Limits::at_least(100.0, 20.0),
         MeasureId::Exposure => Limits::band(90.0, 200.0, 50.0, 230.0),
         MeasureId::DynamicRange => Limits::at_least(100.0, 50.0),
-        MeasureId::IlluminationUniformity => Limits::at_most(0.15, 0.30),
-        MeasureId::BackgroundUniformity => Limits::at_most(12.0, 25.0),
+        MeasureId::IlluminationUniformity => Limits::at_most(0.15, 0.8),
+        MeasureId::BackgroundUniformity => Limits {
+            pass_max: Some(30.0),
+            ..Limits::default()
+        },
         MeasureId::ClothingColour => Limits::at_least(30.0, 15.0),
         MeasureId::SelfieSuspicion => Limits::at_most(0.3, 0.7),
         MeasureId::NaturalColour => Limits::at_most(10.0, 25.0),
@@ -560,14 +586,30 @@ mod tests {
     }
 
     #[test]
-    fn head_pose_follows_iso() {
+    fn head_pose_passes_as_iso_and_fails_only_when_unusable() {
         let t = Thresholds::default();
         assert_eq!(t.verdict(MeasureId::Yaw, 5.0), Verdict::Pass);
         assert_eq!(t.verdict(MeasureId::Yaw, -5.0), Verdict::Pass);
         assert_eq!(t.verdict(MeasureId::Yaw, 5.5), Verdict::Warn);
-        assert_eq!(t.verdict(MeasureId::Pitch, -12.0), Verdict::Fail);
+        assert_eq!(t.verdict(MeasureId::Pitch, -12.0), Verdict::Warn);
+        assert_eq!(t.verdict(MeasureId::Pitch, -26.0), Verdict::Fail);
+        assert_eq!(t.verdict(MeasureId::Yaw, 11.0), Verdict::Warn);
+        assert_eq!(t.verdict(MeasureId::Yaw, 36.0), Verdict::Fail);
         assert_eq!(t.verdict(MeasureId::Roll, 8.0), Verdict::Pass);
         assert_eq!(t.verdict(MeasureId::Roll, -9.0), Verdict::Warn);
+    }
+
+    #[test]
+    fn an_uneven_wall_never_fails_it_is_replaced() {
+        let t = Thresholds::default();
+        assert_eq!(
+            t.verdict(MeasureId::BackgroundUniformity, 10.0),
+            Verdict::Pass
+        );
+        assert_eq!(
+            t.verdict(MeasureId::BackgroundUniformity, 80.0),
+            Verdict::Warn
+        );
     }
 
     #[test]

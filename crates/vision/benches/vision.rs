@@ -48,7 +48,7 @@ fn bench(c: &mut Criterion) {
         });
         let p = plan(&ins, &spec).unwrap();
         g.bench_function("render_refine_encode", |b| {
-            b.iter(|| render(&ins, &p, &spec).unwrap())
+            b.iter(|| render(vision.segmenter_plan(), &ins, &p, &spec).unwrap())
         });
         g.bench_function("measures", |b| {
             b.iter(|| measure_all(&ins, Some(&p), None, &spec, &thresholds))

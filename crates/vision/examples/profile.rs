@@ -59,7 +59,7 @@ fn main() -> anyhow::Result<()> {
     let (t, p) = best(n, || plan(&ins, &spec));
     let p = p.map_err(|e| anyhow::anyhow!("{e:?}"))?;
     println!("plan               {t:8.1} ms");
-    let (t, _) = best(n, || render(&ins, &p, &spec));
+    let (t, _) = best(n, || render(vision.segmenter_plan(), &ins, &p, &spec));
     println!("render+refine+jpeg {t:8.1} ms");
     let bg = [spec.background.r, spec.background.g, spec.background.b];
     let (t, img) = best(n, || {

@@ -23,7 +23,8 @@ pub enum VisionError {
         "face too small: {face_width_px:.0} px wide, the spec needs at least {needed_px:.0} px"
     )]
     FaceTooSmall { face_width_px: f64, needed_px: f64 },
-    /// The spec crop would need padding: not enough image above the head or below the chin.
+    /// No placement of the spec's frame meets every band without inventing pixels where the
+    /// person is; the shortfall says which requirement fails.
     #[error("cannot crop: {0}")]
     CannotCrop(CropShortfall),
     #[error("model error: {0}")]
@@ -37,19 +38,25 @@ pub enum VisionError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CropShortfall {
+    /// The top of the photo cuts through the forehead: the head cannot be completed.
     Top,
+    /// Not enough of the shoulders below the chin.
     Bottom,
     Left,
     Right,
+    /// From the eyes to the top of the hair (or headwear) the head is too tall for the spec's
+    /// face-width and hair-top bands together.
+    HeadTooTall,
 }
 
 impl std::fmt::Display for CropShortfall {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
-            CropShortfall::Top => "not enough room above the head",
+            CropShortfall::Top => "the top of the head is cut off",
             CropShortfall::Bottom => "not enough room below the chin",
             CropShortfall::Left => "not enough room left of the head",
             CropShortfall::Right => "not enough room right of the head",
+            CropShortfall::HeadTooTall => "hair or headwear too tall for the spec",
         })
     }
 }
@@ -91,16 +98,12 @@ impl Localized for VisionError {
             VisionError::FaceTooSmall { face_width_px, needed_px } => format!(
                 "照片中的人脸太小（脸宽约 {face_width_px:.0} 像素，规格至少需要 {needed_px:.0} 像素），系统不会放大照片。请拍摄者走近一些，并使用相机的全分辨率（不要截图或压缩）重新拍摄。"
             ),
-            VisionError::CannotCrop(side) => {
-                let what = match side {
-                    CropShortfall::Top => "头顶上方留白不够",
-                    CropShortfall::Bottom => "下巴以下（肩部）拍得不够",
-                    CropShortfall::Left | CropShortfall::Right => "头部两侧留白不够",
-                };
-                format!(
-                    "无法按规格裁剪：{what}。请拍摄者后退一些，拍到胸部以上的半身像，头部居中，上方留出空白。"
-                )
-            }
+            VisionError::CannotCrop(side) => match side {
+                CropShortfall::Top => "无法按规格裁剪：照片上边缘切到了额头，头顶没有拍进来。请拍摄者把手机稍微抬高或后退一些，让整个头部（含头发）和头顶上方的一点墙面都在画面里。".into(),
+                CropShortfall::Bottom => "无法按规格裁剪：下巴以下（肩部）拍得不够。请拍摄者后退一些，拍到胸部以上的半身像。".into(),
+                CropShortfall::Left | CropShortfall::Right => "无法按规格裁剪：肩膀被照片两侧切掉了。请拍摄者后退一些，让头部位于画面正中，两肩完整入镜。".into(),
+                CropShortfall::HeadTooTall => "无法按规格裁剪：从眼睛到头顶（头发或头饰）太高，无法同时满足脸宽和头顶位置的要求。请摘下帽子、头饰，把蓬起的头发梳平后重新拍摄。".into(),
+            },
             VisionError::Model(_) => {
                 "照片分析时出现内部错误。请稍后重试；如果一直出现，请联系学校客服。".into()
             }
@@ -128,16 +131,12 @@ impl Localized for VisionError {
             VisionError::FaceTooSmall { face_width_px, needed_px } => format!(
                 "The face is too small for the photo spec (about {face_width_px:.0} px wide, at least {needed_px:.0} px needed), and photos are never enlarged. Ask the photographer to step closer and use the camera's full resolution (no screenshots or compressed copies)."
             ),
-            VisionError::CannotCrop(side) => {
-                let what = match side {
-                    CropShortfall::Top => "there is not enough room above the head",
-                    CropShortfall::Bottom => "not enough of the shoulders below the chin is in the photo",
-                    CropShortfall::Left | CropShortfall::Right => "there is not enough room beside the head",
-                };
-                format!(
-                    "The photo cannot be cropped to the spec: {what}. Ask the photographer to step back, frame you from the chest up with the head centred and space above it."
-                )
-            }
+            VisionError::CannotCrop(side) => match side {
+                CropShortfall::Top => "The photo cannot be cropped to the spec: its top edge cuts through the forehead, so the top of the head is missing. Ask the photographer to raise the phone a little or step back, so the whole head with the hair and a little wall above it is in the picture.".into(),
+                CropShortfall::Bottom => "The photo cannot be cropped to the spec: not enough of the shoulders below the chin is in the photo. Ask the photographer to step back and frame you from the chest up.".into(),
+                CropShortfall::Left | CropShortfall::Right => "The photo cannot be cropped to the spec: the shoulders are cut off at the sides. Ask the photographer to step back, with your head in the middle of the picture and both shoulders in it.".into(),
+                CropShortfall::HeadTooTall => "The photo cannot be cropped to the spec: from the eyes to the top of the hair or headwear the head is too tall to meet both the face-width and the hair-top requirements. Take off any hat or headwear, smooth down raised hair, and retake.".into(),
+            },
             VisionError::Model(_) => "An internal error occurred while analysing the photo. Please try again later; if it keeps happening, contact the school's support line.".into(),
             VisionError::InvalidSpec(_) => "The photo specification is misconfigured, so no standardized photo can be made. Please contact the school's administrator.".into(),
         }

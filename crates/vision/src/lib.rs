@@ -26,6 +26,7 @@ pub mod jpeg;
 pub mod landmarks;
 pub mod measures;
 pub mod models;
+pub mod placement;
 pub mod pose;
 pub mod raster;
 pub mod report;
@@ -208,9 +209,30 @@ impl Vision {
         segment::segment(&self.segmenter, img)
     }
 
+    /// The segmentation model's plan (for rendering a plan outside [`Vision::standardize`]).
+    pub fn segmenter_plan(&self) -> &Plan {
+        &self.segmenter
+    }
+
     /// The face detector's plan, for modules that look for faces elsewhere (ID card portrait).
     pub fn detector_plan(&self) -> &Plan {
         &self.detector
+    }
+
+    /// How clean the painted background of a standardized photo is (see
+    /// [`standardize::BackgroundCheck`]), with the person found on the output itself.
+    pub fn check_background(
+        &self,
+        std: &Standardized,
+        spec: &PhotoSpec,
+    ) -> Result<standardize::BackgroundCheck, VisionError> {
+        let ins = self.inspect(&std.jpeg)?;
+        let out = &ins.decoded.rgb;
+        let mask: Vec<f32> = out
+            .enumerate_pixels()
+            .map(|(x, y, _)| ins.mask.at(f64::from(x) + 0.5, f64::from(y) + 0.5))
+            .collect();
+        Ok(standardize::BackgroundCheck::of(out, &mask, spec))
     }
 
     /// Decodes the photo and finds faces, landmarks and the person mask (no measures).
@@ -230,7 +252,7 @@ impl Vision {
             n => return Err(VisionError::MultipleFaces { count: n }),
         }
         let (ins, plan) = self.plan_with_resolution(photo, ins, spec);
-        standardize::render(&ins, &plan?, spec)
+        standardize::render(&self.segmenter, &ins, &plan?, spec)
     }
 
     /// All compliance measures (except face similarity and ID card OCR) for `photo`.
@@ -303,7 +325,7 @@ impl Vision {
                     count: ins.faces.len(),
                 })),
             ),
-            (Some(p), _) => match standardize::render(&ins, p, spec) {
+            (Some(p), _) => match standardize::render(&self.segmenter, &ins, p, spec) {
                 Ok(s) => (Some(s), None),
                 Err(e) => (None, Some(Problem::from(&e))),
             },

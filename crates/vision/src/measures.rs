@@ -388,6 +388,9 @@ fn face_size(fw: f64, spec: &PhotoSpec, t: &Thresholds) -> MeasureResult {
     )
 }
 
+/// Whether the spec's frame can be placed: the padded fraction of the chosen placement (0 when
+/// within the mask's edge noise), or a failure naming what cannot be met when no placement
+/// exists (raw 1: the frame cannot be made).
 fn crop_feasible(
     plan: Option<&CropPlan>,
     failure: Option<&crate::error::VisionError>,
@@ -396,6 +399,22 @@ fn crop_feasible(
     use gradphoto_domain::Localized;
     let Some(plan) = plan else {
         return match failure {
+            Some(e @ crate::error::VisionError::CannotCrop(_)) => {
+                let mut r = result(
+                    MeasureId::CropFeasible,
+                    1.0,
+                    t,
+                    Msg {
+                        ok_zh: "",
+                        ok_en: "",
+                        bad_zh: e.message_zh(),
+                        bad_en: e.message_en(),
+                    },
+                );
+                // No standardized photo can be made from this one, whatever the limits say.
+                r.verdict = Verdict::Fail;
+                r
+            }
             Some(e) => not_assessed(MeasureId::CropFeasible, &e.message_zh(), &e.message_en()),
             None => not_assessed(MeasureId::CropFeasible, NO_FACE_ZH, NO_FACE_EN),
         };
@@ -405,20 +424,6 @@ fn crop_feasible(
     } else {
         plan.padded_fraction
     };
-    let (zh, en) = match plan.shortfall {
-        Some(crate::error::CropShortfall::Top) => (
-            "头顶上方留白不够",
-            "there is not enough room above the head",
-        ),
-        Some(crate::error::CropShortfall::Bottom) => (
-            "肩部以下拍得不够",
-            "not enough of the shoulders is in the photo",
-        ),
-        _ => (
-            "头部两侧留白不够",
-            "there is not enough room beside the head",
-        ),
-    };
     result(
         MeasureId::CropFeasible,
         raw,
@@ -426,8 +431,8 @@ fn crop_feasible(
         Msg {
             ok_zh: "构图留有余量，可以按规格裁剪。",
             ok_en: "There is enough margin to crop to the spec.",
-            bad_zh: format!("无法按规格完整裁剪：{zh}。请拍摄者后退一些，拍到胸部以上的半身像，头部居中并在上方留出空白。"),
-            bad_en: format!("The spec crop does not fit: {en}. Ask the photographer to step back and frame you from the chest up, head centred with space above."),
+            bad_zh: "构图余量很少，标准照的边缘可能不完整。请拍摄者后退一些，拍到胸部以上的半身像，头部居中。".into(),
+            bad_en: "There is very little margin for the spec crop; the standard photo's edges may be incomplete. Ask the photographer to step back and frame you from the chest up, head centred.".into(),
         },
     )
 }

@@ -98,16 +98,33 @@ pub fn supersampling(out_to_src: &Affine) -> u32 {
     ((out_to_src.linear_scale() - 0.25).ceil() as u32).clamp(1, 8)
 }
 
-/// Adds the bilinear sample at continuous `(x, y)` to `acc`, or `fill` outside the image.
+/// Adds the bilinear sample at continuous `(x, y)` to `acc`; outside the image, `fill`, or
+/// the nearest edge pixel when there is no fill colour.
 #[inline(always)]
-fn add_bilinear(src: &[u8], w: usize, h: usize, x: f64, y: f64, fill: &[f32; 3], acc: &mut [f32]) {
-    let fx = x - 0.5;
-    let fy = y - 0.5;
+fn add_bilinear(
+    src: &[u8],
+    w: usize,
+    h: usize,
+    x: f64,
+    y: f64,
+    fill: Option<&[f32; 3]>,
+    acc: &mut [f32],
+) {
+    let mut fx = x - 0.5;
+    let mut fy = y - 0.5;
     if fx < -0.5 || fy < -0.5 || fx > w as f64 - 0.5 || fy > h as f64 - 0.5 {
-        acc[0] += fill[0];
-        acc[1] += fill[1];
-        acc[2] += fill[2];
-        return;
+        match fill {
+            Some(fill) => {
+                acc[0] += fill[0];
+                acc[1] += fill[1];
+                acc[2] += fill[2];
+                return;
+            }
+            None => {
+                fx = fx.clamp(-0.5, w as f64 - 0.5);
+                fy = fy.clamp(-0.5, h as f64 - 0.5);
+            }
+        }
     }
     // `fx, fy ≥ −0.5` here, so truncating `v + 1` and subtracting 1 is `floor` without a
     // libm call (baseline x86-64 has no rounding instruction; this is the hottest loop).
@@ -168,7 +185,7 @@ pub fn warp_rgb(
     out_to_src: &Affine,
     fill: [u8; 3],
 ) -> RgbImage {
-    warp_rgb_with(src, out_w, out_h, out_to_src, fill, false)
+    warp_rgb_with(src, out_w, out_h, out_to_src, Some(fill), false)
 }
 
 /// [`warp_rgb`] with the output split into bands of rows resampled on all cores: the same
@@ -180,7 +197,18 @@ pub fn warp_rgb_par(
     out_to_src: &Affine,
     fill: [u8; 3],
 ) -> RgbImage {
-    warp_rgb_with(src, out_w, out_h, out_to_src, fill, true)
+    warp_rgb_with(src, out_w, out_h, out_to_src, Some(fill), true)
+}
+
+/// [`warp_rgb_par`] where samples beyond the source take the nearest edge pixel: no fill
+/// colour is blended into the pixels along the source's border.
+pub fn warp_rgb_par_clamped(
+    src: &RgbImage,
+    out_w: u32,
+    out_h: u32,
+    out_to_src: &Affine,
+) -> RgbImage {
+    warp_rgb_with(src, out_w, out_h, out_to_src, None, true)
 }
 
 fn warp_rgb_with(
@@ -188,7 +216,7 @@ fn warp_rgb_with(
     out_w: u32,
     out_h: u32,
     out_to_src: &Affine,
-    fill: [u8; 3],
+    fill: Option<[u8; 3]>,
     parallel: bool,
 ) -> RgbImage {
     let ow = out_w as usize;
@@ -203,13 +231,20 @@ fn warp_rgb_with(
 }
 
 /// Output rows `v0..` of a warp into `band` (whole rows of `ow` RGB pixels).
-fn warp_band(src: &RgbImage, ow: usize, m: &Affine, fill: [u8; 3], v0: usize, band: &mut [u8]) {
+fn warp_band(
+    src: &RgbImage,
+    ow: usize,
+    m: &Affine,
+    fill: Option<[u8; 3]>,
+    v0: usize,
+    band: &mut [u8],
+) {
     let n = supersampling(m);
     let (w, h) = (src.width() as usize, src.height() as usize);
     let raw = src.as_raw();
     let inv_n = 1.0 / f64::from(n);
     let norm = 1.0 / (n * n) as f32;
-    let fillf = fill.map(f32::from);
+    let fillf = fill.map(|f| f.map(f32::from));
     let mut acc = vec![0f32; ow * 3];
     for (dv, row) in band.chunks_exact_mut(ow * 3).enumerate() {
         let v = v0 + dv;
@@ -222,7 +257,7 @@ fn warp_band(src: &RgbImage, ow: usize, m: &Affine, fill: [u8; 3], v0: usize, ba
                 let mut x = m.a * xx + m.b * yy + m.c;
                 let mut y = m.d * xx + m.e * yy + m.f;
                 for px in acc.chunks_exact_mut(3) {
-                    add_bilinear(raw, w, h, x, y, &fillf, px);
+                    add_bilinear(raw, w, h, x, y, fillf.as_ref(), px);
                     x += m.a;
                     y += m.d;
                 }

@@ -339,7 +339,62 @@ fn force_inside(alpha: &mut Plane, poly: &[(f64, f64)]) {
     }
 }
 
-fn smoothstep(e0: f32, e1: f32, x: f32) -> f32 {
+/// Keeps only the person: the region of confident alpha (≥ 0.5) connected to `seed`, and
+/// partial alpha within `reach` pixels of it. Islands the coarse mask took for person (a lamp,
+/// a bright leaf, a face in a poster) and faint smears of the old background farther out are
+/// cleared, so they cannot survive as marks in the new background.
+pub fn keep_person(alpha: &mut Plane, seed: (f64, f64), reach: usize) {
+    let (w, h) = (alpha.width, alpha.height);
+    if w == 0 || h == 0 {
+        return;
+    }
+    let (sx, sy) = (
+        (seed.0.max(0.0) as usize).min(w - 1),
+        (seed.1.max(0.0) as usize).min(h - 1),
+    );
+    let mut core = Plane::new(w, h, 0.0);
+    if alpha.data[sy * w + sx] >= 0.5 {
+        let mut stack = vec![sy * w + sx];
+        core.data[sy * w + sx] = 1.0;
+        while let Some(k) = stack.pop() {
+            let (x, y) = (k % w, k / w);
+            let mut visit = |n: usize| {
+                if core.data[n] == 0.0 && alpha.data[n] >= 0.5 {
+                    core.data[n] = 1.0;
+                    stack.push(n);
+                }
+            };
+            if x > 0 {
+                visit(k - 1);
+            }
+            if x + 1 < w {
+                visit(k + 1);
+            }
+            if y > 0 {
+                visit(k - w);
+            }
+            if y + 1 < h {
+                visit(k + w);
+            }
+        }
+    } else {
+        // No confident person at the seed (should not happen: the face is forced opaque);
+        // keep every confident pixel rather than erase the person.
+        for (c, &a) in core.data.iter_mut().zip(&alpha.data) {
+            *c = if a >= 0.5 { 1.0 } else { 0.0 };
+        }
+    }
+    let near = core.box_mean(reach);
+    // One core pixel in the window gives 1/(2r+1)²; half that separates it from rounding.
+    let some = 0.5 / ((2 * reach + 1) * (2 * reach + 1)) as f32;
+    for ((a, &c), &n) in alpha.data.iter_mut().zip(&core.data).zip(&near.data) {
+        if c == 0.0 && (*a >= 0.5 || n < some) {
+            *a = 0.0;
+        }
+    }
+}
+
+pub fn smoothstep(e0: f32, e1: f32, x: f32) -> f32 {
     let t = ((x - e0) / (e1 - e0)).clamp(0.0, 1.0);
     t * t * (3.0 - 2.0 * t)
 }

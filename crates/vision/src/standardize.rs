@@ -16,8 +16,11 @@ use crate::error::{CropShortfall, VisionError};
 use crate::inspect::Inspection;
 use crate::jpeg::encode_in_window;
 use crate::landmarks::FaceMesh;
-use crate::raster::{par_bands, warp_rgb_par, Affine, Plane};
-use crate::segment::{composite, refine};
+use crate::models::Plan;
+pub use crate::placement::PADDING_TOLERANCE;
+use crate::placement::{search, Head, Padding, Refusal};
+use crate::raster::{par_bands, warp_rgb_par_clamped, Affine, Plane};
+use crate::segment::{composite, keep_person, refine, segment, smoothstep};
 
 /// Where the standardized photo came from and what it measures.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -56,10 +59,9 @@ pub struct CropPlan {
     /// Output pixels per working pixel.
     pub scale_work: f64,
     pub roll: f64,
-    /// Fraction of the output that would need pixels the original does not have where the
-    /// person is (background areas can take the spec colour and do not count).
+    /// Fraction of the output that needs pixels the original does not have where the person
+    /// is (within [`PADDING_TOLERANCE`]: edge noise of the coarse mask).
     pub padded_fraction: f64,
-    pub shortfall: Option<CropShortfall>,
 }
 
 /// Why no plan exists, or that the working image is too coarse and the full resolution must be
@@ -70,9 +72,13 @@ pub enum PlanError {
     NeedsFullResolution,
 }
 
-/// Computes the transform for `spec`. Face width, eye line and hair top aim for the middle of
-/// the spec's ranges; when they cannot all be met the scale is the geometric mean of the two
-/// ideal scales clamped into the feasible interval.
+/// How far below the photo's top edge the forehead (FaceMesh point 10) must be, in face
+/// widths, when the hair reaches that edge: above it the head may be completed with the
+/// background colour; a photo cut through the forehead cannot be.
+const FOREHEAD_MARGIN: f64 = 0.1;
+
+/// Computes the transform for `spec`: the placement nearest the middle of every band among
+/// those that need no invented pixels where the person is (see [`crate::placement`]).
 pub fn plan(ins: &Inspection, spec: &PhotoSpec) -> Result<CropPlan, PlanError> {
     let mesh = ins
         .mesh
@@ -92,86 +98,50 @@ pub fn plan(ins: &Inspection, spec: &PhotoSpec) -> Result<CropPlan, PlanError> {
     let cr = level(mesh.xy(crate::landmarks::idx::CHEEK_RIGHT));
     let cl = level(mesh.xy(crate::landmarks::idx::CHEEK_LEFT));
     let cx = (cr.0 + cl.0) / 2.0;
-    let hair_y = hair_top_levelled(ins, mesh, &level, &unlevel, cx, fw);
-    let d = (eye_y - hair_y).max(fw * 0.3);
-
-    let (fmin, fmax) = (
-        f64::from(spec.face_width_px.min),
-        f64::from(spec.face_width_px.max),
-    );
-    let (emin, emax) = (
-        f64::from(spec.eye_line_px.min),
-        f64::from(spec.eye_line_px.max),
-    );
-    let (hmin, hmax) = (
-        f64::from(spec.hair_top_px.min),
-        f64::from(spec.hair_top_px.max),
-    );
-    let s_face = f64::from(spec.face_width_px.mid()) / fw;
-    let s_head = (f64::from(spec.eye_line_px.mid()) - f64::from(spec.hair_top_px.mid())) / d;
-    let lo = (fmin / fw).max(((emin - hmax) / d).max(0.0));
-    let hi = (fmax / fw).min((emax - hmin) / d);
-    let ideal = (s_face * s_head).sqrt();
-    let mut scale = if lo <= hi {
-        ideal.clamp(lo, hi)
-    } else {
-        s_face.clamp(fmin / fw, fmax / fw)
+    let (hair_y, cut) = hair_top_levelled(ins, mesh, &level, &unlevel, cx, fw);
+    if cut && mesh.xy(crate::landmarks::idx::FOREHEAD).1 < FOREHEAD_MARGIN * fw {
+        return Err(PlanError::Vision(VisionError::CannotCrop(
+            CropShortfall::Top,
+        )));
+    }
+    let head = Head {
+        roll,
+        centre_x: cx,
+        eye_y,
+        face_width: fw,
+        crown: (eye_y - hair_y).max(fw * 0.3),
     };
     // Never upscale relative to the original.
     let work_per_orig = ins.working_scale();
-    let min_scale = fmin / fw;
-    if min_scale * work_per_orig > 1.0 + 1e-9 {
-        return Err(PlanError::Vision(VisionError::FaceTooSmall {
-            face_width_px: fw / work_per_orig,
-            needed_px: fmin,
-        }));
+    let max_scale = 1.0 / work_per_orig;
+    let (placement, pad) =
+        search(&head, spec, max_scale, |m| padding(ins, m, spec)).map_err(|r| {
+            PlanError::Vision(match r {
+                Refusal::FaceTooSmall { .. } => VisionError::FaceTooSmall {
+                    face_width_px: fw / work_per_orig,
+                    needed_px: f64::from(spec.face_width_px.min),
+                },
+                Refusal::HeadTooTall => VisionError::CannotCrop(CropShortfall::HeadTooTall),
+                Refusal::Padding(p) => {
+                    VisionError::CannotCrop(p.side.unwrap_or(CropShortfall::Bottom))
+                }
+            })
+        })?;
+    // A reduced working image cannot be enlarged either: decode the original's pixels.
+    if placement.scale > 1.0 + 1e-9 && work_per_orig < 1.0 {
+        return Err(PlanError::NeedsFullResolution);
     }
-    if scale > 1.0 + 1e-9 {
-        if work_per_orig < 1.0 {
-            return Err(PlanError::NeedsFullResolution);
-        }
-        scale = scale.min(1.0 / work_per_orig).min(1.0);
-    }
-    // Vertical placement: eye line inside its range and hair top inside its range.
-    let e_lo = emin.max(hmin + scale * d);
-    let e_hi = emax.min(hmax + scale * d);
-    let eye_out = if e_lo <= e_hi {
-        (e_lo + e_hi) / 2.0
-    } else {
-        f64::from(spec.eye_line_px.mid())
-    };
-    let wo = f64::from(spec.width);
-    // Output (u, v) → levelled → working.
-    let k = 1.0 / scale;
-    let lev = Affine {
-        a: k,
-        b: 0.0,
-        c: cx - k * wo / 2.0,
-        d: 0.0,
-        e: k,
-        f: eye_y - k * eye_out,
-    };
-    let rot = Affine {
-        a: c,
-        b: -s,
-        c: 0.0,
-        d: s,
-        e: c,
-        f: 0.0,
-    };
-    let out_to_work = rot.then_after(&lev);
-    let (padded_fraction, shortfall) = padding(ins, &out_to_work, spec);
     Ok(CropPlan {
-        out_to_work,
-        scale_work: scale,
+        out_to_work: head.out_to_work(spec, placement),
+        scale_work: placement.scale,
         roll,
-        padded_fraction,
-        shortfall,
+        padded_fraction: pad.fraction,
     })
 }
 
 /// Walks up from the forehead through the person mask along several columns of the head and
-/// returns the highest levelled y still inside the person.
+/// returns the highest levelled y still inside the person, and whether a column reached the
+/// photo's edge (the hair is cut by the top of the photo).
 fn hair_top_levelled(
     ins: &Inspection,
     mesh: &FaceMesh,
@@ -179,7 +149,7 @@ fn hair_top_levelled(
     unlevel: &impl Fn((f64, f64)) -> (f64, f64),
     cx: f64,
     fw: f64,
-) -> f64 {
+) -> (f64, bool) {
     let forehead = level(mesh.xy(crate::landmarks::idx::FOREHEAD));
     let (w, h) = (
         f64::from(ins.decoded.rgb.width()),
@@ -187,12 +157,14 @@ fn hair_top_levelled(
     );
     let step = (fw / 100.0).max(1.0);
     let mut top = forehead.1;
+    let mut cut = false;
     for i in 0..=14 {
         let x = cx + fw * 0.35 * (f64::from(i) / 7.0 - 1.0);
         let mut y = forehead.1;
         loop {
             let (px, py) = unlevel((x, y - step));
             if px < 0.0 || py < 0.0 || px >= w || py >= h {
+                cut |= py < 0.0;
                 break;
             }
             if ins.mask.at(px, py) < 0.5 {
@@ -205,97 +177,105 @@ fn hair_top_levelled(
         }
         top = top.min(y);
     }
-    top
+    (top, cut)
 }
 
-/// Fraction of output pixels that fall outside the working image where the nearest image pixel
-/// is person (those would need invented pixels), and the side most of them are on.
-fn padding(
-    ins: &Inspection,
-    out_to_work: &Affine,
-    spec: &PhotoSpec,
-) -> (f64, Option<CropShortfall>) {
+/// The padding test of one frame: the fraction of output pixels (sampled every 4 px) that fall
+/// beyond the working image — beside or below it, not above it, where the background colour
+/// is painted — where the nearest image pixel is person; and the side most of them are on.
+fn padding(ins: &Inspection, out_to_work: &Affine, spec: &PhotoSpec) -> Padding {
     let (w, h) = (
         f64::from(ins.decoded.rgb.width()),
         f64::from(ins.decoded.rgb.height()),
     );
     let step = 4u32;
-    let (mut total, mut bad) = (0u32, [0u32; 4]);
+    let (mut total, mut bad) = (0u32, [0u32; 3]);
     for v in (0..spec.height).step_by(step as usize) {
         for u in (0..spec.width).step_by(step as usize) {
             total += 1;
             let (x, y) = out_to_work.apply(f64::from(u) + 0.5, f64::from(v) + 0.5);
-            if x >= 0.0 && y >= 0.0 && x < w && y < h {
+            if y < 0.0 || (x >= 0.0 && x < w && y < h) {
                 continue;
             }
             let (nx, ny) = (x.clamp(0.5, w - 0.5), y.clamp(0.5, h - 0.5));
             if ins.mask.at(nx, ny) < 0.5 {
                 continue;
             }
-            let side = if y < 0.0 {
+            let side = if y >= h {
                 0
-            } else if y >= h {
-                1
             } else if x < 0.0 {
-                2
+                1
             } else {
-                3
+                2
             };
             bad[side] += 1;
         }
     }
     let n: u32 = bad.iter().sum();
-    let fraction = f64::from(n) / f64::from(total.max(1));
-    let worst = (0..4).max_by_key(|&i| bad[i]).unwrap_or(0);
+    let worst = (0..3).max_by_key(|&i| bad[i]).unwrap_or(0);
     let side = [
-        CropShortfall::Top,
         CropShortfall::Bottom,
         CropShortfall::Left,
         CropShortfall::Right,
     ][worst];
-    (fraction, (n > 0).then_some(side))
+    Padding {
+        fraction: f64::from(n) / f64::from(total.max(1)),
+        side: (n > 0).then_some(side),
+    }
 }
 
-/// Fractions up to this are edge noise of the coarse mask, not a real shortfall.
-pub const PADDING_TOLERANCE: f64 = 0.003;
-
+/// Renders the plan: warp, matte, new background, JPEG. The person is segmented again on the
+/// output frame (`segmenter`): the head-and-shoulders framing is what the selfie model was made
+/// for, and the frame gives it about twice the resolution of the whole photo.
 pub fn render(
+    segmenter: &Plan,
     ins: &Inspection,
     plan: &CropPlan,
     spec: &PhotoSpec,
 ) -> Result<Standardized, VisionError> {
-    if plan.padded_fraction > PADDING_TOLERANCE {
-        return Err(VisionError::CannotCrop(
-            plan.shortfall.unwrap_or(CropShortfall::Bottom),
-        ));
-    }
     let mesh = ins.mesh.as_ref().ok_or(VisionError::NoFace)?;
     let bg = [spec.background.r, spec.background.g, spec.background.b];
     let (wo, ho) = (spec.width as usize, spec.height as usize);
-    let img = warp_rgb_par(
-        &ins.decoded.rgb,
-        spec.width,
-        spec.height,
-        &plan.out_to_work,
-        bg,
-    );
-    let out_to_mask = ins.mask.image_to_mask.then_after(&plan.out_to_work);
-    let mut coarse = ins.mask.mask.warp(wo, ho, &out_to_mask);
-    // Outside the original there is only background.
-    let (w, h) = (
-        f64::from(ins.decoded.rgb.width()),
-        f64::from(ins.decoded.rgb.height()),
-    );
+    // Beyond the original's border the warp repeats the edge pixel rather than blending in a
+    // fill colour: the matte decides what is painted there, and no darker or tinted line is
+    // left where the photo ends.
+    let img = warp_rgb_par_clamped(&ins.decoded.rgb, spec.width, spec.height, &plan.out_to_work);
+    let h = f64::from(ins.decoded.rgb.height());
     let m = plan.out_to_work;
-    let mut outside = vec![false; wo * ho];
-    par_bands(&mut outside, wo, |v0, band| {
+    // Per output pixel: output pixels below the original's top edge, or −1 above it, where the
+    // photo is extended with the background colour. Beside and below the original (within the
+    // padding tolerance) the edge pixels repeat and count as what they repeat.
+    let mut below_top = vec![0f32; wo * ho];
+    par_bands(&mut below_top, wo, |v0, band| {
         for (dv, row) in band.chunks_exact_mut(wo).enumerate() {
             for (u, o) in row.iter_mut().enumerate() {
-                let (x, y) = m.apply(u as f64 + 0.5, (v0 + dv) as f64 + 0.5);
-                *o = x < 0.0 || y < 0.0 || x >= w || y >= h;
+                let (_, y) = m.apply(u as f64 + 0.5, (v0 + dv) as f64 + 0.5);
+                *o = if y < 0.0 {
+                    -1.0
+                } else {
+                    (y.min(h) * plan.scale_work) as f32
+                };
             }
         }
     });
+    let outside: Vec<bool> = below_top.iter().map(|&d| d < 0.0).collect();
+    // The model sees the frame as it will be: the extension above the photo already plain.
+    let mut seg_input = img.clone();
+    for (p, &o) in seg_input.pixels_mut().zip(&outside) {
+        if o {
+            p.0 = bg;
+        }
+    }
+    let framed = segment(segmenter, &seg_input)?;
+    let mut coarse = framed.mask.warp(wo, ho, &framed.image_to_mask);
+    // A pixel is person only where both passes say so: they see the scene at different scales
+    // and their mistakes differ (the whole-photo pass spills onto a busy background beside the
+    // shoulders; the framed pass reaches a little past the hair into the old wall).
+    let out_to_mask = ins.mask.image_to_mask.then_after(&plan.out_to_work);
+    let whole = ins.mask.mask.warp(wo, ho, &out_to_mask);
+    for (c, &o) in coarse.data.iter_mut().zip(&whole.data) {
+        *c = c.min(o);
+    }
     for (c, &o) in coarse.data.iter_mut().zip(&outside) {
         if o {
             *c = 0.0;
@@ -311,8 +291,28 @@ pub fn render(
         .map(|(x, y)| work_to_out.apply(x, y))
         .collect();
     let keep = shrink(&oval, 0.97);
-    let matte = refine(&img, &coarse, Some(&keep), Some(&outside));
-    let out = composite(&img, &matte, bg);
+    let mut matte = refine(&img, &coarse, Some(&keep), Some(&outside));
+    // The guided filter spreads alpha a few pixels past the edge into the extension, where the
+    // warp repeats the edge row in streaks: nothing of that may show.
+    for (a, &o) in matte.alpha.data.iter_mut().zip(&outside) {
+        if o {
+            *a = 0.0;
+        }
+    }
+    let eyes = to_out_mid(&work_to_out, mesh);
+    keep_person(&mut matte.alpha, eyes, PERSON_REACH_PX);
+    let mut out = composite(&img, &matte, bg);
+    // Hair cut by the photo's top edge fades into the background over a few pixels instead of
+    // ending in a straight line (a blend towards the new colour: un-mixing a wall colour from
+    // pixels that are all hair would tint them).
+    for (p, &d) in out.pixels_mut().zip(&below_top) {
+        if (0.0..TOP_FADE_PX).contains(&d) {
+            let t = smoothstep(0.0, TOP_FADE_PX, d);
+            for (v, &b) in p.0.iter_mut().zip(&bg) {
+                *v = (f32::from(*v) * t + f32::from(b) * (1.0 - t)).round() as u8;
+            }
+        }
+    }
     let dpi = u16::try_from(spec.dpi).unwrap_or(u16::MAX);
     let (jpeg, quality) = encode_in_window(
         &out,
@@ -358,6 +358,19 @@ pub fn render(
     })
 }
 
+/// Output pixels over which hair cut by the photo's top edge fades out.
+const TOP_FADE_PX: f32 = 6.0;
+
+/// How far (output px) the painted-over background may keep partial alpha beyond the person's
+/// confident outline: hair wisps stay, stray marks farther out go.
+const PERSON_REACH_PX: usize = 4;
+
+/// The midpoint of the eyes in output pixels: a point surely inside the person.
+fn to_out_mid(work_to_out: &Affine, mesh: &FaceMesh) -> (f64, f64) {
+    let (re, le) = (mesh.right_eye_centre(), mesh.left_eye_centre());
+    work_to_out.apply((re.0 + le.0) / 2.0, (re.1 + le.1) / 2.0)
+}
+
 /// Topmost row whose head columns hold mostly-opaque alpha.
 fn hair_top_in(alpha: &Plane, centre_x: f64, face_width: f64) -> f64 {
     let x0 = (centre_x - face_width * 0.3).max(0.0) as usize;
@@ -378,6 +391,93 @@ fn shrink(poly: &[(f64, f64)], k: f64) -> Vec<(f64, f64)> {
     poly.iter()
         .map(|&(x, y)| (cx + (x - cx) * k, cy + (y - cy) * k))
         .collect()
+}
+
+/// How clean the painted background of a standardized photo is, measured as an outsider
+/// would: the person is what segmentation finds on the output itself, and every pixel farther
+/// than [`STRAY_GAP_PX`] from it should be within [`STRAY_DISTANCE`] (RGB) of the spec colour.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct BackgroundCheck {
+    /// Background pixels (far from the person) examined.
+    pub background_px: usize,
+    /// Of those, off-colour ones.
+    pub stray_px: usize,
+    /// The largest 8-connected blob of off-colour pixels.
+    pub largest_blob_px: usize,
+}
+
+pub const STRAY_GAP_PX: usize = 6;
+pub const STRAY_DISTANCE: f64 = 30.0;
+
+impl BackgroundCheck {
+    /// No blob larger than a few dozen pixels, and at most 0.2 % of the background off.
+    pub fn is_clean(&self) -> bool {
+        self.largest_blob_px <= 40 && self.stray_px * 500 <= self.background_px.max(1)
+    }
+
+    /// Examines `out`, a standardized photo, with its person `mask` (probability per pixel,
+    /// row-major, the same size).
+    pub fn of(out: &RgbImage, mask: &[f32], spec: &PhotoSpec) -> BackgroundCheck {
+        let (w, h) = (out.width() as usize, out.height() as usize);
+        let person = Plane {
+            width: w,
+            height: h,
+            data: mask
+                .iter()
+                .map(|&m| if m >= 0.3 { 1.0 } else { 0.0 })
+                .collect(),
+        };
+        let near = person.box_mean(STRAY_GAP_PX);
+        let some = 0.5 / ((2 * STRAY_GAP_PX + 1) * (2 * STRAY_GAP_PX + 1)) as f32;
+        let target = [spec.background.r, spec.background.g, spec.background.b].map(f64::from);
+        let mut off = vec![false; w * h];
+        let mut background_px = 0;
+        for (k, (p, o)) in out.pixels().zip(off.iter_mut()).enumerate() {
+            if mask.get(k).copied().unwrap_or(1.0) >= 0.1 || near.data[k] >= some {
+                continue;
+            }
+            background_px += 1;
+            let d = (0..3)
+                .map(|c| (f64::from(p.0[c]) - target[c]).powi(2))
+                .sum::<f64>()
+                .sqrt();
+            *o = d > STRAY_DISTANCE;
+        }
+        let stray_px = off.iter().filter(|&&o| o).count();
+        BackgroundCheck {
+            background_px,
+            stray_px,
+            largest_blob_px: largest_blob(&off, w, h),
+        }
+    }
+}
+
+/// Size of the largest 8-connected set of `true` cells.
+fn largest_blob(cells: &[bool], w: usize, h: usize) -> usize {
+    let mut seen = vec![false; cells.len()];
+    let mut largest = 0;
+    for start in 0..cells.len() {
+        if !cells[start] || seen[start] {
+            continue;
+        }
+        let (mut stack, mut n) = (vec![start], 0);
+        seen[start] = true;
+        while let Some(i) = stack.pop() {
+            n += 1;
+            let (x, y) = (i % w, i / w);
+            for ny in y.saturating_sub(1)..(y + 2).min(h) {
+                for nx in x.saturating_sub(1)..(x + 2).min(w) {
+                    let j = ny * w + nx;
+                    if cells[j] && !seen[j] {
+                        seen[j] = true;
+                        stack.push(j);
+                    }
+                }
+            }
+        }
+        largest = largest.max(n);
+    }
+    largest
 }
 
 /// The output image before JPEG encoding is not kept; decode `jpeg` to see it.
