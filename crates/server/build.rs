@@ -1,7 +1,10 @@
 //! The student portal is embedded in the binary; it must be built first.
 
 fn main() {
-    let dist = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ui/portal/dist");
+    // Read at run time, not with `env!`: a build script compiled in one clone may be reused by
+    // another clone sharing the target directory, and must look at its own portal.
+    let manifest = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| ".".into());
+    let dist = std::path::Path::new(&manifest).join("../../ui/portal/dist");
     println!("cargo:rerun-if-changed={}", dist.display());
     if !dist.join("index.html").is_file() {
         panic!(

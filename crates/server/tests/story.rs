@@ -559,7 +559,7 @@ async fn oversized_and_non_image_uploads(db: Db) {
     );
     // A photo of the student still goes through afterwards.
     let attempt = flows::upload_checked(&student, photos::portrait()).await;
-    assert_eq!(attempt.status, AttemptStatus::Checked);
+    assert_eq!(attempt.status, AttemptStatus::Checked, "{attempt:?}");
     w.server.stop().await;
 }
 

@@ -273,13 +273,9 @@ pub fn render(
     // shoulders; the framed pass reaches a little past the hair into the old wall).
     let out_to_mask = ins.mask.image_to_mask.then_after(&plan.out_to_work);
     let whole = ins.mask.mask.warp(wo, ho, &out_to_mask);
-    for (c, &o) in coarse.data.iter_mut().zip(&whole.data) {
-        *c = c.min(o);
-    }
-    for (c, &o) in coarse.data.iter_mut().zip(&outside) {
-        if o {
-            *c = 0.0;
-        }
+    // Above the photo's edge there is only background.
+    for ((c, &o), &beyond) in coarse.data.iter_mut().zip(&whole.data).zip(&outside) {
+        *c = if beyond { 0.0 } else { c.min(o) };
     }
     let work_to_out = plan
         .out_to_work
