@@ -104,30 +104,52 @@ async function api(path, { token, method = "GET", body } = {}) {
   return json;
 }
 
-// Students the demo left at `ready` take a photo and submit it, as the portal would, so the
-// reviewer has real submissions (analysed by the server's own models) to work on.
+// A student uploads a photo, as the portal would, and waits for the server's analysis.
+async function uploadChecked(token, photo) {
+  const auth = { authorization: `Bearer ${token}` };
+  const form = new FormData();
+  form.set("source", "camera");
+  form.set("photo", new Blob([photo], { type: "image/jpeg" }), "photo.jpg");
+  const up = await fetch(`http://127.0.0.1:${serverPort}/api/student/attempts`, { method: "POST", headers: auth, body: form });
+  const attempt = await up.json();
+  assert.ok(up.ok, `upload: ${up.status} ${JSON.stringify(attempt)}`);
+  const checked = await until(
+    "the photo to be analysed",
+    async () => {
+      const a = await api(`/api/student/attempts/${attempt.id}`, { token });
+      return a.status === "processing" ? null : a;
+    },
+    120_000,
+    500,
+  );
+  assert.equal(checked.status, "checked", JSON.stringify(checked.error));
+  return checked;
+}
+
+// Students the demo left at `ready` take a photo and submit it, so the reviewer has real
+// submissions (analysed by the server's own models) to work on.
 async function submitForReview(tokens, photoPath) {
   const photo = readFileSync(photoPath);
   for (const token of tokens) {
-    const auth = { authorization: `Bearer ${token}` };
-    const form = new FormData();
-    form.set("source", "camera");
-    form.set("photo", new Blob([photo], { type: "image/jpeg" }), "photo.jpg");
-    const up = await fetch(`http://127.0.0.1:${serverPort}/api/student/attempts`, { method: "POST", headers: auth, body: form });
-    const attempt = await up.json();
-    assert.ok(up.ok, `upload: ${up.status} ${JSON.stringify(attempt)}`);
-    const checked = await until(
-      "the photo to be analysed",
-      async () => {
-        const a = await api(`/api/student/attempts/${attempt.id}`, { token });
-        return a.status === "processing" ? null : a;
-      },
-      120_000,
-      500,
-    );
-    assert.equal(checked.status, "checked", JSON.stringify(checked.error));
-    await api("/api/student/submit", { token, method: "POST", body: { attempt_id: attempt.id } });
+    const checked = await uploadChecked(token, photo);
+    await api("/api/student/submit", { token, method: "POST", body: { attempt_id: checked.id } });
   }
+}
+
+// A student retakes the same failing photo until the server's gate lets it go to review
+// anyway, flagged for the reviewer; returns the gate's decision.
+async function submitFlagged(token, photo) {
+  for (let n = 1; n <= 10; n++) {
+    const checked = await uploadChecked(token, photo);
+    const gate = checked.gate;
+    if (gate?.kind === "allowed_with_flag") {
+      await api("/api/student/submit", { token, method: "POST", body: { attempt_id: checked.id } });
+      return gate;
+    }
+    assert.equal(gate?.kind, "must_retake", JSON.stringify(gate));
+    assert.notEqual(gate.attempts_left, null, `no number of attempts lets this photo through: ${JSON.stringify(gate)}`);
+  }
+  throw new Error("the photo was never allowed to be submitted flagged");
 }
 
 async function login(user) {
@@ -199,6 +221,8 @@ async function press(key) {
 
 // ---- the story ------------------------------------------------------------------------------
 const figures = { showMs: [] };
+// The student whose submission is flagged: name and the gate's decision on submit.
+const flagged = { name: null, gate: null };
 
 before(async () => {
   serverPort = await freePort();
@@ -206,9 +230,22 @@ before(async () => {
   for (const m of out.matchAll(/^\s+(\S+)\s+(reviewer|supervisor|admin)\s+密码 password: (\S+)/gm)) accounts[m[1]] = m[3];
   assert.ok(accounts.reviewer, `demo accounts not found in:\n${out}`);
   await startServer();
-  const ready = [...out.matchAll(/^\s+\S+\s+ready\s+token: (\S+)/gm)].map((m) => m[1]);
+  const ready = [...out.matchAll(/^\s+(\S+)\s+ready\s+token: (\S+)/gm)].map((m) => ({ name: m[1], token: m[2] }));
   const pending = [...out.matchAll(/^\s+\S+\s+pending_review\b/gm)].length;
-  await submitForReview(ready.slice(0, Math.max(0, 3 - pending)), join(ROOT, "tests/data/photos/phone_1080p.jpg"));
+  const toSubmit = Math.max(0, 3 - pending);
+  await submitForReview(ready.slice(0, toSubmit).map((r) => r.token), join(ROOT, "tests/data/photos/phone_1080p.jpg"));
+  // The last one to submit, so the other items come first in the reviewer's work list: the real
+  // portrait with tinted glasses (tests/data/photos/real), blurred as a misfocused phone takes
+  // it. Sharpness fails on every retake (a soft check) and the face is not the demo ID card's,
+  // so the gate lets it through flagged for both, and the local hints show the accessory hints.
+  const spare = ready[toSubmit];
+  assert.ok(spare, `a demo student at \`ready\` is left for the flagged submission:\n${out}`);
+  const blurred = join(serverDir, "sunglasses-blurred.jpg");
+  await run("convert", [join(ROOT, "tests/data/photos/real/r_sunglasses.jpg"), "-gaussian-blur", "0x3", blurred]);
+  flagged.name = spare.name;
+  flagged.gate = await submitFlagged(spare.token, readFileSync(blurred));
+  assert.ok(flagged.gate.measures.includes("sharpness"), JSON.stringify(flagged.gate));
+  assert.equal(flagged.gate.face_mismatch, true, JSON.stringify(flagged.gate));
   const port = await startDriver();
   await openApp(port);
 });
@@ -317,6 +354,52 @@ test("workstation story", { timeout: 300_000 }, async (t) => {
     const id = decodeURIComponent(caseId.split("/").pop() ?? "").split("/")[0];
     const item = await api(`/api/review/items/${encodeURIComponent(id)}`, { token });
     assert.equal(item.state, "approved", `${name} should be approved on the server`);
+  });
+
+  await t.test("a flagged case says why it was flagged and shows the accessory hints", async () => {
+    await press("q");
+    await (await $t("queue-counts")).waitForExist();
+    const row = await until("the flagged case in the queue", async () => {
+      for (const r of await browser.$$('[data-testid="queue-row"]')) {
+        if ((await r.getText()).includes(flagged.name)) return r;
+      }
+      return null;
+    });
+    await row.click();
+    await until("the flagged case", async () => (await textOf("student-name")) === flagged.name);
+    const banner = await textOf("flag-banner");
+    assert.match(banner, /已标记 · 学生多次未通过后仍提交/);
+    // Every check the student was let past is named by its labels, Chinese first, never by code.
+    assert.match(banner, /照片检测多次未通过：[^\n]*清晰度/);
+    assert.match(banner, /Photo checks failed repeatedly: [^\n]*Sharpness/);
+    assert.doesNotMatch(banner, /sharpness/);
+    assert.match(banner, /人像比对已连续 \d+ 次未通过/);
+    assert.match(await textOf("flag-chip"), /已标记/);
+    await until("hints", async () => (await $t("overall")).isExisting(), 120_000, 500);
+    assert.match(await textOf("measure-sharpness"), /⚑/);
+    await shot("13-flagged-banner");
+    // Every hint row is named by its labels, never by its code; the accessory hints among them.
+    const rows = await browser.execute(() =>
+      [...document.querySelectorAll('[data-testid^="measure-"]')].map((r) => ({
+        id: r.getAttribute("data-testid").slice("measure-".length),
+        label: r.querySelector("td")?.textContent?.replace("⚑", "").trim() ?? "",
+        text: r.textContent,
+      })),
+    );
+    const labels = {
+      tinted_glasses: ["有色眼镜或反光", "Tinted glasses or glare"],
+      headwear: ["帽子或头饰", "Hat or headwear"],
+      jewellery: ["耳饰或项链", "Earrings or necklace"],
+      hair_over_eyes: ["头发遮挡眉眼", "Hair over brows or eyes"],
+      ears_visible: ["露出耳朵", "Ears visible"],
+    };
+    for (const [id, [zh, en]] of Object.entries(labels)) {
+      const row = rows.find((r) => r.id === id);
+      assert.ok(row && row.text.includes(zh) && row.text.includes(en), `${id}: ${JSON.stringify(row)}`);
+    }
+    for (const r of rows) assert.ok(/^[\u4e00-\u9fff]/.test(r.label) && !r.label.startsWith(r.id), JSON.stringify(r));
+    await browser.execute(() => document.querySelector('[data-testid="measure-tinted_glasses"]')?.scrollIntoView({ block: "center" }));
+    await shot("14-flagged-accessory-hints");
   });
 
   await t.test("conflicts screen", async () => {

@@ -1,5 +1,6 @@
 //! Types used by more than one side of the API.
 
+use gradphoto_domain::gate::SubmitDecision;
 use gradphoto_domain::measures::{CheckReport, Verdict};
 use gradphoto_domain::reasons::RejectReason;
 use gradphoto_domain::role::Role;
@@ -51,6 +52,9 @@ pub struct PolicySummary {
     pub album_allowed: bool,
     pub max_attempts_per_round: u32,
     pub face_match_failures_before_flag: u32,
+    /// Attempts failing the same soft photo check after which the student may submit anyway.
+    #[serde(default)]
+    pub check_failures_before_flag: u32,
     pub privacy_version: String,
 }
 
@@ -128,6 +132,11 @@ pub struct AttemptView {
     pub has_standardized: bool,
     pub original_size: i64,
     pub created_at_ms: i64,
+    /// What the server accepts on submit of this attempt (the portal shows exactly this).
+    /// `None` while the photo is being checked, when it could not be analysed, and for
+    /// attempts of an earlier round: nothing can be submitted from those.
+    #[serde(default)]
+    pub gate: Option<SubmitDecision>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

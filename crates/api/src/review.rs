@@ -5,7 +5,7 @@
 //! `gradphoto_domain::reasons::RejectReason`) so that an unknown code reaches the server and
 //! gets a precise error instead of a generic parse failure.
 
-use gradphoto_domain::measures::CheckReport;
+use gradphoto_domain::measures::{CheckReport, MeasureId};
 use gradphoto_domain::state::CaseState;
 use serde::{Deserialize, Serialize};
 
@@ -21,7 +21,8 @@ pub struct QueueQuery {
     /// School id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub school: Option<String>,
-    /// Only submissions flagged after repeated failed face comparisons (or only unflagged).
+    /// Only submissions flagged after repeated failed face comparisons or photo checks (or only
+    /// unflagged).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flagged: Option<bool>,
     /// Only submissions waiting at least this many minutes.
@@ -195,6 +196,19 @@ pub struct FaceMatchSummary {
     pub failures: i64,
 }
 
+/// Why a submission is flagged: the student was allowed to submit it anyway after failing
+/// these repeatedly within the round (`gradphoto_domain::gate::submit_decision`), so the
+/// reviewer must judge them by eye.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlagReasons {
+    /// Soft photo checks failing on the submitted photo, each failed by as many attempts of
+    /// the round as the school's policy requires before the flag path opens.
+    pub measures: Vec<MeasureId>,
+    /// The face comparison with the ID card portrait failed on the submitted photo after the
+    /// school's number of failed comparisons.
+    pub face_mismatch: bool,
+}
+
 /// `GET /api/review/items/{case_id}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReviewItem {
@@ -202,6 +216,10 @@ pub struct ReviewItem {
     pub state: CaseState,
     pub round: i64,
     pub flagged: bool,
+    /// Why the submission is flagged: `Some` exactly when `flagged`. Absent from servers that
+    /// predate flag reasons, so clients (and cached records) read it as `None`.
+    #[serde(default)]
+    pub flag: Option<FlagReasons>,
     pub submitted_at_ms: Option<i64>,
     pub lease: Option<Lease>,
     pub student: ReviewStudent,

@@ -1,8 +1,9 @@
 //! The student portal API (`/api/student/*`, `/api/public/*`).
 
+use gradphoto_domain::gate::SubmitDecision;
 use gradphoto_domain::measures::Verdict;
 use gradphoto_domain::spec::PhotoSpec;
-use gradphoto_domain::state::{CaseState, SubmitGate};
+use gradphoto_domain::state::CaseState;
 use serde::{Deserialize, Serialize};
 
 use crate::common::{AttemptView, DecisionView, PhotoRule, PolicySummary, ReasonView, SchoolInfo};
@@ -101,7 +102,7 @@ pub struct SubmitRequest {
 /// What would happen on submit with this attempt.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SubmitPreview {
-    pub gate: SubmitGate,
+    pub gate: SubmitDecision,
     pub overall: Option<Verdict>,
 }
 

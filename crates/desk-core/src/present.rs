@@ -8,8 +8,8 @@ use gradphoto_domain::spec::PhotoSpec;
 use crate::cache::{Cache, CachedRow};
 use crate::error::{DeskError, DeskResult};
 use crate::view::{
-    ConflictView, DecisionInput, GuideView, HistoryEntry, ImageKind, ImageRef, ItemView,
-    LocalDecisionView, QueueFilter, QueuePage, QueueRow, StudentView,
+    ConflictView, DecisionInput, FlagMeasureView, FlagView, GuideView, HistoryEntry, ImageKind,
+    ImageRef, ItemView, LocalDecisionView, QueueFilter, QueuePage, QueueRow, StudentView,
 };
 
 pub fn rfc3339(ms: i64) -> String {
@@ -43,6 +43,36 @@ pub fn guide(spec: &PhotoSpec) -> GuideView {
         eye_line: [spec.eye_line_px.min, spec.eye_line_px.max],
         face_width: [spec.face_width_px.min, spec.face_width_px.max],
     }
+}
+
+/// Why the item is flagged, each photo check with the labels the hints show for it; `None`
+/// when it is not flagged.
+pub fn flag_view(item: &ReviewItem) -> Option<FlagView> {
+    if !item.flagged {
+        return None;
+    }
+    // A server that predates flag reasons sends none with a flag: the window says so rather
+    // than guess one.
+    let Some(reasons) = &item.flag else {
+        return Some(FlagView {
+            measures: Vec::new(),
+            face_mismatch: false,
+            reasons_known: false,
+        });
+    };
+    Some(FlagView {
+        measures: reasons
+            .measures
+            .iter()
+            .map(|m| FlagMeasureView {
+                id: m.code().to_string(),
+                label_zh: m.label_zh().to_string(),
+                label_en: m.label_en().to_string(),
+            })
+            .collect(),
+        face_mismatch: reasons.face_mismatch,
+        reasons_known: true,
+    })
 }
 
 fn queue_row(r: CachedRow, now_ms: i64) -> QueueRow {
@@ -147,6 +177,7 @@ pub async fn item_view(cache: &Cache, item_id: &str) -> DeskResult<ItemView> {
         submitted_at: rfc3339(row.submitted_ms),
         attempt_no: u32::try_from(item.attempts.len().max(1)).unwrap_or(1),
         flagged: item.flagged,
+        flag: flag_view(&item),
         face_match_failures: u32::try_from(item.face_match.failures).unwrap_or(0),
         student: StudentView {
             name: s.name.clone(),
@@ -190,4 +221,93 @@ pub async fn conflict_views(cache: &Cache) -> DeskResult<Vec<ConflictView>> {
             }
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use gradphoto_api::review::{FaceMatchSummary, FlagReasons, ReviewStudent};
+    use gradphoto_domain::measures::MeasureId;
+    use gradphoto_domain::state::CaseState;
+
+    use super::*;
+
+    fn item(flagged: bool, flag: Option<FlagReasons>) -> ReviewItem {
+        ReviewItem {
+            case_id: "c1".into(),
+            state: CaseState::InReview,
+            round: 1,
+            flagged,
+            flag,
+            submitted_at_ms: Some(0),
+            lease: None,
+            student: ReviewStudent {
+                name: "张三".into(),
+                id_number_masked: "110105********123X".into(),
+                student_no: "S1".into(),
+                school_id: "s".into(),
+                school_name: "示范大学".into(),
+                college: "理学院".into(),
+                major: "数学".into(),
+                level: "本科".into(),
+                graduation_year: 2025,
+            },
+            attempts: vec![],
+            decisions: vec![],
+            images: vec![],
+            report: None,
+            face_match: FaceMatchSummary {
+                same_person: Some(false),
+                distance: None,
+                failures: 3,
+            },
+        }
+    }
+
+    #[test]
+    fn a_flag_names_each_check_with_its_labels() {
+        let flagged = item(
+            true,
+            Some(FlagReasons {
+                measures: vec![MeasureId::Sharpness, MeasureId::TintedGlasses],
+                face_mismatch: true,
+            }),
+        );
+        let view = flag_view(&flagged).expect("flagged");
+        assert!(view.reasons_known && view.face_mismatch);
+        let labels: Vec<(&str, &str, &str)> = view
+            .measures
+            .iter()
+            .map(|m| (m.id.as_str(), m.label_zh.as_str(), m.label_en.as_str()))
+            .collect();
+        assert_eq!(
+            labels,
+            [
+                ("sharpness", "清晰度", "Sharpness"),
+                (
+                    "tinted_glasses",
+                    "有色眼镜或反光",
+                    "Tinted glasses or glare"
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn unflagged_items_have_no_flag_and_unknown_reasons_are_not_guessed() {
+        assert_eq!(flag_view(&item(false, None)), None);
+        // A server that predates flag reasons: flagged, but nothing named.
+        assert_eq!(
+            flag_view(&item(true, None)),
+            Some(FlagView {
+                measures: vec![],
+                face_mismatch: false,
+                reasons_known: false,
+            })
+        );
+        // A cached record from such a server still reads.
+        let mut json = serde_json::to_value(item(true, None)).expect("serialize");
+        json.as_object_mut().expect("object").remove("flag");
+        let old: ReviewItem = serde_json::from_value(json).expect("reads without `flag`");
+        assert_eq!(old.flag, None);
+    }
 }

@@ -70,7 +70,8 @@ pub struct QueueFilter {
     pub status: Option<RowStatus>,
     /// Only items that have waited at least this many minutes since submission.
     pub min_wait_minutes: Option<u32>,
-    /// Only submissions flagged after repeated failed face comparisons.
+    /// Only submissions flagged for the reviewer: submitted anyway after repeated failed face
+    /// comparisons or photo checks.
     pub flagged_only: bool,
     /// Only items whose local hints include a failing measure.
     pub hint_fail_only: bool,
@@ -199,6 +200,27 @@ pub struct LocalDecisionView {
     pub synced: bool,
 }
 
+/// A photo check named by a flag, with the labels the hints use for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct FlagMeasureView {
+    /// The measure's code, as in [`MeasureView::id`].
+    pub id: String,
+    pub label_zh: String,
+    pub label_en: String,
+}
+
+/// Why a submission is flagged: the student failed these repeatedly within the round and was
+/// allowed to submit anyway, so the reviewer must judge them by eye.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct FlagView {
+    /// Soft photo checks failing on the submitted photo.
+    pub measures: Vec<FlagMeasureView>,
+    /// The face comparison with the ID card failed on the submitted photo.
+    pub face_mismatch: bool,
+    /// The server sent no reasons (it predates them): the window says so instead of guessing.
+    pub reasons_known: bool,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct ItemView {
     pub item_id: String,
@@ -207,6 +229,8 @@ pub struct ItemView {
     pub submitted_at: String,
     pub attempt_no: u32,
     pub flagged: bool,
+    /// Why the submission is flagged: `Some` exactly when `flagged`.
+    pub flag: Option<FlagView>,
     pub face_match_failures: u32,
     pub student: StudentView,
     pub images: Vec<ImageRef>,
@@ -269,7 +293,8 @@ pub struct HintsView {
     pub measures: Vec<MeasureView>,
     pub face_match: Option<FaceMatchView>,
     pub ocr: Option<OcrView>,
-    /// The student submitted after repeated failed face comparisons.
+    /// The student submitted anyway after repeated failed face comparisons or photo checks
+    /// (the reasons are in [`ItemView::flag`]).
     pub flagged: bool,
     pub face_match_failures: u32,
     pub overlays: Vec<OverlayView>,

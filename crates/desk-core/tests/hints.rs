@@ -6,6 +6,7 @@ use std::path::Path;
 
 use gradphoto_desk_core::hints::{compute, HintSubject, Models};
 use gradphoto_desk_core::view::ImageKind;
+use gradphoto_domain::measures::MeasureId;
 use gradphoto_vision::{PhotoSpec, Thresholds};
 
 fn photo(name: &str) -> Vec<u8> {
@@ -55,6 +56,38 @@ fn hints_cover_every_measure_with_threshold_and_the_face_geometry() {
         }
     }
     assert!(h.measures.iter().any(|m| m.id == "face_similarity"));
+    // Every hint is named as the domain names it, Chinese first and in English, never by its
+    // code; the accessory hints among them.
+    for m in &h.measures {
+        let id = MeasureId::ALL
+            .into_iter()
+            .find(|id| id.code() == m.id)
+            .unwrap_or_else(|| panic!("unknown measure {m:?}"));
+        assert_eq!(
+            (m.label_zh.as_str(), m.label_en.as_str()),
+            (id.label_zh(), id.label_en())
+        );
+        assert_ne!(m.label_zh, m.id);
+        assert_ne!(m.label_en, m.id);
+        assert!(
+            m.label_zh
+                .chars()
+                .any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+            "{m:?}"
+        );
+    }
+    for id in [
+        MeasureId::TintedGlasses,
+        MeasureId::Headwear,
+        MeasureId::Jewellery,
+        MeasureId::HairOverEyes,
+        MeasureId::EarsVisible,
+    ] {
+        assert!(
+            h.measures.iter().any(|m| m.id == id.code()),
+            "no {id:?} in the hints"
+        );
+    }
     let orig = h
         .overlays
         .iter()

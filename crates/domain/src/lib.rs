@@ -1,11 +1,13 @@
 //! Pure rules and types of gradphoto: resident ID numbers, roster records, the student case
 //! state machine, reject reasons, roles, school policy, the photo specification, compliance
-//! measure types and the hash-chained audit log.
+//! measure types, the submit gate (which check results block a submission) and the
+//! hash-chained audit log.
 //!
 //! This crate performs no IO: no files, network, database or clock reads. Callers pass `today`
 //! or `now` explicitly so every rule is deterministic and testable.
 
 pub mod audit;
+pub mod gate;
 pub mod idnumber;
 pub mod localized;
 pub mod measures;

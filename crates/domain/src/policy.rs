@@ -20,6 +20,9 @@ pub struct SchoolPolicy {
     pub album_allowed: bool,
     /// Failed face comparisons after which the student may submit anyway (flagged).
     pub face_match_failures_before_flag: u32,
+    /// Attempts of a round failing the same soft photo check after which the student may
+    /// submit anyway (flagged); hard failures always block (see [`crate::gate`]).
+    pub check_failures_before_flag: u32,
     /// Version of the privacy agreement students must accept.
     pub privacy_version: String,
     pub support_phone: String,
@@ -36,6 +39,7 @@ impl Default for SchoolPolicy {
             max_attempts_per_round: 10,
             album_allowed: true,
             face_match_failures_before_flag: 3,
+            check_failures_before_flag: 3,
             privacy_version: "2025-09".to_string(),
             support_phone: String::new(),
             support_hours: String::new(),
@@ -53,6 +57,8 @@ pub enum PolicyError {
     NoAttempts,
     #[error("face_match_failures_before_flag must be at least 1")]
     NoFaceMatchFailures,
+    #[error("check_failures_before_flag must be at least 1")]
+    NoCheckFailures,
     #[error("privacy_version must not be empty")]
     MissingPrivacyVersion,
     #[error("support_phone must not be empty")]
@@ -69,6 +75,7 @@ impl Localized for PolicyError {
             PolicyError::NegativeFee(_) => "policy_negative_fee",
             PolicyError::NoAttempts => "policy_no_attempts",
             PolicyError::NoFaceMatchFailures => "policy_no_face_match_failures",
+            PolicyError::NoCheckFailures => "policy_no_check_failures",
             PolicyError::MissingPrivacyVersion => "policy_missing_privacy_version",
             PolicyError::MissingSupportPhone => "policy_missing_support_phone",
             PolicyError::MissingSupportHours => "policy_missing_support_hours",
@@ -81,6 +88,9 @@ impl Localized for PolicyError {
             PolicyError::NegativeFee(v) => format!("收费金额不能为负数（当前为 {v} 分）。"),
             PolicyError::NoAttempts => "每轮允许的上传次数至少为 1 次。".to_string(),
             PolicyError::NoFaceMatchFailures => "人像比对失败次数阈值至少为 1 次。".to_string(),
+            PolicyError::NoCheckFailures => {
+                "同一检测项未通过后允许仍然提交的次数阈值至少为 1 次。".to_string()
+            }
             PolicyError::MissingPrivacyVersion => "请填写隐私协议版本。".to_string(),
             PolicyError::MissingSupportPhone => {
                 "请填写咨询电话，学生在每个页面都会看到。".to_string()
@@ -98,6 +108,10 @@ impl Localized for PolicyError {
             PolicyError::NoAttempts => "At least one upload attempt per round is required.".into(),
             PolicyError::NoFaceMatchFailures => {
                 "The face comparison failure threshold must be at least 1.".into()
+            }
+            PolicyError::NoCheckFailures => {
+                "The number of failed attempts of one photo check before submitting anyway must be at least 1."
+                    .into()
             }
             PolicyError::MissingPrivacyVersion => "Enter the privacy agreement version.".into(),
             PolicyError::MissingSupportPhone => {
@@ -122,6 +136,9 @@ impl SchoolPolicy {
         }
         if self.face_match_failures_before_flag == 0 {
             return Err(PolicyError::NoFaceMatchFailures);
+        }
+        if self.check_failures_before_flag == 0 {
+            return Err(PolicyError::NoCheckFailures);
         }
         if self.privacy_version.trim().is_empty() {
             return Err(PolicyError::MissingPrivacyVersion);
@@ -164,6 +181,7 @@ mod tests {
         assert_eq!(p.max_attempts_per_round, 10);
         assert!(p.album_allowed);
         assert_eq!(p.face_match_failures_before_flag, 3);
+        assert_eq!(p.check_failures_before_flag, 3);
         assert_eq!(p.privacy_version, "2025-09");
         assert!(p.is_free());
     }
@@ -199,6 +217,15 @@ mod tests {
             ..complete()
         };
         assert_eq!(p.validate(), Err(PolicyError::NoRetention));
+        let p = SchoolPolicy {
+            check_failures_before_flag: 0,
+            ..complete()
+        };
+        let err = p.validate().unwrap_err();
+        assert_eq!(err, PolicyError::NoCheckFailures);
+        assert_eq!(err.code(), "policy_no_check_failures");
+        assert!(err.message_zh().contains("至少为 1"));
+        assert!(err.message_en().contains("at least 1"));
     }
 
     #[test]
@@ -208,5 +235,16 @@ mod tests {
         assert_eq!(p.fee_cents, 2500);
         assert_eq!(p.max_attempts_per_round, 10);
         assert_eq!(p.support_phone, "123");
+    }
+
+    #[test]
+    fn stored_policy_without_the_check_threshold_loads_with_the_default() {
+        // Policies stored before the soft-check threshold existed name only the face one.
+        let p: SchoolPolicy =
+            serde_json::from_str(r#"{"face_match_failures_before_flag": 5}"#).unwrap();
+        assert_eq!(p.face_match_failures_before_flag, 5);
+        assert_eq!(p.check_failures_before_flag, 3);
+        let p: SchoolPolicy = toml::from_str("check_failures_before_flag = 2").unwrap();
+        assert_eq!(p.check_failures_before_flag, 2);
     }
 }

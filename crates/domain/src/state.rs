@@ -159,7 +159,8 @@ pub enum Event {
     ConfirmRecord,
     /// Payment completed (the `waived` provider completes immediately for free schools).
     Pay,
-    /// `flagged`: submitted after repeated failed face comparisons (see [`submit_gate`]).
+    /// `flagged`: submitted anyway after repeated failed face comparisons or soft photo
+    /// checks (see [`crate::gate::submit_decision`]).
     Submit {
         flagged: bool,
     },
@@ -600,7 +601,8 @@ pub fn transition(
     Ok(next)
 }
 
-/// Whether the student may submit, given the face comparisons so far this round.
+/// Whether the student may submit, given the face comparisons so far this round. The face
+/// comparison's part of [`crate::gate::submit_decision`], which also weighs the photo checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SubmitGate {

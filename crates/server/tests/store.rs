@@ -7,7 +7,9 @@ mod common;
 use std::future::Future;
 use std::sync::Arc;
 
+use gradphoto_api::review::FlagReasons;
 use gradphoto_domain::audit::{Actor, AuditAction};
+use gradphoto_domain::measures::MeasureId;
 use gradphoto_domain::policy::SchoolPolicy;
 use gradphoto_domain::role::Role;
 use gradphoto_domain::roster::RosterRecord;
@@ -17,7 +19,7 @@ use gradphoto_server::demo::{demo_id_number, demo_policy};
 use gradphoto_server::objects::{ObjectKind, Objects};
 use gradphoto_server::ratelimit::{self, Limit};
 use gradphoto_server::store::{
-    audit, cases, codes, jobs, schools, sessions, students, users, Backend, Store,
+    audit, cases, codes, jobs, review, schools, sessions, students, users, Backend, Store,
 };
 
 struct Db {
@@ -579,6 +581,94 @@ async fn concurrent_workers_never_claim_the_same_job() {
         jobs::finish(&mut tx, &all[0]).await.unwrap();
         tx.commit().await.unwrap();
         assert_eq!(jobs::pending_count(&store).await.unwrap(), 5);
+    })
+    .await;
+}
+
+/// Applies one student event to a case and returns the case as stored afterwards.
+async fn step(
+    store: &Store,
+    case_id: &str,
+    event: Event,
+    details: serde_json::Value,
+) -> cases::CaseRow {
+    let case = cases::get(store, case_id).await.unwrap().unwrap();
+    let mut tx = store.begin().await.unwrap();
+    cases::apply(
+        &mut tx,
+        &case,
+        &event,
+        &Actor::new(Role::Student, case_id),
+        &demo_policy(),
+        details,
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    cases::get(store, case_id).await.unwrap().unwrap()
+}
+
+/// The reviewer's flag reasons are read from the latest submission's audit detail, in the
+/// stored format (audit events are permanent, so the format cannot change under them); a
+/// flagged submission recorded before reasons were written was flagged by the face comparison.
+#[tokio::test]
+async fn flag_reasons_come_from_the_latest_submission() {
+    on_both(|store| async move {
+        let crypto = crypto();
+        import(&store, &crypto, &[record(1, "S1")]).await;
+        let id = case_of(&store, &crypto, 1).await.id;
+        for event in [
+            Event::ClaimCode,
+            Event::VerifyIdentity,
+            Event::ConfirmRecord,
+            Event::Pay,
+        ] {
+            step(&store, &id, event, serde_json::json!({})).await;
+        }
+        let case = step(
+            &store,
+            &id,
+            Event::Submit { flagged: false },
+            serde_json::json!({ "attempt_id": "a1" }),
+        )
+        .await;
+        assert_eq!(review::flag_reasons(&store, &case).await.unwrap(), None);
+
+        step(&store, &id, Event::Withdraw, serde_json::json!({})).await;
+        let case = step(
+            &store,
+            &id,
+            Event::Submit { flagged: true },
+            serde_json::json!({
+                "attempt_id": "a2",
+                "flag": { "measures": ["sharpness", "tinted_glasses"], "face_mismatch": false },
+            }),
+        )
+        .await;
+        assert!(case.flagged);
+        assert_eq!(
+            review::flag_reasons(&store, &case).await.unwrap(),
+            Some(FlagReasons {
+                measures: vec![MeasureId::Sharpness, MeasureId::TintedGlasses],
+                face_mismatch: false,
+            })
+        );
+
+        step(&store, &id, Event::Withdraw, serde_json::json!({})).await;
+        let case = step(
+            &store,
+            &id,
+            Event::Submit { flagged: true },
+            serde_json::json!({ "attempt_id": "a3" }),
+        )
+        .await;
+        assert_eq!(
+            review::flag_reasons(&store, &case).await.unwrap(),
+            Some(FlagReasons {
+                measures: vec![],
+                face_mismatch: true,
+            })
+        );
     })
     .await;
 }

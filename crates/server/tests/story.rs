@@ -10,8 +10,9 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use gradphoto_api::common::{AttemptStatus, DecisionKind};
-use gradphoto_api::review::{ImageKind, QueueQuery, Verdict};
+use gradphoto_api::review::{FlagReasons, ImageKind, QueueQuery, Verdict};
 use gradphoto_client::{Client, ClientError, PhotoUpload};
+use gradphoto_domain::gate::{SubmitDecision, HARD_MEASURES};
 use gradphoto_domain::measures::{MeasureId, Thresholds, Verdict as MeasureVerdict};
 use gradphoto_domain::role::Role;
 use gradphoto_domain::state::CaseState;
@@ -52,6 +53,9 @@ stories!(
     tampered_audit_chain_is_detected,
     supervisor_override_and_stats,
     sync_and_queue_paging,
+    repeated_soft_check_failures_may_be_submitted_flagged,
+    hard_check_failures_always_block,
+    repeated_face_mismatches_reach_the_reviewer_flagged,
 );
 
 fn code(err: ClientError) -> String {
@@ -156,6 +160,8 @@ async fn code_to_approval(db: Db) {
     assert!(report.get(MeasureId::IdCardOcr).is_some());
     assert_eq!(item.face_match.same_person, Some(true));
     assert_eq!(item.face_match.failures, 0);
+    assert!(!item.flagged);
+    assert_eq!(item.flag, None);
     let kinds: HashSet<ImageKind> = item.images.iter().map(|i| i.kind).collect();
     for k in [
         ImageKind::IdFront,
@@ -553,9 +559,11 @@ async fn oversized_and_non_image_uploads(db: Db) {
     assert_eq!(single.verdict, MeasureVerdict::Fail, "{single:?}");
     assert_eq!(wall.overall, Some(MeasureVerdict::Fail));
     assert_eq!(wall.face_match, None);
+    // No face is a hard failure: the same refusal as any photo that cannot become a
+    // standard photo.
     assert_eq!(
         code(student.submit(&wall.id).await.unwrap_err()),
-        "attempt_not_ready"
+        "photo_failed_checks"
     );
     // A photo of the student still goes through afterwards.
     let attempt = flows::upload_checked(&student, photos::portrait()).await;
@@ -779,5 +787,226 @@ async fn sync_and_queue_paging(db: Db) {
             .and_then(|v| v.to_str().ok()),
         Some("gzip")
     );
+    w.server.stop().await;
+}
+
+/// The school's number of attempts failing the same soft check (a blurred photo) are refused
+/// with a retake that says how many remain; the last one may be submitted, flagged for the
+/// reviewer, and the audit names the check.
+async fn repeated_soft_check_failures_may_be_submitted_flagged(db: Db) {
+    let w = world(db, 1, 0).await;
+    let needed = fixture::policy(0).check_failures_before_flag;
+    assert!(needed >= 2, "the story needs at least one refused attempt");
+    let s = &w.fixture.students[0];
+    let student = flows::to_ready(&w.anon, s).await;
+    let blurred = photos::blurred_portrait();
+    let mut flagged_measures = Vec::new();
+    for n in 1..=needed {
+        let a = flows::upload_checked(&student, blurred.clone()).await;
+        assert_eq!(a.status, AttemptStatus::Checked, "{a:?}");
+        assert!(a.has_standardized, "{a:?}");
+        let report = a.report.as_ref().unwrap();
+        let sharpness = report.get(MeasureId::Sharpness).unwrap();
+        assert_eq!(sharpness.verdict, MeasureVerdict::Fail, "{sharpness:?}");
+        for m in report
+            .measures
+            .iter()
+            .filter(|m| HARD_MEASURES.contains(&m.id))
+        {
+            assert_ne!(m.verdict, MeasureVerdict::Fail, "{m:?}");
+        }
+        assert_eq!(a.face_match.as_ref().map(|m| m.same_person), Some(true));
+        let result = student.submit(&a.id).await;
+        if n < needed {
+            let left = needed - n;
+            match a.gate.as_ref().unwrap() {
+                SubmitDecision::MustRetake {
+                    hard,
+                    soft,
+                    face_mismatch,
+                    attempts_left,
+                } => {
+                    assert!(hard.is_empty(), "{hard:?}");
+                    assert!(soft.contains(&MeasureId::Sharpness), "{soft:?}");
+                    assert!(!face_mismatch);
+                    assert_eq!(*attempts_left, Some(left));
+                }
+                other => panic!("attempt {n} should be a retake, got {other:?}"),
+            }
+            let err = result.unwrap_err();
+            let body = err.body().unwrap().clone();
+            assert_eq!(body.code, "photo_failed_checks_retake");
+            assert!(
+                body.message_zh.contains(&format!("再有 {left} 次")),
+                "{}",
+                body.message_zh
+            );
+            assert!(
+                body.message_en.contains(&format!("after {left} more")),
+                "{}",
+                body.message_en
+            );
+        } else {
+            match a.gate.as_ref().unwrap() {
+                SubmitDecision::AllowedWithFlag {
+                    measures,
+                    face_mismatch,
+                } => {
+                    assert!(measures.contains(&MeasureId::Sharpness), "{measures:?}");
+                    assert!(!face_mismatch);
+                    flagged_measures = measures.clone();
+                }
+                other => panic!("attempt {n} should be allowed with a flag, got {other:?}"),
+            }
+            let case = result.unwrap();
+            assert_eq!(case.state, CaseState::PendingReview);
+            assert!(case.flagged);
+            assert_eq!(case.submitted_attempt_id.as_deref(), Some(a.id.as_str()));
+        }
+    }
+    // Earlier attempts of the round now reach the count as well: the case view sends the
+    // same decision for each of them.
+    let case = student.student_case().await.unwrap();
+    assert_eq!(case.attempts.len(), needed as usize);
+    assert!(case
+        .attempts
+        .iter()
+        .all(|a| matches!(a.gate, Some(SubmitDecision::AllowedWithFlag { .. }))));
+
+    let reviewer = w.staff("reviewer1", Role::Reviewer).await;
+    let flagged = reviewer
+        .review_queue(&QueueQuery {
+            flagged: Some(true),
+            ..QueueQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(flagged.items.len(), 1);
+    assert_eq!(flagged.items[0].case_id, s.case_id);
+    // The review item names the checks the student was allowed past, exactly as the gate
+    // decided them on submit; the face comparison passed.
+    let item = reviewer.review_item(&s.case_id).await.unwrap();
+    assert!(item.flagged);
+    assert_eq!(
+        item.flag,
+        Some(FlagReasons {
+            measures: flagged_measures,
+            face_mismatch: false,
+        })
+    );
+
+    let supervisor = w.staff("super1", Role::Supervisor).await;
+    let mut submitted = Vec::new();
+    let mut cursor = 0;
+    loop {
+        let page = supervisor.audit_page(Some(cursor), Some(50)).await.unwrap();
+        submitted.extend(
+            page.events
+                .into_iter()
+                .filter(|e| e.subject == s.case_id && e.action == "submitted"),
+        );
+        cursor = page.next_cursor;
+        if !page.has_more {
+            break;
+        }
+    }
+    assert_eq!(
+        submitted.len(),
+        1,
+        "refused submissions leave no audit event"
+    );
+    let flag = &submitted[0].details["flag"];
+    assert_eq!(flag["face_mismatch"], false, "{flag}");
+    assert!(
+        flag["measures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m == "sharpness"),
+        "{flag}"
+    );
+    w.server.stop().await;
+}
+
+/// A face far too small for the spec fails a hard check: refused after more attempts than
+/// the school's number, and never offered the flag path.
+async fn hard_check_failures_always_block(db: Db) {
+    let w = world(db, 1, 0).await;
+    let policy = fixture::policy(0);
+    let s = &w.fixture.students[0];
+    let student = flows::to_ready(&w.anon, s).await;
+    let small = photos::small_face_portrait();
+    for _ in 0..=policy.check_failures_before_flag {
+        let a = flows::upload_checked(&student, small.clone()).await;
+        assert_eq!(a.status, AttemptStatus::Checked, "{a:?}");
+        let report = a.report.as_ref().unwrap();
+        assert_eq!(
+            report.get(MeasureId::FaceSize).map(|m| m.verdict),
+            Some(MeasureVerdict::Fail),
+            "{report:?}"
+        );
+        match a.gate.as_ref().unwrap() {
+            SubmitDecision::MustRetake {
+                hard,
+                attempts_left,
+                ..
+            } => {
+                assert!(hard.contains(&MeasureId::FaceSize), "{hard:?}");
+                assert_eq!(*attempts_left, None);
+            }
+            other => panic!("a hard failure must be retaken, got {other:?}"),
+        }
+        let err = student.submit(&a.id).await.unwrap_err();
+        let body = err.body().unwrap();
+        assert_eq!(body.code, "photo_failed_checks");
+        assert!(body.message_zh.contains("人脸大小"), "{}", body.message_zh);
+    }
+    let case = student.student_case().await.unwrap();
+    assert_eq!(case.state, CaseState::Ready);
+    assert!(!case.flagged);
+    w.server.stop().await;
+}
+
+/// A card of someone else: every comparison fails, the school's number of failed comparisons
+/// opens the flag path, and the reviewer's item says the face comparison is why it is flagged
+/// (and no photo check, since the portrait passes them all).
+async fn repeated_face_mismatches_reach_the_reviewer_flagged(db: Db) {
+    let w = world(db, 1, 0).await;
+    let needed = fixture::policy(0).face_match_failures_before_flag;
+    assert!(needed >= 1);
+    let s = &w.fixture.students[0];
+    let student = flows::to_ready_with_card(&w.anon, s, photos::other_person_id_card_sides()).await;
+    for n in 1..=needed {
+        let a = flows::upload_checked(&student, photos::portrait()).await;
+        assert_eq!(a.status, AttemptStatus::Checked, "{a:?}");
+        assert_eq!(a.face_match.as_ref().map(|m| m.same_person), Some(false));
+        let result = student.submit(&a.id).await;
+        if n < needed {
+            assert_eq!(code(result.unwrap_err()), "face_mismatch_retake");
+        } else {
+            assert_eq!(
+                a.gate,
+                Some(SubmitDecision::AllowedWithFlag {
+                    measures: vec![],
+                    face_mismatch: true,
+                })
+            );
+            let case = result.unwrap();
+            assert_eq!(case.state, CaseState::PendingReview);
+            assert!(case.flagged);
+        }
+    }
+    let reviewer = w.staff("reviewer1", Role::Reviewer).await;
+    let item = reviewer.review_item(&s.case_id).await.unwrap();
+    assert!(item.flagged);
+    assert_eq!(
+        item.flag,
+        Some(FlagReasons {
+            measures: vec![],
+            face_mismatch: true,
+        })
+    );
+    assert_eq!(item.face_match.same_person, Some(false));
+    assert_eq!(i64::from(needed), item.face_match.failures);
     w.server.stop().await;
 }

@@ -21,6 +21,9 @@ fn measures_for(label: &str) -> &'static [MeasureId] {
     match label {
         "head_turned" => &[MeasureId::Yaw, MeasureId::Pitch],
         "greyscale" => &[MeasureId::NaturalColour],
+        "tinted_glasses" => &[MeasureId::TintedGlasses],
+        "headwear" => &[MeasureId::Headwear],
+        "jewellery" => &[MeasureId::Jewellery],
         _ => &[],
     }
 }
@@ -30,6 +33,7 @@ struct Row {
     labels: Vec<String>,
     fails: Vec<MeasureId>,
     warns: Vec<MeasureId>,
+    unassessed: Vec<MeasureId>,
     outcome: String,
     within_spec: bool,
     clean_background: bool,
@@ -61,6 +65,13 @@ fn main() -> anyhow::Result<()> {
                 .collect::<Vec<_>>()
         };
         let (fails, warns) = (pick(Verdict::Fail), pick(Verdict::Warn));
+        let unassessed = a
+            .report
+            .measures
+            .iter()
+            .filter(|m| m.status == AssessStatus::FailedToAssess)
+            .map(|m| m.id)
+            .collect();
         let (outcome, within_spec, clean_background) = match &a.standardized {
             Some(s) => {
                 let g = &s.geometry;
@@ -95,6 +106,7 @@ fn main() -> anyhow::Result<()> {
             labels: labels.clone(),
             fails,
             warns,
+            unassessed,
             outcome,
             within_spec,
             clean_background,
@@ -177,12 +189,14 @@ fn report(rows: &[Row], dir: &str) -> String {
     let _ = writeln!(s, "## Per measure\n");
     let _ = writeln!(
         s,
-        "Caught: photos with a label the measure is meant to flag on which it warned or failed. \
-         On clean photos: how often it warned and failed.\n"
+        "Caught: photos with a label the measure is meant to flag on which it warned or failed \
+         (not assessed: no face was found, so the measure could not look). False alarms: \
+         photos without such a label on which it warned or failed. On clean photos: how \
+         often it warned and failed.\n"
     );
     let _ = writeln!(
         s,
-        "| measure | labelled | caught | clean: warn | clean: fail |\n|---|---|---|---|---|"
+        "| measure | labelled | caught | not assessed | false alarms | clean: warn | clean: fail |\n|---|---|---|---|---|---|---|"
     );
     for id in MeasureId::ALL {
         if matches!(id, MeasureId::FaceSimilarity | MeasureId::IdCardOcr) {
@@ -196,11 +210,23 @@ fn report(rows: &[Row], dir: &str) -> String {
             .iter()
             .filter(|r| r.fails.contains(&id) || r.warns.contains(&id))
             .count();
+        let unassessed = labelled
+            .iter()
+            .filter(|r| r.unassessed.contains(&id))
+            .count();
+        let others: Vec<&Row> = rows
+            .iter()
+            .filter(|r| !r.labels.iter().any(|l| measures_for(l).contains(&id)))
+            .collect();
+        let false_alarms = others
+            .iter()
+            .filter(|r| r.fails.contains(&id) || r.warns.contains(&id))
+            .count();
         let warn = clean.iter().filter(|r| r.warns.contains(&id)).count();
         let fail = clean.iter().filter(|r| r.fails.contains(&id)).count();
         let _ = writeln!(
             s,
-            "| `{}` | {} | {} | {} | {} |",
+            "| `{}` | {} | {} | {} | {} | {} | {} |",
             id.code(),
             labelled.len(),
             if labelled.is_empty() {
@@ -208,6 +234,12 @@ fn report(rows: &[Row], dir: &str) -> String {
             } else {
                 pct(caught, labelled.len())
             },
+            if labelled.is_empty() {
+                "–".into()
+            } else {
+                unassessed.to_string()
+            },
+            pct(false_alarms, others.len()),
             pct(warn, clean.len()),
             pct(fail, clean.len())
         );

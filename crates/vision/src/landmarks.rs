@@ -33,6 +33,21 @@ pub mod idx {
     pub const CHIN: usize = 152;
     pub const FOREHEAD: usize = 10;
     pub const NOSE_TIP: usize = 1;
+    /// Eye outlines, along the upper lid from the outer corner and back along the lower lid.
+    pub const RIGHT_EYE_CONTOUR: [usize; 16] = [
+        33, 246, 161, 160, 159, 158, 157, 173, 133, 155, 154, 153, 145, 144, 163, 7,
+    ];
+    pub const LEFT_EYE_CONTOUR: [usize; 16] = [
+        263, 466, 388, 387, 386, 385, 384, 398, 362, 382, 381, 380, 374, 373, 390, 249,
+    ];
+    /// Upper edges of the eyebrows, outer to inner.
+    pub const RIGHT_BROW_UPPER: [usize; 5] = [70, 63, 105, 66, 107];
+    pub const LEFT_BROW_UPPER: [usize; 5] = [300, 293, 334, 296, 336];
+    /// Cheek points below the eyes and beside the nose, where skin is seldom covered.
+    pub const CHEEKS: [usize; 6] = [50, 101, 205, 280, 330, 425];
+    /// Face outline points below the cheek edges, at the height of the earlobes.
+    pub const JAW_RIGHT: usize = 93;
+    pub const JAW_LEFT: usize = 323;
     /// The face outline, clockwise from the top of the forehead.
     pub const FACE_OVAL: [usize; 36] = [
         10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377,

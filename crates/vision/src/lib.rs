@@ -17,6 +17,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod accessories;
 pub mod colour;
 pub mod decode;
 pub mod detect;

@@ -8,6 +8,7 @@ use gradphoto_domain::measures::{
 use gradphoto_domain::spec::PhotoSpec;
 use image::RgbImage;
 
+use crate::accessories::accessory_measures;
 use crate::colour::{delta_e, lab};
 use crate::decode::ExifInfo;
 use crate::inspect::Inspection;
@@ -43,14 +44,14 @@ pub fn score(limits: &Limits, raw: f64) -> u8 {
     lower.min(upper).round().clamp(0.0, 100.0) as u8
 }
 
-struct Msg {
-    ok_zh: &'static str,
-    ok_en: &'static str,
-    bad_zh: String,
-    bad_en: String,
+pub(crate) struct Msg {
+    pub ok_zh: &'static str,
+    pub ok_en: &'static str,
+    pub bad_zh: String,
+    pub bad_en: String,
 }
 
-fn result(id: MeasureId, raw: f64, t: &Thresholds, msg: Msg) -> MeasureResult {
+pub(crate) fn result(id: MeasureId, raw: f64, t: &Thresholds, msg: Msg) -> MeasureResult {
     let limits = t.get(id);
     let verdict = limits.verdict(raw);
     let (message_zh, message_en) = if verdict == Verdict::Pass {
@@ -69,12 +70,12 @@ fn result(id: MeasureId, raw: f64, t: &Thresholds, msg: Msg) -> MeasureResult {
     }
 }
 
-fn not_assessed(id: MeasureId, zh: &str, en: &str) -> MeasureResult {
+pub(crate) fn not_assessed(id: MeasureId, zh: &str, en: &str) -> MeasureResult {
     MeasureResult::failed_to_assess(id, zh.to_string(), en.to_string())
 }
 
-const NO_FACE_ZH: &str = "没有找到人脸，无法检查此项。请正对镜头重新拍摄。";
-const NO_FACE_EN: &str =
+pub(crate) const NO_FACE_ZH: &str = "没有找到人脸，无法检查此项。请正对镜头重新拍摄。";
+pub(crate) const NO_FACE_EN: &str =
     "No face was found, so this could not be checked. Face the camera and take the photo again.";
 
 /// Pixels of a face region, sampled on a grid of about 120×120 points.
@@ -146,8 +147,8 @@ fn luma_of(p: &[f64; 3]) -> f64 {
     0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2]
 }
 
-/// Every measure this crate computes, in [`MeasureId::ALL`] order (face similarity and ID card
-/// OCR are added by the caller when an ID card is given).
+/// Every measure this crate computes, in [`MeasureId::ALL`] order without face similarity and
+/// ID card OCR (the caller appends those when an ID card is given).
 pub fn measure_all(
     ins: &Inspection,
     plan: Option<&CropPlan>,
@@ -185,6 +186,7 @@ pub fn measure_all(
             NO_FACE_ZH,
             NO_FACE_EN,
         ));
+        out.extend(accessory_measures(ins, t));
         return out;
     };
     let img = &ins.decoded.rgb;
@@ -207,6 +209,7 @@ pub fn measure_all(
     let relative_face = mesh.face_width() / f64::from(img.width().min(img.height()));
     out.push(selfie_suspicion(&ins.decoded.exif, Some(relative_face), t));
     out.push(natural_colour(&samples, t));
+    out.extend(accessory_measures(ins, t));
     out
 }
 
@@ -315,18 +318,11 @@ fn eye_visibility(img: &RgbImage, mesh: &FaceMesh, contour: &[usize]) -> f64 {
     ((sd - 3.0) / 9.0).clamp(0.0, 1.0)
 }
 
-const RIGHT_EYE_CONTOUR: [usize; 16] = [
-    33, 246, 161, 160, 159, 158, 157, 173, 133, 155, 154, 153, 145, 144, 163, 7,
-];
-const LEFT_EYE_CONTOUR: [usize; 16] = [
-    263, 466, 388, 387, 386, 385, 384, 398, 362, 382, 381, 380, 374, 373, 390, 249,
-];
-
 /// Lid gap over eye width of the less open eye, times its visibility (see [`eye_visibility`]).
 fn eyes_open(img: &RgbImage, mesh: &FaceMesh, t: &Thresholds) -> MeasureResult {
     let (r, l) = eye_openness(mesh);
-    let r = r * eye_visibility(img, mesh, &RIGHT_EYE_CONTOUR);
-    let l = l * eye_visibility(img, mesh, &LEFT_EYE_CONTOUR);
+    let r = r * eye_visibility(img, mesh, &idx::RIGHT_EYE_CONTOUR);
+    let l = l * eye_visibility(img, mesh, &idx::LEFT_EYE_CONTOUR);
     result(
         MeasureId::EyesOpen,
         r.min(l),

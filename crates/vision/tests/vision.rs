@@ -157,6 +157,41 @@ fn clean_photo_passes_its_measures() {
     assert_eq!(r.config_version, Thresholds::default().version());
 }
 
+// ---------------------------------------------------------------- accessories
+
+/// Each accessory measure on a real photo that shows the accessory and on one that does not
+/// (tests/data/photos/PROVENANCE.md). They warn, never fail: a reviewer decides.
+#[test]
+fn accessories_warn_on_real_photos_that_show_them_and_pass_on_photos_without() {
+    let plain = check(&photo("real/r_plain_wall.jpg"));
+    for (shows, id) in [
+        ("real/r_sunglasses.jpg", MeasureId::TintedGlasses),
+        ("real/r_brimmed_hat.jpg", MeasureId::Headwear),
+        ("real/r_earrings.jpg", MeasureId::Jewellery),
+        ("real/r_fringe.jpg", MeasureId::HairOverEyes),
+        ("real/r_fringe.jpg", MeasureId::EarsVisible),
+    ] {
+        let r = check(&photo(shows));
+        assert_eq!(
+            verdict(&r, id),
+            Verdict::Warn,
+            "{id} on {shows}: raw={}",
+            raw(&r, id)
+        );
+        assert_pass(&plain, id);
+        assert_pass(clean(), id);
+    }
+}
+
+#[test]
+fn clear_glasses_pass_tinted_glasses() {
+    // The rules allow ordinary glasses: the lids and the skin under the eyes show through.
+    assert_pass(
+        &check(&photo("real/r_clear_glasses.jpg")),
+        MeasureId::TintedGlasses,
+    );
+}
+
 // ---------------------------------------------------------------- faces
 
 #[test]

@@ -356,12 +356,14 @@ async fn item(
         })
         .collect();
     let decisions = rstore::decisions_for_case(&state.store, &case.id).await?;
+    let flag = rstore::flag_reasons(&state.store, &case).await?;
     let now = cases::ms_to_utc(now_ms());
     Ok(Json(ReviewItem {
         case_id: case.id.clone(),
         state: case.state.effective(now, case.lease.as_ref()),
         round: case.round,
         flagged: case.flagged,
+        flag,
         submitted_at_ms: case.submitted_at,
         lease: lease_of(&case).filter(|l| l.until_ms > now.timestamp_millis()),
         student: ReviewStudent {

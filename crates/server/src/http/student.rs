@@ -15,19 +15,19 @@ use gradphoto_api::common::{
     PhotoSource, PolicySummary, ReasonView, SchoolInfo,
 };
 use gradphoto_api::error::ErrorBody;
+use gradphoto_api::review::FlagReasons;
 use gradphoto_api::student::{
     ClaimRequest, ClaimResponse, ConsentRequest, ConsentView, OrderStatus, OrderView,
     PaymentResponse, PublicSchool, RecordView, StudentCase, SubmitRequest,
 };
 use gradphoto_domain::audit::AuditAction;
+use gradphoto_domain::gate::{submit_decision, CheckedPhoto, SubmitDecision};
 use gradphoto_domain::idnumber::IdNumber;
 use gradphoto_domain::measures::{CheckReport, MeasureId, Verdict};
 use gradphoto_domain::policy::SchoolPolicy;
 use gradphoto_domain::reasons::RejectReason;
 use gradphoto_domain::spec::PhotoSpec;
-use gradphoto_domain::state::{
-    submit_gate, CaseState, Event, EventKind, SubmitGate, TransitionError,
-};
+use gradphoto_domain::state::{CaseState, Event, EventKind, TransitionError};
 use serde::Deserialize;
 
 use crate::analyzer::OcrResult;
@@ -97,6 +97,7 @@ pub fn policy_summary(p: &SchoolPolicy) -> PolicySummary {
         album_allowed: p.album_allowed,
         max_attempts_per_round: p.max_attempts_per_round,
         face_match_failures_before_flag: p.face_match_failures_before_flag,
+        check_failures_before_flag: p.check_failures_before_flag,
         privacy_version: p.privacy_version.clone(),
     }
 }
@@ -116,7 +117,85 @@ fn parse_enum<T: serde::de::DeserializeOwned>(s: &str) -> AppResult<T> {
         .map_err(|_| AppError::internal(format_args!("unknown stored value {s:?}")))
 }
 
-pub fn attempt_view(a: &attempts::AttemptRow) -> AppResult<AttemptView> {
+/// The parsed reports of a round's checked attempts, by attempt id.
+type RoundReports = Vec<(String, CheckReport)>;
+
+fn parse_report(json: &str) -> AppResult<CheckReport> {
+    Ok(serde_json::from_str(json)?)
+}
+
+/// Reads the checked reports of the case's current round from the store.
+async fn round_reports(
+    conn: &mut sqlx::AnyConnection,
+    case: &cases::CaseRow,
+) -> AppResult<RoundReports> {
+    attempts::checked_reports_in_round(conn, &case.id, case.round)
+        .await?
+        .into_iter()
+        .map(|(id, json)| Ok((id, parse_report(&json)?)))
+        .collect()
+}
+
+/// The same, from attempts already loaded (any round).
+fn round_reports_of(rows: &[attempts::AttemptRow], round: i64) -> AppResult<RoundReports> {
+    rows.iter()
+        .filter(|a| a.round == round && a.status == attempts::STATUS_CHECKED)
+        .filter_map(|a| a.report_json.as_deref().map(|json| (a, json)))
+        .map(|(a, json)| Ok((a.id.clone(), parse_report(json)?)))
+        .collect()
+}
+
+/// What `submit` accepts for this attempt: the domain's decision over this photo, the other
+/// attempts of the round and the round's failed face comparisons. `None` for attempts that
+/// are not checked or belong to an earlier round; nothing can be submitted from them.
+fn gate_of(
+    a: &attempts::AttemptRow,
+    case: &cases::CaseRow,
+    policy: &SchoolPolicy,
+    round: &RoundReports,
+) -> AppResult<Option<SubmitDecision>> {
+    if a.status != attempts::STATUS_CHECKED || a.round != case.round {
+        return Ok(None);
+    }
+    let Some(json) = a.report_json.as_deref() else {
+        return Ok(None);
+    };
+    let report = parse_report(json)?;
+    let photo = CheckedPhoto {
+        round: a.round,
+        report: &report,
+        standardized: a.standardized_key.is_some(),
+        same_person: a.face_same_person,
+    };
+    let others = round
+        .iter()
+        .filter(|(id, _)| *id != a.id)
+        .map(|(_, r)| (case.round, r));
+    // The counter cannot be negative or beyond u32 in practice; saturate rather than fail.
+    let face_failures = u32::try_from(case.face_match_failures).unwrap_or(u32::MAX);
+    Ok(Some(submit_decision(photo, others, face_failures, policy)))
+}
+
+/// The attempt as the portal sees it, with the submit decision of the current round.
+async fn attempt_view_in_case(
+    state: &AppState,
+    case: &cases::CaseRow,
+    policy: &SchoolPolicy,
+    a: &attempts::AttemptRow,
+) -> AppResult<AttemptView> {
+    let round = if a.status == attempts::STATUS_CHECKED && a.round == case.round {
+        let mut conn = state.store.pool().acquire().await?;
+        round_reports(&mut conn, case).await?
+    } else {
+        Vec::new()
+    };
+    attempt_view(a, gate_of(a, case, policy, &round)?)
+}
+
+pub fn attempt_view(
+    a: &attempts::AttemptRow,
+    gate: Option<SubmitDecision>,
+) -> AppResult<AttemptView> {
     let status = parse_enum::<AttemptStatus>(&a.status)?;
     let error = match (&a.error_code, &a.error_zh, &a.error_en) {
         (Some(code), zh, en) => Some(ErrorBody {
@@ -162,6 +241,7 @@ pub fn attempt_view(a: &attempts::AttemptRow) -> AppResult<AttemptView> {
         has_standardized: a.standardized_key.is_some(),
         original_size: a.original_size,
         created_at_ms: a.created_at,
+        gate,
     })
 }
 
@@ -241,10 +321,11 @@ pub async fn case_view(state: &AppState, case_id: &str) -> AppResult<StudentCase
         .as_ref()
         .map(order_view)
         .transpose()?;
-    let attempts = attempts::list_for_case(&state.store, case_id)
-        .await?
+    let rows = attempts::list_for_case(&state.store, case_id).await?;
+    let round = round_reports_of(&rows, case.round)?;
+    let attempts = rows
         .iter()
-        .map(attempt_view)
+        .map(|a| attempt_view(a, gate_of(a, &case, &school.policy, &round)?))
         .collect::<AppResult<Vec<_>>>()?;
     let state_now = case.state.effective(Utc::now(), case.lease.as_ref());
     // Students see "in review" for a case in the queue as well; the lease is staff business.
@@ -871,7 +952,8 @@ async fn upload_attempt(
         .filter(|s| !s.is_empty());
     if let Some(id) = &upload_id {
         if let Some(existing) = attempts::by_upload_id(&state.store, &case.id, id).await? {
-            return Ok((StatusCode::OK, Json(attempt_view(&existing)?)));
+            let view = attempt_view_in_case(&state, &case, &school.policy, &existing).await?;
+            return Ok((StatusCode::OK, Json(view)));
         }
     }
     let mut source = PhotoSource::Camera;
@@ -884,7 +966,9 @@ async fn upload_attempt(
                     if let Some(existing) =
                         attempts::by_upload_id(&state.store, &case.id, &id).await?
                     {
-                        return Ok((StatusCode::OK, Json(attempt_view(&existing)?)));
+                        let view =
+                            attempt_view_in_case(&state, &case, &school.policy, &existing).await?;
+                        return Ok((StatusCode::OK, Json(view)));
                     }
                     upload_id = Some(id);
                 }
@@ -946,7 +1030,8 @@ async fn upload_attempt(
             let a = attempts::get(&state.store, &existing)
                 .await?
                 .ok_or_else(|| AppError::not_found("照片", "Photo attempt"))?;
-            return Ok((StatusCode::OK, Json(attempt_view(&a)?)));
+            let view = attempt_view_in_case(&state, &case, &school.policy, &a).await?;
+            return Ok((StatusCode::OK, Json(view)));
         }
     }
     let used = attempts::count_in_round(tx.conn(), &case.id, case.round).await?;
@@ -1001,7 +1086,8 @@ async fn upload_attempt(
     let a = attempts::get(&state.store, &attempt_id)
         .await?
         .ok_or_else(|| AppError::not_found("照片", "Photo attempt"))?;
-    Ok((StatusCode::CREATED, Json(attempt_view(&a)?)))
+    let view = attempt_view_in_case(&state, &case, &school.policy, &a).await?;
+    Ok((StatusCode::CREATED, Json(view)))
 }
 
 fn ensure_ready(case: &cases::CaseRow) -> AppResult<()> {
@@ -1039,7 +1125,10 @@ async fn get_attempt(
     Path(id): Path<String>,
 ) -> AppResult<Json<AttemptView>> {
     let a = own_attempt(&state, &student, &id).await?;
-    Ok(Json(attempt_view(&a)?))
+    let (case, school) = load_case(&state, &student.case_id).await?;
+    Ok(Json(
+        attempt_view_in_case(&state, &case, &school.policy, &a).await?,
+    ))
 }
 
 fn image_response(bytes: Vec<u8>, mime: &str) -> Response {
@@ -1098,52 +1187,33 @@ async fn submit(
             "This photo belongs to an earlier round; please take a new one.",
         ));
     }
-    if attempt.status != attempts::STATUS_CHECKED || attempt.standardized_key.is_none() {
+    if attempt.status != attempts::STATUS_CHECKED {
         return Err(AppError::conflict(
             "attempt_not_ready",
-            "这张照片尚未完成检测或无法生成标准照，请稍候或重新拍摄。",
-            "This photo has not finished checking or could not be standardized; wait or take a new one.",
+            "这张照片尚未完成检测或无法处理，请稍候或重新拍摄。",
+            "This photo has not finished checking or could not be processed; wait or take a new one.",
         ));
     }
-    let report: CheckReport = attempt
-        .report_json
-        .as_deref()
-        .map(serde_json::from_str)
-        .transpose()?
+    let round = round_reports(tx.conn(), &case).await?;
+    let decision = gate_of(&attempt, &case, &school.policy, &round)?
         .ok_or_else(|| AppError::internal("checked attempt without report"))?;
-    let blocking: Vec<MeasureId> = report
-        .problems()
-        .iter()
-        .filter(|m| m.verdict == Verdict::Fail)
-        .map(|m| m.id)
-        .filter(|id| !matches!(id, MeasureId::FaceSimilarity | MeasureId::IdCardOcr))
-        .collect();
-    if !blocking.is_empty() {
-        return Err(AppError::conflict(
-            "photo_failed_checks",
-            "这张照片未通过自动检测，请按提示调整后重新拍摄。",
-            "This photo failed the automatic checks; follow the hints and take a new one.",
-        ));
-    }
-    let failures = u32::try_from(case.face_match_failures).unwrap_or(u32::MAX);
-    let gate = match attempt.face_same_person {
-        Some(passed) => submit_gate(failures, passed, &school.policy),
-        None => SubmitGate::Allowed,
-    };
-    let flagged = match gate {
-        SubmitGate::Allowed => false,
-        SubmitGate::AllowedWithFlag => true,
-        SubmitGate::MustRetake => {
-            let left = school
-                .policy
-                .face_match_failures_before_flag
-                .saturating_sub(failures);
-            return Err(AppError::conflict(
-                "face_mismatch_retake",
-                format!("照片中的人脸与身份证照片比对未通过，请重新拍摄（再失败 {left} 次后可直接提交，由审核员人工核对）。"),
-                format!("The face in the photo does not match the ID card photo. Please retake it (after {left} more failed comparison(s) you may submit anyway for a manual check)."),
-            ));
-        }
+    let detail = match &decision {
+        SubmitDecision::Allowed => serde_json::json!({ "attempt_id": attempt.id }),
+        // The audit names what the reviewer was asked to look at; the review item reads the
+        // reasons back from here (`store::review::flag_reasons`), so both use one type.
+        SubmitDecision::AllowedWithFlag {
+            measures,
+            face_mismatch,
+        } => serde_json::json!({
+            "attempt_id": attempt.id,
+            "flag": FlagReasons { measures: measures.clone(), face_mismatch: *face_mismatch },
+        }),
+        SubmitDecision::MustRetake {
+            hard,
+            soft,
+            face_mismatch,
+            attempts_left,
+        } => return Err(retake_error(hard, soft, *face_mismatch, *attempts_left)),
     };
     sqlx::query("UPDATE cases SET submitted_attempt_id = $1 WHERE id = $2")
         .bind(&attempt.id)
@@ -1153,14 +1223,69 @@ async fn submit(
     cases::apply(
         &mut tx,
         &case,
-        &Event::Submit { flagged },
+        &Event::Submit {
+            flagged: decision.flagged(),
+        },
         &student.actor(),
         &school.policy,
-        serde_json::json!({ "attempt_id": attempt.id }),
+        detail,
     )
     .await?;
     tx.commit().await?;
     Ok(Json(case_view(&state, &student.case_id).await?))
+}
+
+fn labels(ids: &[MeasureId], zh: bool) -> String {
+    let names: Vec<&str> = ids
+        .iter()
+        .map(|m| if zh { m.label_zh() } else { m.label_en() })
+        .collect();
+    names.join(if zh { "、" } else { ", " })
+}
+
+/// The refusal of a photo the gate sends back for a retake. Codes are stable: hard failures
+/// (or no standardized photo) `photo_failed_checks`; soft failures not repeated often enough
+/// yet `photo_failed_checks_retake`; a face mismatch alone `face_mismatch_retake`.
+fn retake_error(
+    hard: &[MeasureId],
+    soft: &[MeasureId],
+    face_mismatch: bool,
+    attempts_left: Option<u32>,
+) -> AppError {
+    let Some(left) = attempts_left else {
+        let (zh, en) = if hard.is_empty() {
+            (String::new(), String::new())
+        } else {
+            (
+                format!("（{}）", labels(hard, true)),
+                format!(" ({})", labels(hard, false)),
+            )
+        };
+        return AppError::conflict(
+            "photo_failed_checks",
+            format!("这张照片未通过自动检测{zh}，无法生成标准照，请按提示调整后重新拍摄。"),
+            format!("This photo failed the automatic checks{en} and cannot become a standard photo; follow the hints and take a new one."),
+        );
+    };
+    if !soft.is_empty() {
+        return AppError::conflict(
+            "photo_failed_checks_retake",
+            format!(
+                "这张照片未通过自动检测（{}），请按提示调整后重新拍摄（同一项检测再有 {left} 次未通过后，可以直接提交，由审核老师人工核对）。",
+                labels(soft, true)
+            ),
+            format!(
+                "This photo failed the automatic checks ({}); follow the hints and take a new one (after {left} more attempt(s) failing the same check you may submit anyway for a manual check).",
+                labels(soft, false)
+            ),
+        );
+    }
+    debug_assert!(face_mismatch, "a retake names what blocks it");
+    AppError::conflict(
+        "face_mismatch_retake",
+        format!("照片中的人脸与身份证照片比对未通过，请重新拍摄（再失败 {left} 次后可直接提交，由审核员人工核对）。"),
+        format!("The face in the photo does not match the ID card photo. Please retake it (after {left} more failed comparison(s) you may submit anyway for a manual check)."),
+    )
 }
 
 async fn simple_event(state: &AppState, student: &StudentSession, event: Event) -> AppResult<()> {
@@ -1206,6 +1331,7 @@ pub(crate) mod tests {
     use gradphoto_api::error::ErrorBody;
     use gradphoto_api::student::{ClaimResponse, PaymentResponse, StudentCase};
     use gradphoto_domain::audit::Actor;
+    use gradphoto_domain::gate::SubmitDecision;
     use gradphoto_domain::measures::{MeasureId, Thresholds, Verdict};
     use gradphoto_domain::role::Role;
     use gradphoto_domain::roster::RosterRecord;
@@ -1700,6 +1826,7 @@ pub(crate) mod tests {
         );
         // The card is the student's own: the faces match.
         assert_eq!(view.face_match.as_ref().map(|m| m.same_person), Some(true));
+        assert_eq!(view.gate, Some(SubmitDecision::Allowed));
         assert_eq!(
             report.get(MeasureId::FaceSimilarity).map(|m| m.verdict),
             Some(Verdict::Pass)
@@ -1876,6 +2003,21 @@ pub(crate) mod tests {
                 .and_then(|r| r.get(MeasureId::FaceSimilarity))
                 .map(|m| m.verdict);
             assert_eq!(similarity, Some(Verdict::Fail));
+            // The attempt carries what submit will say.
+            let expected = if n < 3 {
+                SubmitDecision::MustRetake {
+                    hard: vec![],
+                    soft: vec![],
+                    face_mismatch: true,
+                    attempts_left: Some(3 - n),
+                }
+            } else {
+                SubmitDecision::AllowedWithFlag {
+                    measures: vec![],
+                    face_mismatch: true,
+                }
+            };
+            assert_eq!(view.gate, Some(expected));
             let resp = post("/api/student/submit")
                 .json(&serde_json::json!({ "attempt_id": a.id }))
                 .send()

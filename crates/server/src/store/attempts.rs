@@ -116,6 +116,26 @@ pub async fn count_in_round(conn: &mut AnyConnection, case_id: &str, round: i64)
     Ok(n)
 }
 
+/// `(attempt id, report JSON)` of every checked attempt of one round of a case: the submit
+/// gate counts how often each photo check failed within the round.
+pub async fn checked_reports_in_round(
+    conn: &mut AnyConnection,
+    case_id: &str,
+    round: i64,
+) -> AppResult<Vec<(String, String)>> {
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT id, report_json FROM attempts
+         WHERE case_id = $1 AND round = $2 AND status = $3 AND report_json IS NOT NULL
+         ORDER BY created_at, id",
+    )
+    .bind(case_id)
+    .bind(round)
+    .bind(STATUS_CHECKED)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows)
+}
+
 pub struct NewAttempt<'a> {
     pub case_id: &'a str,
     pub round: i64,

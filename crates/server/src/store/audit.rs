@@ -116,6 +116,23 @@ pub async fn for_subject(store: &Store, subject: &str) -> AppResult<Vec<AuditEve
     rows.into_iter().map(from_raw).collect()
 }
 
+/// The details of the latest event of `action` about `subject`, if there is one.
+pub async fn latest_details(
+    store: &Store,
+    subject: &str,
+    action: AuditAction,
+) -> AppResult<Option<serde_json::Value>> {
+    let details: Option<String> = sqlx::query_scalar(
+        "SELECT details FROM audit_events WHERE subject = $1 AND action = $2
+         ORDER BY seq DESC LIMIT 1",
+    )
+    .bind(subject)
+    .bind(action.code())
+    .fetch_optional(store.pool())
+    .await?;
+    Ok(details.as_deref().map(serde_json::from_str).transpose()?)
+}
+
 pub async fn count(store: &Store) -> AppResult<i64> {
     let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_events")
         .fetch_one(store.pool())

@@ -9,15 +9,17 @@ use std::collections::HashMap;
 
 use chrono::Duration;
 use gradphoto_api::review::{
-    DecisionKind, DecisionRecord, QueueItem, ReasonCount, ReviewerDay, StateCount, Verdict,
+    DecisionKind, DecisionRecord, FlagReasons, QueueItem, ReasonCount, ReviewerDay, StateCount,
+    Verdict,
 };
+use gradphoto_domain::audit::AuditAction;
 use gradphoto_domain::policy::SchoolPolicy;
 use gradphoto_domain::reasons::RejectReason;
 use gradphoto_domain::state::{CaseState, Event, OverrideDecision};
 use sqlx::Row;
 
 use super::cases::{self, ms_to_utc, CaseRow, COLUMNS};
-use super::{new_id, now_ms, schools, Actor, Backend, Store, WriteTx};
+use super::{audit, new_id, now_ms, schools, Actor, Backend, Store, WriteTx};
 use crate::http::error::{AppError, AppResult, ErrorKind};
 
 /// Most items one claim may take.
@@ -1025,4 +1027,34 @@ fn seed_id_number(i: usize) -> String {
         .sum();
     let check = char::from(b"10X98765432"[(sum % 11) as usize]);
     format!("{body}{check}")
+}
+
+// ---------------------------------------------------------------------------------------------
+// Flag reasons
+
+/// Why a flagged case is flagged, as `submit` recorded it in the audit detail of the
+/// submission (`flag`). The record is what the student was told and what the reviewer is asked
+/// to check; re-deriving it from the attempts could drift when the school's policy or the gate
+/// changes after the submission. `None` for an unflagged case.
+pub async fn flag_reasons(store: &Store, case: &CaseRow) -> AppResult<Option<FlagReasons>> {
+    if !case.flagged {
+        return Ok(None);
+    }
+    let details = audit::latest_details(store, &case.id, AuditAction::Submitted)
+        .await?
+        .ok_or_else(|| {
+            AppError::internal(format_args!(
+                "flagged case {} has no submission event",
+                case.id
+            ))
+        })?;
+    match details.get("flag") {
+        Some(flag) => Ok(Some(serde_json::from_value(flag.clone())?)),
+        // Submissions recorded before soft photo checks could flag one carry no reasons: the
+        // face comparison was then the only way to a flag.
+        None => Ok(Some(FlagReasons {
+            measures: Vec::new(),
+            face_mismatch: true,
+        })),
+    }
 }

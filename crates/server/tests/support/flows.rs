@@ -18,11 +18,19 @@ pub async fn claim(base: &Client, student: &StudentFixture) -> Client {
 
 /// Consent, identity check, record confirmation and payment (sandbox when the school charges).
 pub async fn to_ready(base: &Client, student: &StudentFixture) -> Client {
+    to_ready_with_card(base, student, photos::id_card_sides()).await
+}
+
+/// [`to_ready`] with the given ID card (front, back).
+pub async fn to_ready_with_card(
+    base: &Client,
+    student: &StudentFixture,
+    (front, back): (PhotoUpload, PhotoUpload),
+) -> Client {
     let client = claim(base, student).await;
     let case = client.student_case().await.expect("case");
     let version = case.policy.privacy_version.clone();
     client.consent(&version, true).await.expect("consent");
-    let (front, back) = photos::id_card_sides();
     let case = client
         .verify_identity(&student.name, &student.id_number, front, back)
         .await

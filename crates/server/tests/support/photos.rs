@@ -31,6 +31,37 @@ pub fn portrait() -> PhotoUpload {
     sample("photos/phone_1080p.jpg", "image/jpeg")
 }
 
+fn reencoded(img: &image::DynamicImage, name: &str) -> PhotoUpload {
+    let mut out = Vec::new();
+    img.to_rgb8()
+        .write_to(&mut Cursor::new(&mut out), ImageFormat::Jpeg)
+        .expect("encode jpeg");
+    PhotoUpload::new(out, name, "image/jpeg")
+}
+
+fn decoded_portrait() -> image::DynamicImage {
+    image::load_from_memory(&portrait().bytes).expect("decode the sample portrait")
+}
+
+/// [`portrait`] strongly blurred (Gaussian, σ = 4 px), as a shaken or misfocused phone takes
+/// it: the sharpness check fails, a soft failure a reviewer can still judge; the face is still
+/// found, large enough for the spec and the person of [`id_card_sides`].
+pub fn blurred_portrait() -> PhotoUpload {
+    reencoded(&decoded_portrait().blur(4.0), "blurred.jpg")
+}
+
+/// [`portrait`] scaled down to a quarter (480×270): the face is about 60 px wide, far below
+/// the spec's 180 px, and photos are never upscaled, so it is a hard failure.
+pub fn small_face_portrait() -> PhotoUpload {
+    let img = decoded_portrait();
+    let small = img.resize(
+        img.width() / 4,
+        img.height() / 4,
+        image::imageops::FilterType::Triangle,
+    );
+    reencoded(&small, "small.jpg")
+}
+
 /// The 12-megapixel phone-sized sample (about 1.2 MB) of the same scene.
 pub fn large_photo() -> PhotoUpload {
     sample("photos/phone_12mp.jpg", "image/jpeg")
@@ -66,6 +97,15 @@ pub fn generated_jpeg(width: u32, height: u32) -> Vec<u8> {
 pub fn id_card_sides() -> (PhotoUpload, PhotoUpload) {
     (
         sample("idcards/idcard_astronaut.png", "image/png"),
+        PhotoUpload::new(generated_jpeg(856, 540), "back.jpg", "image/jpeg"),
+    )
+}
+
+/// Front and back of the synthetic ID card of someone other than the person in [`portrait`]:
+/// every comparison of that portrait with it fails.
+pub fn other_person_id_card_sides() -> (PhotoUpload, PhotoUpload) {
+    (
+        sample("idcards/idcard_gauss.png", "image/png"),
         PhotoUpload::new(generated_jpeg(856, 540), "back.jpg", "image/jpeg"),
     )
 }

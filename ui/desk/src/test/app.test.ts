@@ -4,16 +4,38 @@ import { clearMocks, mockConvertFileSrc, mockIPC } from "@tauri-apps/api/mocks";
 import { emit } from "@tauri-apps/api/event";
 import App from "../App.svelte";
 import type { StartupView } from "../lib/bindings/StartupView";
+import type { ItemView } from "../lib/bindings/ItemView";
 import { REASONS, SIGNED_IN, SIGNED_OUT_NO_KEYRING, hints, item, rows, status } from "./fixtures";
 
 type Call = { cmd: string; args: Record<string, unknown> };
 
+/** Flagged after three failed face comparisons. */
+const FACE_FLAGGED = item("c2", "李四", {
+  flagged: true,
+  flag: { measures: [], face_mismatch: true, reasons_known: true },
+  face_match_failures: 3,
+});
+
+/** Flagged after repeatedly failing two soft photo checks; the face comparison passed. */
+const CHECKS_FLAGGED = item("c2", "李四", {
+  flagged: true,
+  flag: {
+    measures: [
+      { id: "sharpness", label_zh: "清晰度", label_en: "Sharpness" },
+      { id: "tinted_glasses", label_zh: "有色眼镜或反光", label_en: "Tinted glasses or glare" },
+    ],
+    face_mismatch: false,
+    reasons_known: true,
+  },
+  face_match_failures: 0,
+});
+
 /** A small fake of the core: two claimed items, a decision moves to the next one. */
-function fakeCore(startup: StartupView) {
+function fakeCore(startup: StartupView, second: ItemView = FACE_FLAGGED) {
   const calls: Call[] = [];
   const items = new Map([
     ["c1", item("c1", "张三")],
-    ["c2", item("c2", "李四", { flagged: true, face_match_failures: 3 })],
+    ["c2", second],
   ]);
   const order = ["c1", "c2"];
   let session = startup.session;
@@ -147,7 +169,33 @@ describe("review", () => {
     await settle();
     expect(calls.find((c) => c.cmd === "decide")?.args.req).toEqual({ item_id: "c1", decision: { kind: "approve" } });
     expect(document.querySelector('[data-testid="student-name"]')?.textContent).toBe("李四");
-    expect(document.querySelector('[data-testid="flag-banner"]')?.textContent).toContain("3 次");
+    const banner = document.querySelector('[data-testid="flag-banner"]')?.textContent ?? "";
+    expect(banner).toContain("人像比对已连续 3 次未通过");
+    expect(banner).toContain("Face vs ID card failed 3 times");
+    expect(banner).not.toContain("照片检测");
+  });
+
+  it("names the photo checks a flagged submission failed, not a face mismatch", async () => {
+    fakeCore(SIGNED_IN, CHECKS_FLAGGED);
+    app = mount(App, { target: document.body });
+    await settle();
+    press("a");
+    await settle();
+    expect(document.querySelector('[data-testid="student-name"]')?.textContent).toBe("李四");
+    const banner = document.querySelector('[data-testid="flag-banner"]')?.textContent ?? "";
+    expect(banner).toContain("已标记 · 学生多次未通过后仍提交");
+    expect(banner).toContain("照片检测多次未通过：清晰度、有色眼镜或反光");
+    expect(banner).toContain("Photo checks failed repeatedly: Sharpness, Tinted glasses or glare");
+    expect(banner).not.toContain("人像比对");
+    expect(banner).not.toContain("tinted_glasses");
+    // The record's chip says flagged in general terms, with the reasons on hover.
+    const chip = document.querySelector<HTMLElement>('[data-testid="flag-chip"]');
+    expect(chip?.textContent).toContain("已标记");
+    expect(chip?.textContent).not.toContain("比对失败");
+    expect(chip?.title).toContain("清晰度、有色眼镜或反光");
+    // The flagged check is marked in the hints table; others are not.
+    expect(document.querySelector('[data-testid="measure-sharpness"]')?.textContent).toContain("⚑");
+    expect(document.querySelector('[data-testid="measure-yaw"]')?.textContent).not.toContain("⚑");
   });
 
   it("rejects with number keys; 'other' requires a comment", async () => {
@@ -234,6 +282,11 @@ describe("queue, status and conflicts", () => {
     press("q");
     await settle();
     expect(document.querySelector('[data-testid="queue-counts"]')?.textContent).toContain("10000");
+    // The flag filter speaks of every flag, not only face mismatches.
+    const filter = document.querySelector<HTMLElement>('[data-testid="filter-flagged"]');
+    expect(filter?.textContent).toContain("已标记");
+    expect(filter?.textContent).not.toContain("比对");
+    expect(filter?.title).toContain("多次未通过自动检测或人像比对后仍提交");
     const rendered = document.querySelectorAll('[data-testid="queue-row"]').length;
     expect(rendered).toBeGreaterThan(0);
     expect(rendered).toBeLessThan(100);

@@ -56,6 +56,7 @@ export function item(id: string, name: string, over: Partial<ItemView> = {}): It
     submitted_at: "2026-06-01T07:00:00Z",
     attempt_no: 1,
     flagged: false,
+    flag: null,
     face_match_failures: 0,
     student: {
       name,

@@ -1,39 +1,58 @@
-// What the student may do after the automatic checks. Mirrors the server's submit rules
-// (http/student.rs submit + domain state::submit_gate) so the portal offers only what the
-// server will accept.
+// What the student may do after the automatic checks. The server decides (domain
+// `gate::submit_decision`) and sends the decision with every attempt; the portal follows it,
+// so it offers exactly what the server will accept and never re-derives the rule.
 
-import type { StudentCase } from "./student";
-import type { AttemptView, MeasureResult, Verdict } from "./types";
+import type { AttemptView, MeasureResult } from "./types";
 
 export type NextStep =
   | { kind: "wait" } // still processing
-  | { kind: "retake" } // checks failed, the photo could not be analysed, or the face did not match (too few tries yet)
+  // Retake: the photo could not be analysed, a check failed, or the face did not match.
+  // `attemptsLeft`: further attempts failing the same way before submit-anyway is offered;
+  // null when no number of attempts helps (a hard failure, or nothing to submit).
+  | { kind: "retake"; hard: string[]; soft: string[]; faceMismatch: boolean; attemptsLeft: number | null }
   | { kind: "continue" } // go on to the standardized photo
-  | { kind: "choose"; failures: number }; // face comparison failed often enough: retake, or submit flagged
+  // Failed often enough: retake, or submit anyway for a reviewer to check by hand.
+  | { kind: "choose"; measures: string[]; faceMismatch: boolean };
 
-/** Decided by the face comparison gate and the identity step, not by the photo checks. */
-const NOT_PHOTO_MEASURES = new Set(["face_similarity", "id_card_ocr"]);
+const NOTHING_TO_SUBMIT: NextStep = { kind: "retake", hard: [], soft: [], faceMismatch: false, attemptsLeft: null };
 
-export function photoVerdict(measures: MeasureResult[]): Verdict {
-  let worst: Verdict = "pass";
-  for (const m of measures) {
-    if (NOT_PHOTO_MEASURES.has(m.id)) continue;
-    if (m.verdict === "fail") return "fail";
-    if (m.verdict === "warn" || m.status === "failed_to_assess") worst = "warn";
+export function nextStep(attempt: AttemptView): NextStep {
+  if (attempt.status === "processing") return { kind: "wait" };
+  const gate = attempt.gate;
+  if (!gate) return NOTHING_TO_SUBMIT;
+  switch (gate.kind) {
+    case "allowed":
+      return { kind: "continue" };
+    case "allowed_with_flag":
+      return { kind: "choose", measures: gate.measures, faceMismatch: gate.face_mismatch };
+    case "must_retake":
+      return {
+        kind: "retake",
+        hard: gate.hard,
+        soft: gate.soft,
+        faceMismatch: gate.face_mismatch,
+        attemptsLeft: gate.attempts_left,
+      };
   }
-  return worst;
 }
 
-export function nextStep(attempt: AttemptView, c: Pick<StudentCase, "face_match_failures" | "policy">): NextStep {
-  if (attempt.status === "processing") return { kind: "wait" };
-  if (attempt.status === "failed" || !attempt.report || !attempt.has_standardized) return { kind: "retake" };
-  if (photoVerdict(attempt.report.measures) === "fail") return { kind: "retake" };
-  const faceFailed = attempt.face_match !== null && !attempt.face_match.same_person;
-  if (!faceFailed) return { kind: "continue" };
-  if (c.face_match_failures >= c.policy.face_match_failures_before_flag) {
-    return { kind: "choose", failures: c.face_match_failures };
-  }
-  return { kind: "retake" };
+/** Shown in their own sections of the results (face comparison, ID card reading). */
+const OWN_SECTION = new Set(["face_similarity", "id_card_ocr"]);
+
+/**
+ * The headline above the results. Whether the photo can be submitted comes from the server's
+ * decision; among submittable photos, any suggestion or unassessed check makes it "warn".
+ */
+export type Summary = "pass" | "warn" | "flag" | "fail";
+
+export function summaryOf(attempt: AttemptView): Summary | null {
+  const step = nextStep(attempt);
+  if (step.kind === "wait") return null;
+  if (step.kind === "retake") return "fail";
+  if (step.kind === "choose") return "flag";
+  const measures = attempt.report?.measures ?? [];
+  const doubtful = measures.some((m) => !OWN_SECTION.has(m.id) && (m.verdict !== "pass" || m.status !== "ok"));
+  return doubtful ? "warn" : "pass";
 }
 
 /** Failures first, then suggestions and unassessed, then passes; stable within each group. */

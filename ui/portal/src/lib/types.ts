@@ -46,6 +46,7 @@ export interface PolicySummary {
   album_allowed: boolean;
   max_attempts_per_round: number;
   face_match_failures_before_flag: number;
+  check_failures_before_flag: number;
   privacy_version: string;
 }
 
@@ -77,6 +78,19 @@ export interface OcrView {
   agree: boolean;
 }
 
+/** What the server accepts on submit of an attempt (domain `gate::SubmitDecision`). */
+export type SubmitDecision =
+  | { kind: "allowed" }
+  | { kind: "allowed_with_flag"; measures: string[]; face_mismatch: boolean }
+  | {
+      kind: "must_retake";
+      hard: string[];
+      soft: string[];
+      face_mismatch: boolean;
+      /** Further attempts failing the same way before submit-anyway; null: never (hard failure). */
+      attempts_left: number | null;
+    };
+
 export interface AttemptView {
   id: string;
   round: number;
@@ -90,6 +104,8 @@ export interface AttemptView {
   has_standardized: boolean;
   original_size: number;
   created_at_ms: number;
+  /** Null while checking, when the photo could not be analysed, or for an earlier round. */
+  gate: SubmitDecision | null;
 }
 
 export type DecisionKind = "approve" | "reject" | "override_approve" | "override_reject";

@@ -172,3 +172,32 @@ export async function makeIdCard({ name, idNumber, portraitPath, crop }) {
   );
   return { front: Buffer.from(front, "base64"), back: Buffer.from(back, "base64") };
 }
+
+/**
+ * A copy of a photo blurred by a Gaussian of `sigma` px, as a shaken or misfocused phone takes
+ * it, written as a JPEG to `outPath`. The sharp photo is drawn first so the blur's edges mix
+ * with it rather than with transparent black.
+ */
+export async function makeBlurred(photoPath, outPath, sigma = 4) {
+  const src = await dataUrl(photoPath);
+  const jpeg = await withPage((page) =>
+    page.evaluate(
+      async ({ src, sigma }) => {
+        const img = new Image();
+        img.src = src;
+        await img.decode();
+        const c = document.createElement("canvas");
+        c.width = img.width;
+        c.height = img.height;
+        const ctx = c.getContext("2d");
+        ctx.drawImage(img, 0, 0);
+        ctx.filter = `blur(${sigma}px)`;
+        ctx.drawImage(img, 0, 0);
+        return c.toDataURL("image/jpeg", 0.92).split(",")[1];
+      },
+      { src, sigma },
+    ),
+  );
+  await writeFile(outPath, Buffer.from(jpeg, "base64"));
+  return outPath;
+}

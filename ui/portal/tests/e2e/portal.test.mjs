@@ -12,7 +12,7 @@ import { after, before, describe, test } from "node:test";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
-import { BASE_ARGS, CHROMIUM, makeIdCard, makeY4m } from "./fixtures.mjs";
+import { BASE_ARGS, CHROMIUM, makeBlurred, makeIdCard, makeY4m } from "./fixtures.mjs";
 import { startServer } from "./server.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -82,11 +82,14 @@ async function audit(page, name) {
   for (const v of violations) a11yProblems.push(`${name}: ${v}`);
 }
 
-/** Screenshot of a step (the portal's own screens are also audited for accessibility). */
-async function shot(page, name, { portalPage = true } = {}) {
+/**
+ * Screenshot of a step (the portal's own screens are also audited for accessibility); the
+ * whole page unless `fullPage` is false (then what the phone's screen shows).
+ */
+async function shot(page, name, { portalPage = true, fullPage = true } = {}) {
   shotNo += 1;
   const file = join(shotsDir, `${String(shotNo).padStart(2, "0")}-${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
+  await page.screenshot({ path: file, fullPage });
   if (portalPage) await audit(page, name);
   return file;
 }
@@ -514,6 +517,96 @@ describe("student portal", { timeout: 1_200_000 }, () => {
     await shot(page, "submitted-flagged");
     const flagged = await api("GET", "/api/student/case", { bearer });
     assert.equal(flagged.flagged, true);
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
+  test("a blurred photo: retakes until the school's number, then submit anyway (flagged)", async () => {
+    // 杨磊 is at the photo step in the demo; his card shows the person of the sample photo, so
+    // only the sharpness check fails.
+    const s = student(5);
+    const bearer = server.tokens[s.name];
+    assert.ok(bearer, "demo token for 杨磊");
+    const blurred = await makeBlurred(join(photos, "phone_1080p.jpg"), join(portal, "test-results/blurred.jpg"));
+    const { context, page, problems } = await newPhone();
+    await page.addInitScript(([code, tok]) => localStorage.setItem(`gradphoto.session.${code}`, tok), [codeOf(s.url), bearer]);
+    await page.goto(s.url);
+    await page.getByRole("button", { name: "我已了解，开始拍照" }).click();
+    const needed = (await api("GET", "/api/student/case", { bearer })).policy.check_failures_before_flag;
+    assert.ok(needed >= 2, "the story needs at least one refused attempt");
+    const anyway = page.getByRole("button", { name: "仍然提交，由老师人工核对" });
+    for (let n = 1; n <= needed; n++) {
+      await uploadAndCheck(page, blurred);
+      await expectText(page, "照片模糊");
+      if (n < needed) {
+        await expectText(page, "照片有问题，请按提示重拍");
+        await expectText(page, `同一项检测再有 ${needed - n} 次未通过后`);
+        assert.equal(await anyway.count(), 0, `attempt ${n} must not offer submit-anyway`);
+        assert.equal(await page.getByRole("button", { name: "查看标准化照片" }).count(), 0);
+        if (n === 1) await shot(page, "soft-fail-retake");
+        await page.getByRole("button", { name: "重新拍照" }).click();
+      }
+    }
+    await expectText(page, "有检测项多次未通过");
+    await expectText(page, "以下检测项已多次未通过");
+    await expectText(page, "清晰度：照片模糊");
+    await anyway.scrollIntoViewIfNeeded();
+    await shot(page, "soft-fail-choice", { fullPage: false });
+    await shot(page, "soft-fail-choice-full");
+    await page.getByRole("button", { name: "切换到英文" }).click();
+    await expectText(page, "These checks have failed repeatedly");
+    await expectText(page, "Sharpness: The photo is blurry");
+    await page.getByRole("button", { name: "Submit anyway for a manual check" }).scrollIntoViewIfNeeded();
+    await shot(page, "soft-fail-choice-en", { fullPage: false });
+    await page.getByRole("button", { name: "Switch to Chinese" }).click();
+    await anyway.click();
+    await page.locator(".pair img").nth(1).waitFor();
+    await page.getByRole("button", { name: "确认无误，上传等待审核" }).click();
+    await expectText(page, "审核中");
+    await expectText(page, "已提示审核老师人工核对");
+    const c = await api("GET", "/api/student/case", { bearer });
+    assert.equal(c.state, "pending_review");
+    assert.equal(c.flagged, true);
+    assert.equal(c.attempts.length, needed);
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
+  test("a real photo with sunglasses: the accessory checks give their reasons", async () => {
+    // 刘洋 has verified his identity in the demo: record, payment (when the school charges),
+    // then a real portrait of a man in mirrored sunglasses (tests/data/photos/real/r_sunglasses.jpg).
+    const s = student(3);
+    const bearer = server.tokens[s.name];
+    assert.ok(bearer, "demo token for 刘洋");
+    const { context, page, problems } = await newPhone();
+    await page.addInitScript(([code, tok]) => localStorage.setItem(`gradphoto.session.${code}`, tok), [codeOf(s.url), bearer]);
+    await page.goto(s.url);
+    // An earlier test may have made the school pay (fee 0): then there is no payment step.
+    const fee = (await api("GET", "/api/student/case", { bearer })).policy.fee_cents;
+    if (fee > 0) {
+      await confirmAndPay(page);
+    } else {
+      await page.getByRole("button", { name: "信息无误，进入采集" }).click();
+      await expectText(page, "拍照要求");
+    }
+    await page.getByRole("button", { name: "我已了解，开始拍照" }).click();
+    await uploadAndCheck(page, join(photos, "real/r_sunglasses.jpg"));
+    const row = page.locator("ul.measures li", { hasText: "未戴有色眼镜、无反光" });
+    await row.waitFor();
+    assert.match(await row.innerText(), /建议改进/);
+    assert.match(await row.innerText(), /有色镜片/);
+    await row.scrollIntoViewIfNeeded();
+    await shot(page, "accessory-reasons", { fullPage: false });
+    await page.getByRole("button", { name: "切换到英文" }).click();
+    const en = page.locator("ul.measures li", { hasText: "No tinted glasses or glare" });
+    await en.waitFor();
+    assert.match(await en.innerText(), /tinted or mirrored lenses/);
+    await en.scrollIntoViewIfNeeded();
+    await shot(page, "accessory-reasons-en", { fullPage: false });
+    await page.getByRole("button", { name: "Switch to Chinese" }).click();
+    const c = await api("GET", "/api/student/case", { bearer });
+    const report = c.attempts.at(-1)?.report;
+    assert.equal(report?.measures.find((m) => m.id === "tinted_glasses")?.verdict, "warn");
     assert.deepEqual(problems, []);
     await context.close();
   });

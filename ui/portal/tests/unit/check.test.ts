@@ -1,18 +1,18 @@
 // The check-results screen: plain-language problems first, the face comparison, and the
-// retake / submit-anyway choice after enough failed comparisons.
+// retake / submit-anyway choice the server's decision allows.
 import { flushSync, mount, tick, unmount } from "svelte";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import Check from "../../src/views/Check.svelte";
 import { app } from "../../src/lib/flow.svelte";
 import { setLang } from "../../src/lib/i18n.svelte";
 import type { StudentCase } from "../../src/lib/student";
-import type { AttemptView } from "../../src/lib/types";
+import type { AttemptView, SubmitDecision } from "../../src/lib/types";
 
 function measure(id: string, verdict: "pass" | "warn" | "fail", zh = "", en = "") {
   return { id, raw: 1, score: 50, verdict, status: "ok", message_zh: zh, message_en: en };
 }
 
-function attempt(sameFace: boolean, extra: ReturnType<typeof measure>[] = []): AttemptView {
+function attempt(sameFace: boolean, extra: ReturnType<typeof measure>[] = [], gate: SubmitDecision = { kind: "allowed" }): AttemptView {
   return {
     id: "a1",
     round: 0,
@@ -30,6 +30,7 @@ function attempt(sameFace: boolean, extra: ReturnType<typeof measure>[] = []): A
     has_standardized: true,
     original_size: 1,
     created_at_ms: 0,
+    gate,
   } as AttemptView;
 }
 
@@ -41,7 +42,7 @@ function theCase(failures: number): StudentCase {
     state_label_en: "",
     round: 0,
     school: { id: "s", name: "示例大学", support_phone: "1", support_hours: "2" },
-    policy: { fee_cents: 0, retakes_free: true, album_allowed: true, max_attempts_per_round: 10, face_match_failures_before_flag: 3, privacy_version: "v" },
+    policy: { fee_cents: 0, retakes_free: true, album_allowed: true, max_attempts_per_round: 10, face_match_failures_before_flag: 3, check_failures_before_flag: 3, privacy_version: "v" },
     consent: null,
     record: null,
     order: null,
@@ -92,7 +93,8 @@ describe("check results", () => {
   it("lists problems with how to fix them, passes folded away", async () => {
     const c = theCase(0);
     app.data = c;
-    serve(attempt(true, [measure("clothing_colour", "fail", "衣服颜色与蓝色背景太接近，请换一件非蓝色的纯色上衣。", "Too close to the blue background.")]), c);
+    const blue = measure("clothing_colour", "fail", "衣服颜色与蓝色背景太接近，请换一件非蓝色的纯色上衣。", "Too close to the blue background.");
+    serve(attempt(true, [blue], { kind: "must_retake", hard: [], soft: ["clothing_colour"], face_mismatch: false, attempts_left: 2 }), c);
     component = mount(Check, { target });
     await settle();
     expect(target.textContent).toContain("照片有问题，请按提示重拍");
@@ -101,6 +103,8 @@ describe("check results", () => {
     expect(target.textContent).toContain("照片与证件人像为同一人");
     expect(buttons()).toContain("重新拍照");
     expect(buttons()).not.toContain("查看标准化照片");
+    expect(buttons()).not.toContain("仍然提交，由老师人工核对");
+    expect(target.textContent).toContain("同一项检测再有 2 次未通过后");
     setLang("en");
     flushSync();
     expect(target.querySelector(".measures li.fail")!.textContent).toContain("Too close to the blue background.");
@@ -119,19 +123,55 @@ describe("check results", () => {
   it("asks for a retake after a failed face comparison, and offers submit-anyway after three", async () => {
     let c = theCase(2);
     app.data = c;
-    serve(attempt(false), c);
+    serve(attempt(false, [], { kind: "must_retake", hard: [], soft: [], face_mismatch: true, attempts_left: 1 }), c);
     component = mount(Check, { target });
     await settle();
     expect(target.textContent).toContain("照片与证件人像比对未通过");
+    expect(target.textContent).toContain("人像比对再有 1 次未通过后");
     expect(buttons()).not.toContain("仍然提交，由老师人工核对");
     unmount(component);
 
     c = theCase(3);
     app.data = c;
-    serve(attempt(false), c);
+    serve(attempt(false, [], { kind: "allowed_with_flag", measures: [], face_mismatch: true }), c);
     component = mount(Check, { target });
     await settle();
     expect(target.textContent).toContain("人像比对已连续失败 3 次");
     expect(buttons()).toEqual(expect.arrayContaining(["重新拍照", "仍然提交，由老师人工核对"]));
+  });
+
+  it("offers submit-anyway for a soft check the server allows with a flag, naming it with its fix", async () => {
+    const c = theCase(0);
+    app.data = c;
+    const blur = measure("sharpness", "fail", "照片模糊，请拿稳手机重新拍摄。", "The photo is blurred; hold the phone steady.");
+    const a = attempt(true, [blur], { kind: "allowed_with_flag", measures: ["sharpness"], face_mismatch: false });
+    // The blurred photo's own sharpness result replaces the passing one.
+    serve({ ...a, report: { ...a.report!, measures: a.report!.measures.filter((m) => m !== a.report!.measures[0]) } }, c);
+    component = mount(Check, { target });
+    await settle();
+    expect(target.textContent).toContain("有检测项多次未通过");
+    expect(target.querySelector(".measures li.fail")!.textContent).toContain("请拿稳手机重新拍摄");
+    // The reason stands next to the choice, not only in the list above.
+    expect(target.querySelector(".choice")!.textContent).toContain("以下检测项已多次未通过");
+    expect(target.querySelector(".choice li")!.textContent).toBe("清晰度：照片模糊，请拿稳手机重新拍摄。");
+    expect(target.textContent).not.toContain("人像比对已连续失败");
+    expect(buttons()).toEqual(expect.arrayContaining(["重新拍照", "仍然提交，由老师人工核对"]));
+    expect(buttons()).not.toContain("查看标准化照片");
+    setLang("en");
+    flushSync();
+    expect(target.querySelector(".choice")!.textContent).toContain("These checks have failed repeatedly");
+    expect(target.querySelector(".choice li")!.textContent).toBe("Sharpness: The photo is blurred; hold the phone steady.");
+  });
+
+  it("never offers submit-anyway for a hard failure", async () => {
+    const c = theCase(0);
+    app.data = c;
+    const small = measure("face_size", "fail", "人脸太小。", "The face is too small.");
+    serve(attempt(true, [small], { kind: "must_retake", hard: ["face_size"], soft: [], face_mismatch: false, attempts_left: null }), c);
+    component = mount(Check, { target });
+    await settle();
+    expect(target.textContent).toContain("人工核对也无法弥补");
+    expect(buttons()).not.toContain("仍然提交，由老师人工核对");
+    expect(buttons()).not.toContain("查看标准化照片");
   });
 });

@@ -20,6 +20,7 @@ function fixture(consented: boolean): StudentCase {
       album_allowed: true,
       max_attempts_per_round: 10,
       face_match_failures_before_flag: 3,
+      check_failures_before_flag: 3,
       privacy_version: "2025-09",
     },
     consent: consented ? { version: "2025-09", accepted_at_ms: Date.UTC(2026, 0, 2, 3, 4) } : null,

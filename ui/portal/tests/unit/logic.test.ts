@@ -2,12 +2,13 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { ApiError, errorFromResponse, newUploadId, request, setToken } from "../../src/lib/api";
 import { portraitCrop } from "../../src/lib/camera";
 import { fileProblem, MAX_UPLOAD_BYTES } from "../../src/lib/files";
-import { nextStep, photoVerdict, sortMeasures } from "../../src/lib/gate";
+import { nextStep, sortMeasures, summaryOf } from "../../src/lib/gate";
 import { en, zh } from "../../src/lib/messages";
 import { codeFromLocation, forgetToken, loadToken, saveToken } from "../../src/lib/session";
 import { canWithdraw, screenFor, stepOf, statusKey, yuan } from "../../src/lib/steps";
 import { attemptsLeft, type StudentCase } from "../../src/lib/student";
 import type { AttemptView, MeasureResult, PolicySummary } from "../../src/lib/types";
+import type { NextStep } from "../../src/lib/gate";
 
 const policy: PolicySummary = {
   fee_cents: 0,
@@ -15,6 +16,7 @@ const policy: PolicySummary = {
   album_allowed: true,
   max_attempts_per_round: 10,
   face_match_failures_before_flag: 3,
+  check_failures_before_flag: 3,
   privacy_version: "2025-09",
 };
 
@@ -36,6 +38,7 @@ function attempt(over: Partial<AttemptView> = {}): AttemptView {
     has_standardized: true,
     original_size: 1000,
     created_at_ms: 0,
+    gate: { kind: "allowed" },
     ...over,
   };
 }
@@ -171,29 +174,56 @@ describe("camera crop", () => {
 });
 
 describe("after the checks", () => {
-  const c = { face_match_failures: 0, policy };
+  const retake = (over: Partial<Extract<NextStep, { kind: "retake" }>> = {}): NextStep => ({
+    kind: "retake",
+    hard: [],
+    soft: [],
+    faceMismatch: false,
+    attemptsLeft: null,
+    ...over,
+  });
 
-  it("waits, retakes or continues", () => {
-    expect(nextStep(attempt({ status: "processing" }), c)).toEqual({ kind: "wait" });
-    expect(nextStep(attempt({ status: "failed", report: null }), c)).toEqual({ kind: "retake" });
-    expect(nextStep(attempt({ has_standardized: false }), c)).toEqual({ kind: "retake" });
-    expect(nextStep(attempt(), c)).toEqual({ kind: "continue" });
+  it("waits, then follows the server's decision", () => {
+    expect(nextStep(attempt({ status: "processing", gate: null }))).toEqual({ kind: "wait" });
+    expect(nextStep(attempt({ status: "failed", report: null, gate: null }))).toEqual(retake());
+    expect(nextStep(attempt())).toEqual({ kind: "continue" });
+    // The report alone decides nothing: a fail the server accepts is not a retake here.
     const failing = attempt({ report: { measures: [measure("clothing_colour", "fail")], models: [], config_version: "" } });
-    expect(nextStep(failing, c)).toEqual({ kind: "retake" });
+    expect(nextStep(failing)).toEqual({ kind: "continue" });
+    expect(nextStep({ ...failing, gate: { kind: "must_retake", hard: [], soft: ["clothing_colour"], face_mismatch: false, attempts_left: 2 } })).toEqual(
+      retake({ soft: ["clothing_colour"], attemptsLeft: 2 }),
+    );
+    expect(nextStep({ ...failing, gate: { kind: "must_retake", hard: ["face_size"], soft: [], face_mismatch: false, attempts_left: null } })).toEqual(
+      retake({ hard: ["face_size"] }),
+    );
   });
 
-  it("offers submit-anyway only after enough failed face comparisons", () => {
+  it("offers submit-anyway when the server allows it with a flag", () => {
     const mismatch = attempt({ face_match: { distance: 0.8, same_person: false } });
-    expect(nextStep(mismatch, { face_match_failures: 2, policy })).toEqual({ kind: "retake" });
-    expect(nextStep(mismatch, { face_match_failures: 3, policy })).toEqual({ kind: "choose", failures: 3 });
-    expect(nextStep(attempt({ face_match: null }), c)).toEqual({ kind: "continue" });
+    expect(nextStep({ ...mismatch, gate: { kind: "must_retake", hard: [], soft: [], face_mismatch: true, attempts_left: 1 } })).toEqual(
+      retake({ faceMismatch: true, attemptsLeft: 1 }),
+    );
+    expect(nextStep({ ...mismatch, gate: { kind: "allowed_with_flag", measures: [], face_mismatch: true } })).toEqual({
+      kind: "choose",
+      measures: [],
+      faceMismatch: true,
+    });
+    expect(nextStep(attempt({ gate: { kind: "allowed_with_flag", measures: ["sharpness"], face_mismatch: false } }))).toEqual({
+      kind: "choose",
+      measures: ["sharpness"],
+      faceMismatch: false,
+    });
   });
 
-  it("judges the photo without the face and OCR measures", () => {
-    expect(photoVerdict([measure("face_similarity", "fail"), measure("id_card_ocr", "fail"), measure("yaw", "pass")])).toBe("pass");
-    expect(photoVerdict([measure("yaw", "warn"), measure("roll", "pass")])).toBe("warn");
-    expect(photoVerdict([measure("yaw", "pass", "failed_to_assess")])).toBe("warn");
-    expect(photoVerdict([measure("yaw", "fail", "failed_to_assess")])).toBe("fail");
+  it("headlines the decision, and suggestions only for submittable photos", () => {
+    const report = (...ms: MeasureResult[]) => ({ measures: ms, models: [], config_version: "" });
+    expect(summaryOf(attempt({ status: "processing", gate: null }))).toBeNull();
+    expect(summaryOf(attempt({ report: report(measure("face_similarity", "warn"), measure("id_card_ocr", "fail"), measure("yaw", "pass")) }))).toBe("pass");
+    expect(summaryOf(attempt({ report: report(measure("yaw", "warn"), measure("roll", "pass")) }))).toBe("warn");
+    expect(summaryOf(attempt({ report: report(measure("yaw", "pass", "failed_to_assess")) }))).toBe("warn");
+    expect(summaryOf(attempt({ gate: { kind: "allowed_with_flag", measures: ["yaw"], face_mismatch: false } }))).toBe("flag");
+    expect(summaryOf(attempt({ gate: { kind: "must_retake", hard: [], soft: ["yaw"], face_mismatch: false, attempts_left: 1 } }))).toBe("fail");
+    expect(summaryOf(attempt({ status: "failed", gate: null }))).toBe("fail");
   });
 
   it("lists failures first", () => {

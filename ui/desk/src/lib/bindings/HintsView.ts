@@ -10,6 +10,7 @@ export type HintsView = { item_id: string,
  */
 overall: string, measures: Array<MeasureView>, face_match: FaceMatchView | null, ocr: OcrView | null, 
 /**
- * The student submitted after repeated failed face comparisons.
+ * The student submitted anyway after repeated failed face comparisons or photo checks
+ * (the reasons are in [`ItemView::flag`]).
  */
 flagged: boolean, face_match_failures: number, overlays: Array<OverlayView>, models: Array<string>, elapsed_ms: number, };

@@ -7,7 +7,8 @@ export type QueueFilter = { school: string | null, status: RowStatus | null,
  */
 min_wait_minutes: number | null, 
 /**
- * Only submissions flagged after repeated failed face comparisons.
+ * Only submissions flagged for the reviewer: submitted anyway after repeated failed face
+ * comparisons or photo checks.
  */
 flagged_only: boolean, 
 /**
