@@ -14,7 +14,7 @@ use crate::colour::{delta_e, lab};
 use crate::inspect::Inspection;
 use crate::landmarks::{idx, FaceMesh};
 use crate::measures::{not_assessed, result, Msg, NO_FACE_EN, NO_FACE_ZH};
-use crate::raster::inside_polygon;
+use crate::raster::{inside_polygon, regions_8};
 
 /// The five accessory measures, in [`MeasureId::ALL`] order.
 pub(crate) fn accessory_measures(ins: &Inspection, t: &Thresholds) -> Vec<MeasureResult> {
@@ -375,39 +375,17 @@ fn brightest_spot(img: &RgbImage, c: (f64, f64), r: f64, below: f64, face_width:
     let bg = box_mean(&l, w, h, ((0.06 * face_width) as usize).max(1));
     let lifted: Vec<bool> = l.iter().zip(&bg).map(|(v, b)| v - b > 20.0).collect();
     let (amin, amax) = ((0.015 * face_width).powi(2), (0.07 * face_width).powi(2));
-    let mut seen = vec![false; w * h];
     let mut best = 0.0_f64;
-    let mut stack = Vec::new();
-    for start in 0..w * h {
-        if !lifted[start] || seen[start] {
-            continue;
-        }
-        // One 8-connected component of lifted pixels.
-        let (mut n, mut sum) = (0usize, 0.0);
+    for region in regions_8(&lifted, w, h) {
         let (mut bx0, mut bx1, mut by0, mut by1) = (usize::MAX, 0, usize::MAX, 0);
-        seen[start] = true;
-        stack.push(start);
-        while let Some(i) = stack.pop() {
+        let mut sum = 0.0;
+        for &i in &region {
             let (x, y) = (i % w, i / w);
-            n += 1;
             sum += l[i] - bg[i];
             (bx0, bx1, by0, by1) = (bx0.min(x), bx1.max(x), by0.min(y), by1.max(y));
-            for dy in -1i64..=1 {
-                for dx in -1i64..=1 {
-                    let (nx, ny) = (x as i64 + dx, y as i64 + dy);
-                    if nx < 0 || ny < 0 || nx >= w as i64 || ny >= h as i64 {
-                        continue;
-                    }
-                    let j = ny as usize * w + nx as usize;
-                    if lifted[j] && !seen[j] {
-                        seen[j] = true;
-                        stack.push(j);
-                    }
-                }
-            }
         }
         let (bw, bh) = ((bx1 - bx0 + 1) as f64, (by1 - by0 + 1) as f64);
-        let area = n as f64;
+        let area = region.len() as f64;
         let compact = (0.5..=2.0).contains(&(bw / bh)) && area / (bw * bh) > 0.5;
         if compact && (amin..=amax).contains(&area) {
             best = best.max(sum / area);

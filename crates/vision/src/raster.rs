@@ -594,6 +594,36 @@ pub fn fit_within(src: &RgbImage, max_side: u32) -> RgbImage {
     resize_rgb(src, nw, nh)
 }
 
+/// The 8-connected regions of `mask` (`w × h`, row-major), each as the indices of its pixels.
+pub fn regions_8(mask: &[bool], w: usize, h: usize) -> Vec<Vec<usize>> {
+    let mut seen = vec![false; w * h];
+    let mut out = Vec::new();
+    let mut stack = Vec::new();
+    for start in 0..(w * h).min(mask.len()) {
+        if !mask[start] || seen[start] {
+            continue;
+        }
+        seen[start] = true;
+        stack.push(start);
+        let mut region = Vec::new();
+        while let Some(i) = stack.pop() {
+            region.push(i);
+            let (x, y) = (i % w, i / w);
+            for ny in y.saturating_sub(1)..=(y + 1).min(h - 1) {
+                for nx in x.saturating_sub(1)..=(x + 1).min(w - 1) {
+                    let j = ny * w + nx;
+                    if mask[j] && !seen[j] {
+                        seen[j] = true;
+                        stack.push(j);
+                    }
+                }
+            }
+        }
+        out.push(region);
+    }
+    out
+}
+
 /// Point-in-polygon (even-odd rule).
 pub fn inside_polygon(poly: &[(f64, f64)], x: f64, y: f64) -> bool {
     let mut inside = false;
@@ -612,6 +642,23 @@ pub fn inside_polygon(poly: &[(f64, f64)], x: f64, y: f64) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn regions_8_join_diagonal_neighbours_and_split_separate_spots() {
+        // 1 . . 1
+        // . 1 . .
+        // . . . 1
+        let m = [
+            true, false, false, true, //
+            false, true, false, false, //
+            false, false, false, true,
+        ];
+        let mut r = regions_8(&m, 4, 3);
+        r.iter_mut().for_each(|v| v.sort_unstable());
+        r.sort();
+        assert_eq!(r, vec![vec![0, 5], vec![3], vec![11]]);
+        assert!(regions_8(&[false; 6], 3, 2).is_empty());
+    }
 
     #[test]
     fn affine_inverse_and_composition() {

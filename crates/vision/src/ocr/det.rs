@@ -11,6 +11,7 @@ use super::geometry::{area_perimeter, in_convex, min_area_rect, order_box, Pt};
 use super::raster::{bgr_planes, resize_linear};
 use crate::error::VisionError;
 use crate::models::Plan;
+use crate::raster::regions_8;
 
 /// Detector input canvases. tract cannot prove the detector's feature-pyramid shapes line up
 /// for a symbolic input size, so the model is optimized for fixed sizes: the image is scaled
@@ -127,43 +128,22 @@ fn bitmap(prob: &[f32], w: usize, h: usize) -> Vec<bool> {
 /// For each 8-connected region, the leftmost and rightmost pixel of every row it spans: enough
 /// for its convex hull.
 fn regions(mask: &[bool], w: usize, h: usize) -> Vec<Vec<Pt>> {
-    let mut seen = vec![false; w * h];
-    let mut out = Vec::new();
-    let mut stack = Vec::new();
-    for start in 0..w * h {
-        if !mask[start] || seen[start] {
-            continue;
-        }
-        seen[start] = true;
-        stack.push(start);
-        // row -> (min x, max x)
-        let mut rows: std::collections::BTreeMap<usize, (usize, usize)> = Default::default();
-        while let Some(i) = stack.pop() {
-            let (x, y) = (i % w, i / w);
-            let e = rows.entry(y).or_insert((x, x));
-            e.0 = e.0.min(x);
-            e.1 = e.1.max(x);
-            for dy in -1i64..=1 {
-                for dx in -1i64..=1 {
-                    let (nx, ny) = (x as i64 + dx, y as i64 + dy);
-                    if nx < 0 || ny < 0 || nx >= w as i64 || ny >= h as i64 {
-                        continue;
-                    }
-                    let j = ny as usize * w + nx as usize;
-                    if mask[j] && !seen[j] {
-                        seen[j] = true;
-                        stack.push(j);
-                    }
-                }
+    regions_8(mask, w, h)
+        .into_iter()
+        .map(|region| {
+            // row -> (min x, max x)
+            let mut rows: std::collections::BTreeMap<usize, (usize, usize)> = Default::default();
+            for i in region {
+                let (x, y) = (i % w, i / w);
+                let e = rows.entry(y).or_insert((x, x));
+                e.0 = e.0.min(x);
+                e.1 = e.1.max(x);
             }
-        }
-        let pts = rows
-            .into_iter()
-            .flat_map(|(y, (x0, x1))| [[x0 as f64, y as f64], [x1 as f64, y as f64]])
-            .collect();
-        out.push(pts);
-    }
-    out
+            rows.into_iter()
+                .flat_map(|(y, (x0, x1))| [[x0 as f64, y as f64], [x1 as f64, y as f64]])
+                .collect()
+        })
+        .collect()
 }
 
 /// Mean probability inside the box (RapidOCR's `box_score_fast`).
