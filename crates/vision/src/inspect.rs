@@ -19,6 +19,8 @@ const THUMB_LONG_SIDE: u32 = 512;
 /// Faces narrower than this fraction of the largest face are not counted (tiny false
 /// positives in textured backgrounds).
 const MIN_RELATIVE_FACE_WIDTH: f32 = 0.25;
+/// FaceMesh's face-presence score a second detection needs to count as a face.
+const EXTRA_FACE_PRESENCE: f32 = 0.5;
 
 /// Everything found in one photo, in working-image pixel coordinates.
 #[derive(Debug, Clone)]
@@ -125,6 +127,16 @@ fn find_faces(
     faces.sort_by(|a, b| (b.width() * b.height()).total_cmp(&(a.width() * a.height())));
     if let Some(largest) = faces.first().map(Detection::width) {
         faces.retain(|d| d.width() >= largest * MIN_RELATIVE_FACE_WIDTH);
+    }
+    // BlazeFace alone finds a "face" now and then in foliage or a patterned wall. A second
+    // detection counts only when FaceMesh also sees a face there; once one is confirmed the
+    // smaller ones are kept as they are (the verdict, more than one face, is settled).
+    while faces.len() > 1 {
+        let extra = face_mesh(&vision.landmarker, &decoded.rgb, &faces[1])?;
+        if extra.presence >= EXTRA_FACE_PRESENCE {
+            break;
+        }
+        faces.remove(1);
     }
     let mesh = match faces.first() {
         Some(d) => Some(face_mesh(&vision.landmarker, &decoded.rgb, d)?),

@@ -211,6 +211,15 @@ fn two_faces_side_by_side_are_flagged() {
 }
 
 #[test]
+fn leaves_that_look_like_a_face_are_not_a_second_face() {
+    // Face detection alone finds a second "face" in the autumn leaves behind this man; FaceMesh
+    // does not confirm it, so the photo has one face and is not blocked.
+    let r = check(&photo("real/r_leaves_behind.jpg"));
+    assert_eq!(raw(&r, MeasureId::SingleFace), 1.0);
+    assert_pass(&r, MeasureId::SingleFace);
+}
+
+#[test]
 fn no_face_is_reported_not_crashed() {
     let wall = RgbImage::from_pixel(800, 600, image::Rgb([235, 233, 228]));
     let bytes = png(&wall);
