@@ -28,13 +28,30 @@ pub(crate) fn accessory_measures(ins: &Inspection, t: &Thresholds) -> Vec<Measur
     let face = FaceFrame::new(mesh);
     let skin = Skin::sample(img, mesh, &face);
     let person = |x: f64, y: f64| ins.mask.at(x, y) > 0.5;
+    let s = Scene {
+        img,
+        mesh,
+        face,
+        skin,
+        person: &person,
+    };
     vec![
-        tinted_glasses(img, mesh, &skin, t),
-        headwear(img, mesh, &face, &skin, &person, t),
-        jewellery(img, mesh, &face, t),
-        hair_over_eyes(img, mesh, &face, &skin, t),
-        ears_visible(img, mesh, &face, &skin, &person, t),
+        tinted_glasses(&s, t),
+        headwear(&s, t),
+        jewellery(&s, t),
+        hair_over_eyes(&s, t),
+        ears_visible(&s, t),
     ]
+}
+
+/// What every accessory rule looks at: the working image, the face mesh and its axes, the
+/// face's own skin colour and the person mask (`person(x, y)`: is this pixel the person).
+struct Scene<'a> {
+    img: &'a RgbImage,
+    mesh: &'a FaceMesh,
+    face: FaceFrame,
+    skin: Skin,
+    person: &'a dyn Fn(f64, f64) -> bool,
 }
 
 pub(crate) const ACCESSORY_IDS: [MeasureId; 5] = [
@@ -193,7 +210,8 @@ fn eye_width(mesh: &FaceMesh, contour: &[usize; 16]) -> f64 {
 /// lens area looks like the cheeks on real photos with clear glasses). Only eyes seen nearly
 /// full width count: the far eye of a turned head is foreshortened and its ring falls on hair
 /// or background.
-fn tinted_glasses(img: &RgbImage, mesh: &FaceMesh, skin: &Skin, t: &Thresholds) -> MeasureResult {
+fn tinted_glasses(s: &Scene, t: &Thresholds) -> MeasureResult {
+    let (img, mesh, skin) = (s.img, s.mesh, &s.skin);
     let eyes = [idx::RIGHT_EYE_CONTOUR, idx::LEFT_EYE_CONTOUR];
     let widest = eyes
         .iter()
@@ -243,14 +261,8 @@ const CROWN_UNLIKE_HAIR: f64 = 55.0;
 ///
 /// A cap or beanie of the hair's own colour that hugs the head shows neither sign; see
 /// docs/accuracy.md for what this catches on real photos.
-fn headwear(
-    img: &RgbImage,
-    mesh: &FaceMesh,
-    face: &FaceFrame,
-    skin: &Skin,
-    person: &impl Fn(f64, f64) -> bool,
-    t: &Thresholds,
-) -> MeasureResult {
+fn headwear(s: &Scene, t: &Thresholds) -> MeasureResult {
+    let (img, mesh, face, skin, person) = (s.img, s.mesh, &s.face, &s.skin, s.person);
     let (w, h) = (f64::from(img.width()), f64::from(img.height()));
     let inside = |(x, y): (f64, f64)| x >= 0.0 && y >= 0.0 && x < w && y < h;
     let row = face.offset(face.top, 0.15, 0.0);
@@ -324,7 +336,8 @@ fn headwear(
 /// against the mean of a square a tenth of a face width across; a spot must be compact (about
 /// as wide as tall, filling half its box) and 1.5–7 % of a face width across, which rules out
 /// strands of hair and highlights on the jaw line.
-fn jewellery(img: &RgbImage, mesh: &FaceMesh, face: &FaceFrame, t: &Thresholds) -> MeasureResult {
+fn jewellery(s: &Scene, t: &Thresholds) -> MeasureResult {
+    let (img, mesh, face) = (s.img, s.mesh, &s.face);
     let mut best = 0.0_f64;
     let centre = mesh.mean_of(&[idx::CHEEK_RIGHT, idx::CHEEK_LEFT]);
     for (ear, jaw) in [
@@ -419,13 +432,8 @@ fn box_mean(v: &[f64], w: usize, h: usize, r: usize) -> Vec<f64> {
 
 /// Hair over the eyebrows replaces the skin just above them: the band from the brows' upper
 /// edge up to 8 % of a face height is sampled and compared with the cheeks.
-fn hair_over_eyes(
-    img: &RgbImage,
-    mesh: &FaceMesh,
-    face: &FaceFrame,
-    skin: &Skin,
-    t: &Thresholds,
-) -> MeasureResult {
+fn hair_over_eyes(s: &Scene, t: &Thresholds) -> MeasureResult {
+    let (img, mesh, face, skin) = (s.img, s.mesh, &s.face, &s.skin);
     let points = idx::RIGHT_BROW_UPPER
         .iter()
         .chain(&idx::LEFT_BROW_UPPER)
@@ -464,14 +472,8 @@ fn hair_over_eyes(
 /// Ears show as skin just outside the face outline at ear height; hair over them shows as
 /// hair. The better side counts, so a slightly turned head (one ear hidden behind the cheek)
 /// passes when the other ear shows.
-fn ears_visible(
-    img: &RgbImage,
-    mesh: &FaceMesh,
-    face: &FaceFrame,
-    skin: &Skin,
-    person: &impl Fn(f64, f64) -> bool,
-    t: &Thresholds,
-) -> MeasureResult {
+fn ears_visible(s: &Scene, t: &Thresholds) -> MeasureResult {
+    let (img, mesh, face, skin, person) = (s.img, s.mesh, &s.face, &s.skin, s.person);
     let centre = mesh.mean_of(&[idx::CHEEK_RIGHT, idx::CHEEK_LEFT]);
     let side = |ids: [usize; 3]| {
         let mut pts = Vec::new();
