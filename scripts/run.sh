@@ -9,7 +9,10 @@ ensure_debian_packages
 build_portal
 build_desk_ui
 log "building gradphoto and the workstation"
-cargo build -p gradphoto-server -p gradphoto-desk --locked
+# The same build as the test command's (scripts/test.sh), not just the two binaries: cargo
+# resolves features for what it is asked to build, so a narrower build would compile tract,
+# the server and the desk again with other features, and each command would undo the other's.
+cargo build --workspace --all-targets --locked
 SERVER_BIN="$CARGO_TARGET_DIR/debug/gradphoto"
 DESK_BIN="$CARGO_TARGET_DIR/debug/gradphoto-desk"
 LISTEN="${GRADPHOTO_LISTEN:-127.0.0.1:8080}"

@@ -8,6 +8,7 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
+use gradphoto_api::review::Verdict;
 use gradphoto_client::Client;
 use gradphoto_desk_core::session::Keyring;
 use gradphoto_desk_core::view::{
@@ -244,9 +245,25 @@ async fn offline_decisions_survive_a_restart_and_sync_when_the_server_returns() 
     assert_eq!(d.decision_id, decided.decision_id);
     assert_eq!(d.reasons, vec!["clothing".to_string()]);
 
-    // Delivering again (as after a crash between send and commit) is idempotent.
+    // Delivering the same decision again (as after a crash between the send and the local
+    // commit) returns the original record and records nothing new.
+    let reviewer = staff_client(&server, "reviewer", &server.password("reviewer")).await;
+    let redelivered = reviewer
+        .decide(
+            &first,
+            &decided.decision_id,
+            Verdict::Reject {
+                reasons: vec!["clothing".into()],
+                comment: Some("蓝色上衣".into()),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(redelivered.decision_id, decided.decision_id);
+    assert_eq!(redelivered.reasons, vec!["clothing".to_string()]);
     let again = check.review_item(&first).await.unwrap();
     assert_eq!(again.decisions.len(), on_server.decisions.len());
+    assert_eq!(again.state, CaseState::Rejected);
     ws.sign_out().await.unwrap();
 }
 

@@ -2034,7 +2034,19 @@ pub(crate) mod tests {
             }
             last = a.id;
         }
-        assert!(!last.is_empty());
+        // The flagged submission is the third photo, not an earlier refused one.
+        let case: StudentCase = w
+            .http
+            .get(w.url("/api/student/case"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(case.submitted_attempt_id.as_deref(), Some(last.as_str()));
+        assert_eq!(case.attempts.len(), 3);
         w.handle.shutdown().await;
     }
 }
