@@ -6,7 +6,8 @@ use std::sync::{Arc, Mutex as StdMutex};
 use std::time::Duration;
 
 use gradphoto_client::Client;
-use gradphoto_domain::reasons::RejectReason;
+use gradphoto_domain::reasons::{RejectReason, Rejection};
+use gradphoto_domain::Localized;
 use tokio::sync::{Mutex, Notify, RwLock};
 
 use crate::cache::Cache;
@@ -355,36 +356,11 @@ pub fn check_decision(d: DecisionInput) -> DeskResult<DecisionInput> {
     match d {
         DecisionInput::Approve => Ok(DecisionInput::Approve),
         DecisionInput::Reject { reasons, comment } => {
-            if reasons.is_empty() {
-                return Err(DeskError::invalid(
-                    "驳回时请至少选择一个原因。",
-                    "Choose at least one reason to reject.",
-                ));
-            }
-            let mut parsed = Vec::new();
-            for code in &reasons {
-                let r: RejectReason = code.parse().map_err(|_| {
-                    DeskError::invalid(
-                        format!("未知的驳回原因：{code}"),
-                        format!("Unknown reject reason: {code}"),
-                    )
-                })?;
-                if !parsed.contains(&r) {
-                    parsed.push(r);
-                }
-            }
-            let comment = comment
-                .map(|c| c.trim().to_string())
-                .filter(|c| !c.is_empty());
-            if parsed.iter().any(|r| r.requires_comment()) && comment.is_none() {
-                return Err(DeskError::invalid(
-                    "选择“其他”时必须填写说明。",
-                    "A comment is required when the reason is \"other\".",
-                ));
-            }
+            let r = Rejection::parse(&reasons, comment.as_deref())
+                .map_err(|e| DeskError::invalid(e.message_zh(), e.message_en()))?;
             Ok(DecisionInput::Reject {
-                reasons: parsed.iter().map(|r| r.code().to_string()).collect(),
-                comment,
+                reasons: r.reasons.iter().map(|r| r.code().to_string()).collect(),
+                comment: r.comment,
             })
         }
     }

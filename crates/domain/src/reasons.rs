@@ -255,6 +255,100 @@ impl FromStr for RejectReason {
     }
 }
 
+/// A reviewer's rejection, checked: reasons from the catalogue (each once, in the order given)
+/// and the comment, trimmed (`None` when blank). The one place that says what a rejection
+/// needs; the state machine, the server and the workstation all call it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    pub reasons: Vec<RejectReason>,
+    pub comment: Option<String>,
+}
+
+/// Why a rejection cannot be recorded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RejectionError {
+    #[error(transparent)]
+    UnknownReason(#[from] UnknownReason),
+    #[error("a rejection needs at least one reason")]
+    ReasonsRequired,
+    #[error("reason 'other' needs a comment")]
+    CommentRequired,
+}
+
+impl RejectionError {
+    /// The request field the problem is in.
+    pub fn field(&self) -> &'static str {
+        match self {
+            RejectionError::UnknownReason(_) | RejectionError::ReasonsRequired => "reasons",
+            RejectionError::CommentRequired => "comment",
+        }
+    }
+}
+
+impl Localized for RejectionError {
+    fn code(&self) -> &'static str {
+        match self {
+            RejectionError::UnknownReason(e) => e.code(),
+            RejectionError::ReasonsRequired => "reasons_required",
+            RejectionError::CommentRequired => "comment_required",
+        }
+    }
+
+    fn message_zh(&self) -> String {
+        match self {
+            RejectionError::UnknownReason(e) => e.message_zh(),
+            RejectionError::ReasonsRequired => "退回时请至少选择一条原因。".to_string(),
+            RejectionError::CommentRequired => {
+                "选择“其他问题”时，请填写具体的审核意见。".to_string()
+            }
+        }
+    }
+
+    fn message_en(&self) -> String {
+        match self {
+            RejectionError::UnknownReason(e) => e.message_en(),
+            RejectionError::ReasonsRequired => {
+                "Choose at least one reason when rejecting.".to_string()
+            }
+            RejectionError::CommentRequired => {
+                "Reason \"other\" needs a comment explaining the problem.".to_string()
+            }
+        }
+    }
+}
+
+impl Rejection {
+    /// Parses reason codes as a client sends them.
+    pub fn parse(codes: &[String], comment: Option<&str>) -> Result<Rejection, RejectionError> {
+        let mut reasons: Vec<RejectReason> = Vec::with_capacity(codes.len());
+        for code in codes {
+            let reason: RejectReason = code.parse()?;
+            if !reasons.contains(&reason) {
+                reasons.push(reason);
+            }
+        }
+        Rejection::new(reasons, comment)
+    }
+
+    /// Checks reasons already parsed: at least one, and a comment when one requires it.
+    pub fn new(
+        reasons: Vec<RejectReason>,
+        comment: Option<&str>,
+    ) -> Result<Rejection, RejectionError> {
+        if reasons.is_empty() {
+            return Err(RejectionError::ReasonsRequired);
+        }
+        let comment = comment
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(str::to_string);
+        if reasons.iter().any(|r| r.requires_comment()) && comment.is_none() {
+            return Err(RejectionError::CommentRequired);
+        }
+        Ok(Rejection { reasons, comment })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashSet;
@@ -323,5 +417,34 @@ mod tests {
             .filter(|r| r.requires_comment())
             .collect();
         assert_eq!(needing, [RejectReason::Other]);
+    }
+
+    #[test]
+    fn a_rejection_needs_a_known_reason_and_other_needs_a_comment() {
+        let codes = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            Rejection::parse(&[], Some("x")),
+            Err(RejectionError::ReasonsRequired)
+        );
+        assert_eq!(
+            Rejection::parse(&codes(&["other"]), Some("  ")),
+            Err(RejectionError::CommentRequired)
+        );
+        assert!(matches!(
+            Rejection::parse(&codes(&["nope"]), None),
+            Err(RejectionError::UnknownReason(_))
+        ));
+        let r = Rejection::parse(
+            &codes(&[" background", "background", "other"]),
+            Some(" 蓝色 "),
+        )
+        .unwrap();
+        assert_eq!(
+            r.reasons,
+            vec![RejectReason::Background, RejectReason::Other]
+        );
+        assert_eq!(r.comment.as_deref(), Some("蓝色"));
+        assert_eq!(RejectionError::CommentRequired.field(), "comment");
+        assert_eq!(RejectionError::ReasonsRequired.code(), "reasons_required");
     }
 }

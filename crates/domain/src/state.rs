@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::policy::SchoolPolicy;
-use crate::reasons::RejectReason;
+use crate::reasons::{RejectReason, Rejection, RejectionError};
 use crate::role::Role;
 use crate::Localized;
 
@@ -422,10 +422,8 @@ impl Localized for TransitionError {
                 "照片已审核通过，不能再修改。如有问题，请联系学校。".to_string()
             }
             TransitionError::AlreadyExported => "照片已导出报送，不能再更改审核结果。".to_string(),
-            TransitionError::ReasonsRequired => "退回时请至少选择一条原因。".to_string(),
-            TransitionError::CommentRequired => {
-                "选择“其他问题”时，请填写具体的审核意见。".to_string()
-            }
+            TransitionError::ReasonsRequired => RejectionError::ReasonsRequired.message_zh(),
+            TransitionError::CommentRequired => RejectionError::CommentRequired.message_zh(),
         }
     }
 
@@ -457,25 +455,19 @@ impl Localized for TransitionError {
             TransitionError::AlreadyExported => {
                 "The photo has been exported; the decision can no longer be changed.".to_string()
             }
-            TransitionError::ReasonsRequired => {
-                "Choose at least one reason when rejecting.".to_string()
-            }
-            TransitionError::CommentRequired => {
-                "Reason \"other\" needs a comment explaining the problem.".to_string()
-            }
+            TransitionError::ReasonsRequired => RejectionError::ReasonsRequired.message_en(),
+            TransitionError::CommentRequired => RejectionError::CommentRequired.message_en(),
         }
     }
 }
 
 fn check_reasons(reasons: &[RejectReason], comment: Option<&str>) -> Result<(), TransitionError> {
-    if reasons.is_empty() {
-        return Err(TransitionError::ReasonsRequired);
+    match Rejection::new(reasons.to_vec(), comment) {
+        Ok(_) => Ok(()),
+        Err(RejectionError::CommentRequired) => Err(TransitionError::CommentRequired),
+        // Parsed reasons cannot be unknown; an empty list is the only other failure.
+        Err(_) => Err(TransitionError::ReasonsRequired),
     }
-    let has_comment = comment.is_some_and(|c| !c.trim().is_empty());
-    if reasons.iter().any(|r| r.requires_comment()) && !has_comment {
-        return Err(TransitionError::CommentRequired);
-    }
-    Ok(())
 }
 
 /// Only the holder of a live lease may act on an in-review case.

@@ -14,8 +14,9 @@ use gradphoto_api::review::{
 };
 use gradphoto_domain::audit::AuditAction;
 use gradphoto_domain::policy::SchoolPolicy;
-use gradphoto_domain::reasons::RejectReason;
+use gradphoto_domain::reasons::{RejectReason, Rejection};
 use gradphoto_domain::state::{CaseState, Event, OverrideDecision};
+use gradphoto_domain::Localized;
 use sqlx::Row;
 
 use super::cases::{self, ms_to_utc, CaseRow, COLUMNS};
@@ -476,39 +477,12 @@ pub fn check_verdict(verdict: &Verdict) -> AppResult<CheckedVerdict> {
         Verdict::Approve => Ok(CheckedVerdict::Approve),
         Verdict::Reject { reasons, comment } => {
             let comment = check_comment(comment.as_deref(), "comment")?;
-            let mut parsed: Vec<RejectReason> = Vec::with_capacity(reasons.len());
-            for code in reasons {
-                let reason: RejectReason = code.trim().parse().map_err(|_| {
-                    AppError::invalid(
-                        "unknown_reject_reason",
-                        format!("未知的退回原因代码：{code}"),
-                        format!("Unknown reject reason code: {code}"),
-                    )
-                    .with_field("reasons")
-                })?;
-                if !parsed.contains(&reason) {
-                    parsed.push(reason);
-                }
-            }
-            if parsed.is_empty() {
-                return Err(AppError::invalid(
-                    "reasons_required",
-                    "退回时请至少选择一条原因。",
-                    "Choose at least one reason when rejecting.",
-                )
-                .with_field("reasons"));
-            }
-            if parsed.iter().any(|r| r.requires_comment()) && comment.is_none() {
-                return Err(AppError::invalid(
-                    "comment_required",
-                    "选择“其他”原因时请填写备注。",
-                    "The reason 'other' needs a comment.",
-                )
-                .with_field("comment"));
-            }
+            let r = Rejection::parse(reasons, comment.as_deref()).map_err(|e| {
+                AppError::invalid(e.code(), e.message_zh(), e.message_en()).with_field(e.field())
+            })?;
             Ok(CheckedVerdict::Reject {
-                reasons: parsed,
-                comment,
+                reasons: r.reasons,
+                comment: r.comment,
             })
         }
     }
