@@ -18,6 +18,29 @@ import { test, after, before } from "node:test";
 import assert from "node:assert/strict";
 import { remote } from "webdriverio";
 
+/**
+ * The workstation's credentials in the login keyring (service `org.gradphoto.desk`), by the
+ * account key each is stored under, as `secret-tool` (libsecret-tools) lists them.
+ */
+function keyringAccounts() {
+  return new Promise((resolveList, reject) => {
+    const p = spawn("secret-tool", ["search", "--all", "service", "org.gradphoto.desk"]);
+    let out = "";
+    p.stdout.on("data", (d) => (out += d));
+    p.stderr.on("data", (d) => (out += d));
+    p.on("error", reject);
+    p.on("close", () =>
+      resolveList(
+        out
+          .split("\n")
+          .map((l) => /^attribute\.username = (.*)$/.exec(l.trim()))
+          .filter(Boolean)
+          .map((m) => m[1]),
+      ),
+    );
+  });
+}
+
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const APP = must("GRADPHOTO_DESK_APP");
 const SERVER_BIN = must("GRADPHOTO_BIN");
@@ -261,6 +284,8 @@ after(async () => {
 test("workstation story", { timeout: 300_000 }, async (t) => {
   let firstName;
 
+  // The reviewer's credential for this run's server (the keyring may hold others).
+  const isThisSession = (key) => key.startsWith("reviewer@") && key.includes(`:${serverPort}`);
   await t.test("signs in with the keyring", async () => {
     const form = await $t("sign-in");
     await form.waitForExist({ timeout: 30_000 });
@@ -273,6 +298,8 @@ test("workstation story", { timeout: 300_000 }, async (t) => {
     await (await $t("student-name")).waitForExist({ timeout: 60_000 });
     firstName = await textOf("student-name");
     assert.ok(firstName.length > 0);
+    const stored = await keyringAccounts();
+    assert.ok(stored.some(isThisSession), `the session should be in the keyring: ${JSON.stringify(stored)}`);
   });
 
   await t.test("shows the claimed item with its images and hints", async () => {
@@ -446,8 +473,11 @@ test("workstation story", { timeout: 300_000 }, async (t) => {
   });
 
   await t.test("signs out and the session leaves the keyring", async () => {
+    assert.ok((await keyringAccounts()).some(isThisSession), "signed in: the session is in the keyring");
     await (await $t("sign-out")).click();
     await (await $t("sign-in")).waitForExist({ timeout: 30_000 });
+    const left = await keyringAccounts();
+    assert.deepEqual(left.filter(isThisSession), [], "signed out: the reviewer's session has left the keyring");
     await shot("10-signed-out");
   });
 });
