@@ -1479,6 +1479,19 @@ pub(crate) mod tests {
             issued.code
         }
 
+        /// GET `path` as the student holding `token`, read as JSON.
+        async fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str, token: &str) -> T {
+            self.http
+                .get(self.url(path))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap()
+        }
+
         fn url(&self, path: &str) -> String {
             format!("{}{path}", self.base)
         }
@@ -1759,16 +1772,7 @@ pub(crate) mod tests {
             .await
             .unwrap();
         assert_eq!(replay["result"], "already_paid");
-        let case: StudentCase = w
-            .http
-            .get(w.url("/api/student/case"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let case: StudentCase = w.get_json("/api/student/case", &token).await;
         assert_eq!(case.state, CaseState::Ready);
 
         // Uploads: content sniffed, size limited, retried uploads deduplicated.
@@ -1807,15 +1811,8 @@ pub(crate) mod tests {
 
         crate::jobs::drain(&w.handle.state).await.unwrap();
         let view: AttemptView = w
-            .http
-            .get(w.url(&format!("/api/student/attempts/{}", first.id)))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+            .get_json(&format!("/api/student/attempts/{}", first.id), &token)
+            .await;
         assert_eq!(view.status, AttemptStatus::Checked);
         assert!(view.has_standardized);
         let report = view.report.as_ref().unwrap();
@@ -1985,15 +1982,8 @@ pub(crate) mod tests {
                 .unwrap();
             crate::jobs::drain(&w.handle.state).await.unwrap();
             let view: AttemptView = w
-                .http
-                .get(w.url(&format!("/api/student/attempts/{}", a.id)))
-                .bearer_auth(&token)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+                .get_json(&format!("/api/student/attempts/{}", a.id), &token)
+                .await;
             assert_eq!(view.status, AttemptStatus::Checked);
             assert!(view.has_standardized);
             assert_eq!(view.face_match.as_ref().map(|m| m.same_person), Some(false));
@@ -2035,16 +2025,7 @@ pub(crate) mod tests {
             last = a.id;
         }
         // The flagged submission is the third photo, not an earlier refused one.
-        let case: StudentCase = w
-            .http
-            .get(w.url("/api/student/case"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let case: StudentCase = w.get_json("/api/student/case", &token).await;
         assert_eq!(case.submitted_attempt_id.as_deref(), Some(last.as_str()));
         assert_eq!(case.attempts.len(), 3);
         w.handle.shutdown().await;
