@@ -82,6 +82,12 @@ async function until(what, fn, timeoutMs = 30_000, everyMs = 200) {
   throw new Error(`timed out waiting for ${what} (last: ${last})`);
 }
 
+// `v` when `ok(v)`; otherwise throws it, so that a timed-out `until` names the state last seen.
+function holds(v, ok) {
+  if (!ok(v)) throw new Error(JSON.stringify(v));
+  return v;
+}
+
 function run(cmd, args, opts = {}) {
   return new Promise((res, rej) => {
     const p = spawn(cmd, args, { ...opts, stdio: ["ignore", "pipe", "pipe"] });
@@ -98,13 +104,15 @@ let serverPort;
 let serverProc = null;
 let accounts = {};
 
-function serverEnv() {
-  return { ...process.env, GRADPHOTO_DATA_DIR: serverDir, GRADPHOTO_LISTEN: `127.0.0.1:${serverPort}`, GRADPHOTO_WORKERS: "1" };
+function serverEnv(port = serverPort) {
+  return { ...process.env, GRADPHOTO_DATA_DIR: serverDir, GRADPHOTO_LISTEN: `127.0.0.1:${port}`, GRADPHOTO_WORKERS: "1" };
 }
 
-async function startServer() {
-  serverProc = spawn(SERVER_BIN, ["serve"], { cwd: ROOT, env: serverEnv(), stdio: ["ignore", "ignore", "inherit"] });
-  await until("the server", async () => (await fetch(`http://127.0.0.1:${serverPort}/healthz`)).ok);
+// Another port serves the same data where the workstation cannot reach it: others act on the
+// server while the workstation still believes it is offline.
+async function startServer(port = serverPort) {
+  serverProc = spawn(SERVER_BIN, ["serve"], { cwd: ROOT, env: serverEnv(port), stdio: ["ignore", "ignore", "inherit"] });
+  await until("the server", async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).ok);
 }
 
 async function stopServer() {
@@ -116,8 +124,8 @@ async function stopServer() {
   await gone;
 }
 
-async function api(path, { token, method = "GET", body } = {}) {
-  const r = await fetch(`http://127.0.0.1:${serverPort}${path}`, {
+async function api(path, { token, method = "GET", body, port = serverPort } = {}) {
+  const r = await fetch(`http://127.0.0.1:${port}${path}`, {
     method,
     headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
     body: body ? JSON.stringify(body) : undefined,
@@ -175,8 +183,8 @@ async function submitFlagged(token, photo) {
   throw new Error("the photo was never allowed to be submitted flagged");
 }
 
-async function login(user) {
-  return (await api("/api/auth/login", { method: "POST", body: { username: user, password: accounts[user] } })).token;
+async function login(user, port = serverPort) {
+  return (await api("/api/auth/login", { method: "POST", body: { username: user, password: accounts[user] }, port })).token;
 }
 
 // ---- the app --------------------------------------------------------------------------------
@@ -247,14 +255,37 @@ const figures = { showMs: [] };
 // The student whose submission is flagged: name and the gate's decision on submit.
 const flagged = { name: null, gate: null };
 
+/**
+ * The indented lines under the heading of `gradphoto demo`'s output that ends with `title`, each
+ * of which must match `line`: a change of the output's format stops the run here, with the
+ * output, instead of leaving values unset for a later step to trip over.
+ */
+function demoSection(out, title, line) {
+  const lines = out.split("\n");
+  const at = lines.findIndex((l) => /^\S/.test(l) && l.trimEnd().endsWith(title));
+  assert.ok(at >= 0, `no "${title}" section in the demo output:\n${out}`);
+  const rows = [];
+  for (const l of lines.slice(at + 1)) {
+    if (!/^\s+\S/.test(l)) break;
+    const m = line.exec(l);
+    assert.ok(m, `unexpected line in the demo's "${title}" section: ${JSON.stringify(l)}\n${out}`);
+    rows.push(m);
+  }
+  assert.ok(rows.length > 0, `the demo's "${title}" section is empty:\n${out}`);
+  return rows;
+}
+
 before(async () => {
   serverPort = await freePort();
   const out = await run(SERVER_BIN, ["demo", "--out", join(serverDir, "invites")], { cwd: ROOT, env: serverEnv() });
-  for (const m of out.matchAll(/^\s+(\S+)\s+(reviewer|supervisor|admin)\s+密码 password: (\S+)/gm)) accounts[m[1]] = m[3];
-  assert.ok(accounts.reviewer, `demo accounts not found in:\n${out}`);
+  for (const m of demoSection(out, "accounts:", /^\s+(\S+)\s+(reviewer|supervisor|admin)\s+密码 password: (\S+)\s*$/)) accounts[m[1]] = m[3];
+  // The reviewer works at the desk; the supervisor checks and overrides on the server.
+  for (const user of ["reviewer", "supervisor"]) assert.ok(accounts[user], `no ${user} account in the demo output:\n${out}`);
+  const students = demoSection(out, "students:", /^\s+(\S+)\s+([a-z_]+)(?:\s+token: ([\w-]+))?\s*$/).map((m) => ({ name: m[1], state: m[2], token: m[3] }));
+  const ready = students.filter((s) => s.state === "ready");
+  const pending = students.filter((s) => s.state === "pending_review").length;
+  for (const s of ready) assert.ok(s.token, `the demo printed no token for ${s.name}, at \`ready\`:\n${out}`);
   await startServer();
-  const ready = [...out.matchAll(/^\s+(\S+)\s+ready\s+token: (\S+)/gm)].map((m) => ({ name: m[1], token: m[2] }));
-  const pending = [...out.matchAll(/^\s+\S+\s+pending_review\b/gm)].length;
   const toSubmit = Math.max(0, 3 - pending);
   await submitForReview(ready.slice(0, toSubmit).map((r) => r.token), join(ROOT, "tests/data/photos/phone_1080p.jpg"));
   // The last one to submit, so the other items come first in the reviewer's work list: the real
@@ -262,7 +293,7 @@ before(async () => {
   // it. Sharpness fails on every retake (a soft check) and the face is not the demo ID card's,
   // so the gate lets it through flagged for both, and the local hints show the accessory hints.
   const spare = ready[toSubmit];
-  assert.ok(spare, `a demo student at \`ready\` is left for the flagged submission:\n${out}`);
+  assert.ok(spare, `no demo student at \`ready\` is left for the flagged submission:\n${out}`);
   const blurred = join(serverDir, "sunglasses-blurred.jpg");
   await run("convert", [join(ROOT, "tests/data/photos/real/r_sunglasses.jpg"), "-gaussian-blur", "0x3", blurred]);
   flagged.name = spare.name;
@@ -308,30 +339,66 @@ test("workstation story", { timeout: 300_000 }, async (t) => {
     );
     await until("hints", async () => (await $t("overall")).isExisting(), 120_000, 500);
     await shot("02-review");
+    // What the panes show of the tools: the guide bands over the standardized photo, the face
+    // box and landmarks from the local hints, and the scale every pane's layer is drawn at.
+    const tools = () =>
+      browser.execute(() => ({
+        guide: document.querySelectorAll('[data-testid="pane-standardized"] [data-testid="guide-overlay"] rect').length,
+        faces: document.querySelectorAll('.pane [data-testid^="face-overlay-"] rect.box').length,
+        landmarks: document.querySelectorAll('.pane [data-testid^="face-overlay-"] circle.lm').length,
+        svgs: document.querySelectorAll(".pane svg").length,
+        views: document.querySelectorAll(".pane .view").length,
+        zoomed: document.querySelectorAll(".pane .view.zoomed").length,
+        scales: [...document.querySelectorAll(".pane .layer")].map((l) => {
+          const t = getComputedStyle(l).transform;
+          return t === "none" ? 1 : new DOMMatrix(t).a;
+        }),
+      }));
+    const overlaid = (v) => v.guide > 0 && v.faces > 0 && v.landmarks > 0;
+    const unzoomed = (v) => v.zoomed === 0 && v.scales.length >= 2 && v.scales.every((s) => s === 1);
+    const plain = (v) => v.svgs === 0 && unzoomed(v);
+    assert.ok(plain(await tools()), `no overlays and no zoom at first: ${JSON.stringify(await tools())}`);
     await press("o");
+    await until("the overlays", async () => holds(await tools(), (v) => overlaid(v) && unzoomed(v)), 5_000);
     await press("z");
+    // Zoom is synchronised: every pane is magnified, with the overlays drawn on its image.
+    await until("the zoom", async () => holds(await tools(), (v) => overlaid(v) && v.zoomed === v.views && v.scales.every((s) => s > 1)), 5_000);
     await shot("03-review-zoom-overlays");
     await press("z");
+    await until("the zoom to be reset", async () => holds(await tools(), (v) => overlaid(v) && unzoomed(v)), 5_000);
     await press("o");
+    await until("the overlays to be hidden", async () => holds(await tools(), plain), 5_000);
   });
 
   await t.test("measures how fast the next item is fully shown (J/K, prefetched)", async () => {
     // J and K move between the two first claimed items: the same path as "next after a decision".
+    // Each press must show the other item, its name and all its images; how long that took is a
+    // figure for the benchmark output, and only an item never shown at all fails the step.
+    let second = null;
     for (let i = 0; i < 40; i++) {
-      const ms = await browser.executeAsync((i, done) => {
-        const before = document.querySelector('[data-testid="student-name"]')?.textContent;
+      const key = i % 2 ? "k" : "j";
+      const r = await browser.executeAsync((key, done) => {
+        const name = () => document.querySelector('[data-testid="student-name"]')?.textContent?.trim();
+        const imgs = () => [...document.querySelectorAll(".pane img")];
+        const srcs = () => imgs().map((im) => im.getAttribute("src")).join(" ");
+        const before = { name: name(), srcs: srcs() };
         const t0 = performance.now();
-        window.dispatchEvent(new KeyboardEvent("keydown", { key: i % 2 ? "k" : "j", bubbles: true }));
+        window.dispatchEvent(new KeyboardEvent("keydown", { key, bubbles: true }));
         const check = () => {
-          const now = document.querySelector('[data-testid="student-name"]')?.textContent;
-          const imgs = [...document.querySelectorAll(".pane img")];
-          if (now !== before && imgs.every((im) => im.complete && im.naturalWidth > 0)) done(performance.now() - t0);
-          else if (performance.now() - t0 > 5000) done(-1);
-          else requestAnimationFrame(check);
+          const shown = imgs();
+          if (name() !== before.name && srcs() !== before.srcs && shown.length >= 2 && shown.every((im) => im.complete && im.naturalWidth > 0)) {
+            done({ ms: performance.now() - t0, name: name() });
+          } else if (performance.now() - t0 > 10_000) {
+            const state = shown.map((im) => ({ src: im.getAttribute("src"), complete: im.complete, width: im.naturalWidth }));
+            done({ ms: null, before: before.name, name: name(), images: state });
+          } else requestAnimationFrame(check);
         };
         requestAnimationFrame(check);
-      }, i);
-      if (ms >= 0) figures.showMs.push(ms);
+      }, key);
+      assert.notEqual(r.ms, null, `press ${i + 1} (${key}) never fully showed the other item: ${JSON.stringify(r)}`);
+      second ??= r.name;
+      assert.equal(r.name, key === "j" ? second : firstName, `press ${i + 1} (${key}) went to the wrong item`);
+      figures.showMs.push(r.ms);
       await sleep(30);
     }
   });
@@ -430,8 +497,41 @@ test("workstation story", { timeout: 300_000 }, async (t) => {
   });
 
   await t.test("conflicts screen", async () => {
+    // The reviewer approves offline while a supervisor, on the server the workstation cannot
+    // reach, rejects the same item: the approval arrives second and becomes a conflict.
+    const name = await textOf("student-name");
+    const caseId = await browser.execute(() => document.querySelector('[data-testid="pane-original"] img')?.getAttribute("src") ?? "");
+    const id = decodeURIComponent(caseId.split("/").pop() ?? "").split("/")[0];
+    assert.ok(id, "the shown item's id");
+    await stopServer();
+    await until("offline state", async () => (await textOf("online-state")).includes("离线"), 30_000);
+    await press("a");
+    await until("the outbox to hold the decision", async () => /待同步\s*1/.test(await textOf("outbox")));
+    const elsewhere = await freePort();
+    await startServer(elsewhere);
+    const token = await login("supervisor", elsewhere);
+    await api(`/api/supervisor/items/${encodeURIComponent(id)}/override`, {
+      token,
+      method: "POST",
+      port: elsewhere,
+      body: { decision_id: `e2e-override-${Date.now()}`, verdict: "reject", reasons: ["tinted_glasses_or_glare"], override_comment: "有色眼镜" },
+    });
+    await stopServer();
+    await startServer();
+    await until("the decision to be refused as a conflict", async () => {
+      const count = Number(/冲突\s*(\d+)/.exec(await textOf("conflict-count"))?.[1] ?? 0);
+      return count >= 1 && /待同步\s*0/.test(await textOf("outbox")) ? count : false;
+    }, 60_000);
     await (await $t("tab-conflicts")).click();
     await (await $t("conflicts")).waitForExist();
+    const row = await until("the conflict listed", async () => {
+      for (const r of await browser.$$('[data-testid="conflict-row"]')) {
+        const text = await r.getText();
+        if (text.includes(name)) return text;
+      }
+      return null;
+    });
+    assert.match(row, /已被主管改判/, row);
     await shot("09-conflicts");
   });
 
@@ -448,8 +548,11 @@ test("workstation story", { timeout: 300_000 }, async (t) => {
               '计算机学院', CAST(strftime('%s','now') AS INTEGER) * 1000 - i * 60000, 1, i % 11 = 0, 'pending', 0 FROM n;`,
     ]);
     await press("q");
-    await until("the large queue", async () => /10\d{3}/.test(await textOf("queue-counts")));
+    const total = Number(
+      await until("the large queue", async () => /共\s*(10\d{3})(?!\d)/.exec(await textOf("queue-counts"))?.[1]),
+    );
     await shot("11-queue-10k");
+    // At least 100 frames whatever the machine's pace, so the list goes far down either way.
     const result = await browser.executeAsync((done) => {
       const vp = document.querySelector('[data-testid="virtual-list"]');
       const frames = [];
@@ -460,7 +563,7 @@ test("workstation story", { timeout: 300_000 }, async (t) => {
         frames.push(now - last);
         last = now;
         vp.scrollTop += 240;
-        if (now - t0 < 4000 && vp.scrollTop + vp.clientHeight < vp.scrollHeight) requestAnimationFrame(step);
+        if ((now - t0 < 4000 || frames.length < 100) && vp.scrollTop + vp.clientHeight < vp.scrollHeight) requestAnimationFrame(step);
         else done({ frames, rows: document.querySelectorAll('[data-testid="queue-row"]').length, scrolled: vp.scrollTop });
       };
       requestAnimationFrame(step);
@@ -468,6 +571,33 @@ test("workstation story", { timeout: 300_000 }, async (t) => {
     figures.scrollFrameMs = result.frames.slice(1);
     figures.renderedRows = result.rows;
     assert.ok(result.rows < 200, `only visible rows are rendered (${result.rows})`);
+    assert.ok(result.scrolled >= 20_000, `the list scrolled far down (${result.scrolled}px)`);
+    // The rows in view are the ones at that position. The list is oldest first and 压测学生N
+    // was submitted N minutes ago, so the bench row at index i is 压测学生(10000 − i), give or
+    // take the few real items sorted in between.
+    const others = total - 10_000;
+    await until("the rows at the scrolled position", async () =>
+      holds(
+        await browser.execute(() => {
+          const vp = document.querySelector('[data-testid="virtual-list"]');
+          const box = vp.getBoundingClientRect();
+          const rows = [...vp.querySelectorAll('[data-testid="queue-row"]')].map((r) => {
+            const b = r.getBoundingClientRect();
+            return { name: r.querySelector(".name")?.textContent?.trim() ?? "", top: b.top - box.top, index: Math.round((b.top - box.top + vp.scrollTop) / b.height) };
+          });
+          return { scrollTop: vp.scrollTop, rendered: rows.length, inView: rows.filter((r) => r.top > -1 && r.top < box.height) };
+        }),
+        (v) => {
+          const bench = v.inView.map((r) => ({ ...r, n: Number(/^压测学生(\d+)/.exec(r.name)?.[1]) })).filter((r) => r.n);
+          return (
+            v.rendered < 200 &&
+            v.inView.length >= 10 &&
+            bench.length >= v.inView.length - others &&
+            bench.every((r) => r.n >= 10_000 - r.index && r.n <= 10_000 - r.index + others)
+          );
+        },
+      ),
+    );
     await shot("12-queue-10k-scrolled");
     await press("v");
   });
