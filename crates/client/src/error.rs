@@ -1,11 +1,11 @@
 //! The one error type of the client.
 
-use gradphoto_api::error::ErrorBody;
+use gradphoto_api::error::{ErrorBody, ErrorCode};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     /// The server answered with an error body (`{code, message_zh, message_en}`).
-    #[error("server error {status} {}: {}", body.code, body.message_en)]
+    #[error("server error {status} {}: {}", body.code.as_str(), body.message_en)]
     Api { status: u16, body: ErrorBody },
     /// The server answered with an error status but no error body (e.g. a proxy in between).
     #[error("unexpected response {status}: {snippet}")]
@@ -19,9 +19,9 @@ pub enum ClientError {
 
 impl ClientError {
     /// The server's stable error code, when the server answered with one.
-    pub fn code(&self) -> Option<&str> {
+    pub fn code(&self) -> Option<ErrorCode> {
         match self {
-            ClientError::Api { body, .. } => Some(&body.code),
+            ClientError::Api { body, .. } => Some(body.code),
             _ => None,
         }
     }

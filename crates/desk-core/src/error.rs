@@ -1,7 +1,7 @@
 //! The one error type of the workstation. Every variant has a stable code and a message in
 //! each product language; the window receives it as an [`ErrorView`].
 
-use gradphoto_api::error::ErrorBody;
+use gradphoto_api::error::{ErrorBody, ErrorCode};
 use gradphoto_client::ClientError;
 use gradphoto_domain::Localized;
 
@@ -19,7 +19,7 @@ pub enum DeskError {
     BadServerUrl(String),
     #[error("server unreachable: {0}")]
     Unreachable(String),
-    #[error("server refused ({status}): {}", body.code)]
+    #[error("server refused ({status}): {}", body.code.as_str())]
     Server { status: u16, body: ErrorBody },
     #[error("unexpected server response {status}: {snippet}")]
     Protocol { status: u16, snippet: String },
@@ -59,9 +59,9 @@ impl DeskError {
         }
     }
 
-    pub fn server_code(&self) -> Option<&str> {
+    pub fn server_code(&self) -> Option<ErrorCode> {
         match self {
-            DeskError::Server { body, .. } => Some(&body.code),
+            DeskError::Server { body, .. } => Some(body.code),
             _ => None,
         }
     }
@@ -70,7 +70,7 @@ impl DeskError {
     /// reason; a hints failure keeps the vision code.
     pub fn view(&self) -> ErrorView {
         let code = match self {
-            DeskError::Server { body, .. } => body.code.clone(),
+            DeskError::Server { body, .. } => body.code.as_str().to_string(),
             DeskError::Hints { code, .. } => code.clone(),
             other => other.code().to_string(),
         };

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use gradphoto_api::error::ErrorCode;
 use gradphoto_api::review::{ImageKind as ApiImageKind, QueueQuery, ReviewItem, Verdict};
 use gradphoto_api::sync::CaseChange;
 use gradphoto_domain::state::CaseState;
@@ -54,26 +55,31 @@ fn verdict_of(d: &DecisionInput) -> Verdict {
 }
 
 /// How a refusal of a queued decision is filed.
-fn conflict_kind(code: &str) -> ConflictKind {
+fn conflict_kind(code: Option<ErrorCode>) -> ConflictKind {
     match code {
-        "lease_lost" | "lease_expired" | "not_lease_holder" | "lease_held_by_other" => {
-            ConflictKind::LeaseLost
-        }
-        "no_longer_submitted" => ConflictKind::Withdrawn,
-        "already_decided" => ConflictKind::Overridden,
+        Some(
+            ErrorCode::LeaseLost
+            | ErrorCode::LeaseExpired
+            | ErrorCode::NotLeaseHolder
+            | ErrorCode::LeaseHeldByOther,
+        ) => ConflictKind::LeaseLost,
+        Some(ErrorCode::NoLongerSubmitted) => ConflictKind::Withdrawn,
+        Some(ErrorCode::AlreadyDecided) => ConflictKind::Overridden,
         _ => ConflictKind::Refused,
     }
 }
 
+/// The server no longer knows this reviewer's hold on the item (it ran out, was released or
+/// taken), or the item itself.
 fn lease_gone(e: &DeskError) -> bool {
     matches!(
         e.server_code(),
         Some(
-            "lease_lost"
-                | "lease_expired"
-                | "not_lease_holder"
-                | "lease_held_by_other"
-                | "not_found"
+            ErrorCode::LeaseLost
+                | ErrorCode::LeaseExpired
+                | ErrorCode::NotLeaseHolder
+                | ErrorCode::LeaseHeldByOther
+                | ErrorCode::NotFound
         )
     )
 }
@@ -252,7 +258,7 @@ impl Workstation {
             }
             Err(e) => {
                 let view = e.view();
-                let kind = conflict_kind(&view.code);
+                let kind = conflict_kind(e.server_code());
                 s.cache.mark_conflict(entry, kind, &view, now_ms()).await
             }
         }
@@ -275,7 +281,9 @@ impl Workstation {
             {
                 Ok(lease) => s.cache.set_lease(&row.item_id, lease.until_ms).await?,
                 Err(e) if e.is_offline() => return Err(e),
-                Err(e) if lease_gone(&e) || e.server_code() == Some("conflict") => {
+                Err(e)
+                    if lease_gone(&e) || e.server_code() == Some(ErrorCode::ConcurrentChange) =>
+                {
                     // Taken back while we were away: hold it again if it is still free.
                     match s
                         .client

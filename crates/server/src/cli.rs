@@ -15,7 +15,7 @@ use gradphoto_domain::role::Role;
 use gradphoto_domain::roster::parse_roster_csv;
 use gradphoto_domain::state::{CaseState, Event};
 use gradphoto_server::config::Config;
-use gradphoto_server::http::error::AppError;
+use gradphoto_server::http::error::{AppError, ErrorCode};
 use gradphoto_server::invite::{self, InviteSelection};
 use gradphoto_server::store::{audit, cases, schools, students, users, Actor};
 use gradphoto_server::vision::VisionAnalyzer;
@@ -196,8 +196,15 @@ fn analyzer() -> Arc<VisionAnalyzer> {
     Arc::new(VisionAnalyzer::new(Thresholds::default()))
 }
 
-fn app_err(e: AppError) -> anyhow::Error {
-    anyhow::anyhow!("{} ({}) / {}", e.message_zh, e.code, e.message_en)
+/// A refusal reads as its messages; an internal failure as its cause (the operator's terminal is
+/// where it is logged).
+fn app_err(e: impl Into<AppError>) -> anyhow::Error {
+    let e: AppError = e.into();
+    if e.code == ErrorCode::InternalError {
+        anyhow::anyhow!("{e}")
+    } else {
+        anyhow::anyhow!("{} ({}) / {}", e.message_zh, e.code.as_str(), e.message_en)
+    }
 }
 
 async fn open(config: Config) -> anyhow::Result<AppState> {

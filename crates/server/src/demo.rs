@@ -3,6 +3,7 @@
 //! every screen. Photos come from `tests/data/photos` when present and are analysed by the
 //! analyzer of the running configuration.
 
+use gradphoto_api::error::ErrorCode;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -141,11 +142,7 @@ pub async fn seed(state: &AppState) -> AppResult<DemoReport> {
         .await?
         .is_some()
     {
-        return Err(AppError::conflict(
-            "demo_exists",
-            "演示数据已经存在。",
-            "The demo data already exists.",
-        ));
+        return Err(AppError::from(ErrorCode::DemoExists));
     }
     let mut report = DemoReport::default();
     let admin = Actor::new(Role::Admin, "demo");

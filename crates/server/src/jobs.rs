@@ -117,7 +117,7 @@ async fn analyze_attempt(state: &AppState, job_id: &str, attempt_id: &str) -> Ap
             attempts::mark_failed(&mut tx, &attempt.id, &err).await?;
             jobs::finish(&mut tx, job_id).await?;
             cases::touch(&mut tx, &attempt.case_id).await?;
-            tx.commit().await
+            Ok(tx.commit().await?)
         }
     }
 }
@@ -171,11 +171,11 @@ async fn store_analysis(
     }
     jobs::finish(&mut tx, job_id).await?;
     cases::touch(&mut tx, &attempt.case_id).await?;
-    tx.commit().await
+    Ok(tx.commit().await?)
 }
 
 impl From<AnalyzeError> for AppError {
     fn from(e: AnalyzeError) -> Self {
-        AppError::localized(crate::http::error::ErrorKind::Unprocessable, &e)
+        AppError::localized(&e)
     }
 }

@@ -3,6 +3,7 @@
 //! the process and named by a keyed hash of their content, so equal content is stored once
 //! without the name revealing a plain hash.
 
+use gradphoto_api::error::ErrorCode;
 use std::sync::Arc;
 
 use object_store::aws::AmazonS3Builder;
@@ -144,30 +145,21 @@ impl ImageType {
 
 fn not_an_image() -> AppError {
     AppError::new(
-        crate::http::error::ErrorKind::UnsupportedMedia,
-        "not_an_image",
+        ErrorCode::NotAnImage,
         "文件不是支持的图片格式（JPEG、PNG 或 HEIC）。",
         "The file is not a supported image (JPEG, PNG or HEIC).",
     )
 }
 
 fn truncated_image() -> AppError {
-    AppError::invalid(
-        "truncated_image",
-        "图片文件不完整（可能上传中断），请重新上传。",
-        "The image file is incomplete (the upload may have been cut off); please upload it again.",
-    )
+    AppError::from(ErrorCode::TruncatedImage)
 }
 
 /// Recognises the image type from its content (never from the file name or the client's
 /// content type) and refuses empty and visibly truncated files.
 pub fn sniff_image(bytes: &[u8]) -> AppResult<ImageType> {
     if bytes.is_empty() {
-        return Err(AppError::invalid(
-            "empty_upload",
-            "上传的文件是空的，请重新选择照片。",
-            "The uploaded file is empty; please choose the photo again.",
-        ));
+        return Err(AppError::from(ErrorCode::EmptyUpload));
     }
     const PNG_MAGIC: &[u8] = b"\x89PNG\r\n\x1a\n";
     if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
@@ -213,7 +205,7 @@ mod tests {
             sniff_image(&[0xFF, 0xD8, 0xFF, 0xE0, 0, 0, 0, 0])
                 .unwrap_err()
                 .code,
-            "truncated_image"
+            ErrorCode::TruncatedImage
         );
         let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
         png.extend_from_slice(b"....IEND\xaeB`\x82");
@@ -222,12 +214,12 @@ mod tests {
             sniff_image(b"\x00\x00\x00\x18ftypheic\x00\x00").unwrap(),
             ImageType::Heif
         );
-        assert_eq!(sniff_image(b"").unwrap_err().code, "empty_upload");
+        assert_eq!(sniff_image(b"").unwrap_err().code, ErrorCode::EmptyUpload);
         assert_eq!(
             sniff_image(b"GIF89a this is not allowed here")
                 .unwrap_err()
                 .code,
-            "not_an_image"
+            ErrorCode::NotAnImage
         );
     }
 }

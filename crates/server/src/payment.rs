@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
 use crate::crypto::{hmac_sha256_hex, verify_hmac_sha256_hex, Crypto};
-use crate::http::error::{AppError, AppResult, ErrorKind};
+use crate::http::error::{AppError, AppResult, ErrorCode};
 
 pub const SANDBOX_SIGNATURE_HEADER: &str = "x-sandbox-signature";
 
@@ -58,11 +58,7 @@ impl PaymentProvider for Waived {
     }
 
     fn verify_callback(&self, _headers: &HeaderMap, _body: &[u8]) -> AppResult<PaymentNotice> {
-        Err(AppError::invalid(
-            "no_callbacks",
-            "免缴费方式没有支付回调。",
-            "The waived provider has no callbacks.",
-        ))
+        Err(AppError::from(ErrorCode::NoCallbacks))
     }
 }
 
@@ -71,12 +67,7 @@ pub struct Sandbox {
 }
 
 fn bad_signature() -> AppError {
-    AppError::new(
-        ErrorKind::Unauthorized,
-        "bad_signature",
-        "支付回调签名无效，已拒绝。",
-        "The payment callback signature is invalid; refused.",
-    )
+    AppError::from(ErrorCode::BadSignature)
 }
 
 impl Sandbox {
@@ -116,13 +107,7 @@ impl PaymentProvider for Sandbox {
         if !verify_hmac_sha256_hex(&self.secret, body, signature) {
             return Err(bad_signature());
         }
-        serde_json::from_slice(body).map_err(|_| {
-            AppError::invalid(
-                "bad_callback",
-                "支付回调内容无法识别。",
-                "The payment callback body is not understood.",
-            )
-        })
+        serde_json::from_slice(body).map_err(|_| AppError::from(ErrorCode::BadCallback))
     }
 }
 

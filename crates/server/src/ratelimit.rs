@@ -1,7 +1,7 @@
 //! Fixed-window failure counters kept in the database, so limits hold across restarts and
 //! across several API servers.
 
-use crate::http::error::{AppError, AppResult, ErrorKind};
+use crate::http::error::{AppError, AppResult, ErrorCode};
 use crate::store::{now_ms, Store, WriteTx};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,8 +16,7 @@ fn too_many(retry_after_ms: i64) -> AppError {
         .max(1);
     let minutes = seconds.div_ceil(60);
     AppError::new(
-        ErrorKind::TooManyRequests,
-        "too_many_attempts",
+        ErrorCode::TooManyAttempts,
         format!("尝试次数过多，请约 {minutes} 分钟后再试。如确认信息无误，请联系学校。"),
         format!(
             "Too many attempts. Try again in about {minutes} minute(s). If your details are correct, contact your school."

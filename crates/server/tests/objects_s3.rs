@@ -6,6 +6,7 @@
 
 mod support;
 
+use gradphoto_api::error::ErrorCode;
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -218,7 +219,7 @@ async fn objects_on_s3_are_encrypted_content_addressed_and_deletable() {
     assert!(!objects.exists(&card).await.unwrap());
     assert_eq!(
         objects.get_sensitive(&card).await.unwrap_err().code,
-        "not_found"
+        ErrorCode::NotFound
     );
     assert_eq!(moto.keys(bucket).await, vec![key.clone()]);
     // Deleting what is already gone is not an error (retention may run twice).

@@ -4,6 +4,7 @@
 
 mod common;
 
+use gradphoto_api::error::ErrorCode;
 use std::future::Future;
 use std::sync::Arc;
 
@@ -172,7 +173,7 @@ async fn a_failed_operation_leaves_no_rows_and_no_audit_event() {
         let err = users::add(&mut tx, &admin, "rev", "Again", Role::Reviewer, "h", None)
             .await
             .unwrap_err();
-        assert_eq!(err.code, "username_taken");
+        assert_eq!(err.code(), ErrorCode::UsernameTaken);
         drop(tx);
         assert_eq!(count(&store, "users").await, 1);
         assert_eq!(audit::count(&store).await.unwrap(), 1);
@@ -193,7 +194,7 @@ async fn a_failed_operation_leaves_no_rows_and_no_audit_event() {
         )
         .await
         .unwrap_err();
-        assert_eq!(err.code, "not_allowed_in_state");
+        assert_eq!(err.code(), ErrorCode::NotAllowedInState);
         drop(tx);
         let after = cases::get(&store, &case.id).await.unwrap().unwrap();
         assert_eq!(after.state, CaseState::Invited);
@@ -313,7 +314,7 @@ async fn objects_are_encrypted_and_content_addressed() {
     objects.delete(&other).await.unwrap();
     assert_eq!(
         objects.get_sensitive(&other).await.unwrap_err().code,
-        "not_found"
+        ErrorCode::NotFound
     );
 }
 
@@ -336,7 +337,7 @@ async fn roster_import_is_all_or_nothing() {
         )
         .await
         .unwrap_err();
-        assert_eq!(err.code, "student_no_taken");
+        assert_eq!(err.code(), ErrorCode::StudentNoTaken);
         drop(tx);
         assert_eq!(count(&store, "students").await, 1);
         assert_eq!(count(&store, "cases").await, 1);
@@ -412,11 +413,11 @@ async fn a_code_binds_to_its_first_session_and_reissue_revokes_it() {
         let err = codes::claim(&mut tx, &crypto, &first.code, None, ttl)
             .await
             .unwrap_err();
-        assert_eq!(err.code, "code_already_claimed");
+        assert_eq!(err.code(), ErrorCode::CodeAlreadyClaimed);
         let err = codes::claim(&mut tx, &crypto, &first.code, Some("not-my-session"), ttl)
             .await
             .unwrap_err();
-        assert_eq!(err.code, "code_already_claimed");
+        assert_eq!(err.code(), ErrorCode::CodeAlreadyClaimed);
         let reopened = codes::claim(
             &mut tx,
             &crypto,
@@ -447,14 +448,14 @@ async fn a_code_binds_to_its_first_session_and_reissue_revokes_it() {
         )
         .await
         .unwrap_err();
-        assert_eq!(err.code, "code_revoked");
+        assert_eq!(err.code(), ErrorCode::CodeRevoked);
         drop(tx);
         assert_eq!(
             codes::ensure_active(&store, &first.code_id)
                 .await
                 .unwrap_err()
-                .code,
-            "code_revoked"
+                .code(),
+            ErrorCode::CodeRevoked
         );
         assert!(sessions::find_live(&store, &sessions::token_hash(&token))
             .await
@@ -488,7 +489,7 @@ async fn a_code_binds_to_its_first_session_and_reissue_revokes_it() {
                 .await
                 .unwrap_err()
         };
-        assert_eq!(err.code, "code_not_found");
+        assert_eq!(err.code(), ErrorCode::CodeNotFound);
     })
     .await;
 }
@@ -514,7 +515,7 @@ async fn rate_limit_counts_failures_per_window() {
         let err = ratelimit::check(&store, "identity:a", limit)
             .await
             .unwrap_err();
-        assert_eq!(err.code, "too_many_attempts");
+        assert_eq!(err.code, ErrorCode::TooManyAttempts);
         let retry = err.retry_after_s.unwrap();
         assert!(retry > 0 && retry <= 15 * 60);
         // Other buckets are unaffected; a reset clears the bucket.

@@ -6,6 +6,7 @@
 
 mod support;
 
+use gradphoto_api::error::ErrorCode;
 use std::collections::HashSet;
 use std::time::Duration;
 
@@ -58,10 +59,9 @@ stories!(
     repeated_face_mismatches_reach_the_reviewer_flagged,
 );
 
-fn code(err: ClientError) -> String {
+fn code(err: ClientError) -> ErrorCode {
     err.code()
         .unwrap_or_else(|| panic!("expected a server error code, got {err:?}"))
-        .to_string()
 }
 
 fn reject(reasons: &[&str], comment: Option<&str>) -> Verdict {
@@ -203,11 +203,11 @@ async fn code_to_approval(db: Db) {
                 .await
                 .unwrap_err()
         ),
-        "forbidden"
+        ErrorCode::Forbidden
     );
     assert_eq!(
         code(reviewer.audit_verify().await.unwrap_err()),
-        "forbidden"
+        ErrorCode::Forbidden
     );
 
     let decision = reviewer
@@ -278,17 +278,17 @@ async fn rejection_and_free_retake(db: Db) {
         .await
         .unwrap_err();
     assert_eq!(err.body().and_then(|b| b.field.as_deref()), Some("reasons"));
-    assert_eq!(code(err), "unknown_reject_reason");
+    assert_eq!(code(err), ErrorCode::UnknownRejectReason);
     let err = reviewer
         .decide(&s.case_id, &new_id(), reject(&["other"], Some("  ")))
         .await
         .unwrap_err();
-    assert_eq!(code(err), "comment_required");
+    assert_eq!(code(err), ErrorCode::CommentRequired);
     let err = reviewer
         .decide(&s.case_id, &new_id(), reject(&[], None))
         .await
         .unwrap_err();
-    assert_eq!(code(err), "reasons_required");
+    assert_eq!(code(err), ErrorCode::ReasonsRequired);
 
     let decision = reviewer
         .decide(
@@ -344,7 +344,7 @@ async fn withdraw_only_before_claim(db: Db) {
     let claimed = reviewer.claim_next(1).await.unwrap();
     assert_eq!(claimed.leases.len(), 1);
     let err = student.withdraw().await.unwrap_err();
-    assert_eq!(code(err), "not_allowed_in_state");
+    assert_eq!(code(err), ErrorCode::NotAllowedInState);
     assert_eq!(
         student.student_case().await.unwrap().state,
         CaseState::InReview
@@ -380,7 +380,7 @@ async fn two_reviewers_race_for_one_item(db: Db) {
         other => panic!("exactly one claim must win: {other:?}"),
     };
     assert_eq!(won.leases.len(), 1);
-    assert_eq!(code(lost), "lease_held_by_other");
+    assert_eq!(code(lost), ErrorCode::LeaseHeldByOther);
     w.server.stop().await;
 }
 
@@ -394,7 +394,7 @@ async fn lease_expiry_returns_item_to_queue(db: Db) {
     assert_eq!(claimed.lease_seconds, 1);
     assert_eq!(
         code(r2.claim_case(&s.case_id).await.unwrap_err()),
-        "lease_held_by_other"
+        ErrorCode::LeaseHeldByOther
     );
 
     tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -403,20 +403,20 @@ async fn lease_expiry_returns_item_to_queue(db: Db) {
         .decide(&s.case_id, &new_id(), Verdict::Approve)
         .await
         .unwrap_err();
-    assert_eq!(code(err), "lease_expired");
+    assert_eq!(code(err), ErrorCode::LeaseExpired);
     let queue = r2.review_queue(&QueueQuery::default()).await.unwrap();
     assert_eq!(queue.items.len(), 1, "expired lease is back in the queue");
     let claimed = r2.claim_next(1).await.unwrap();
     assert_eq!(claimed.leases.len(), 1);
     assert_eq!(
         code(r1.renew_lease(&s.case_id).await.unwrap_err()),
-        "lease_lost"
+        ErrorCode::LeaseLost
     );
     let err = r1
         .decide(&s.case_id, &new_id(), Verdict::Approve)
         .await
         .unwrap_err();
-    assert_eq!(code(err), "not_lease_holder");
+    assert_eq!(code(err), ErrorCode::NotLeaseHolder);
     w.server.stop().await;
 }
 
@@ -442,12 +442,12 @@ async fn decision_retry_is_idempotent(db: Db) {
         .decide(&s.case_id, &id, Verdict::Approve)
         .await
         .unwrap_err();
-    assert_eq!(code(err), "decision_id_reused");
+    assert_eq!(code(err), ErrorCode::DecisionIdReused);
     let err = reviewer
         .decide(&s.case_id, &new_id(), Verdict::Approve)
         .await
         .unwrap_err();
-    assert_eq!(code(err), "already_decided");
+    assert_eq!(code(err), ErrorCode::AlreadyDecided);
     let item = reviewer.review_item(&s.case_id).await.unwrap();
     assert_eq!(item.decisions.len(), 1);
     assert_eq!(item.state, CaseState::Rejected);
@@ -465,9 +465,9 @@ async fn forwarded_code_is_refused(db: Db) {
     let other = w.server.client();
     let err = other.claim_code(&s.code).await.unwrap_err();
     assert_eq!(err.status(), Some(409));
-    assert_eq!(code(err), "code_already_claimed");
+    assert_eq!(code(err), ErrorCode::CodeAlreadyClaimed);
     let err = other.claim_code("NOT-A-CODE").await.unwrap_err();
-    assert_eq!(code(err), "code_not_found");
+    assert_eq!(code(err), ErrorCode::CodeNotFound);
     w.server.stop().await;
 }
 
@@ -487,11 +487,11 @@ async fn identity_mismatch_and_invalid_id_number(db: Db) {
     let err = try_identity("李四".into(), s.id_number.clone())
         .await
         .unwrap_err();
-    assert_eq!(code(err), "identity_mismatch");
+    assert_eq!(code(err), ErrorCode::IdentityMismatch);
     // A valid number that belongs to someone else.
     let other = w.fixture.students[1].id_number.clone();
     let err = try_identity(s.name.clone(), other).await.unwrap_err();
-    assert_eq!(code(err), "identity_mismatch");
+    assert_eq!(code(err), ErrorCode::IdentityMismatch);
     // An invalid number gets the precise reason.
     let mut bad = s.id_number.clone();
     let last = if bad.ends_with('0') { '1' } else { '0' };
@@ -502,15 +502,15 @@ async fn identity_mismatch_and_invalid_id_number(db: Db) {
         err.body().and_then(|b| b.field.as_deref()),
         Some("id_number")
     );
-    assert_eq!(code(err), "id_number_check_digit");
+    assert_eq!(code(err), ErrorCode::IdNumberCheckDigit);
     let err = try_identity(s.name.clone(), "11010520019999001X".into())
         .await
         .unwrap_err();
-    assert_eq!(code(err), "id_number_birth_date");
+    assert_eq!(code(err), ErrorCode::IdNumberBirthDate);
     let err = try_identity(s.name.clone(), "1101052001".into())
         .await
         .unwrap_err();
-    assert_eq!(code(err), "id_number_length");
+    assert_eq!(code(err), ErrorCode::IdNumberLength);
     assert_eq!(
         student.student_case().await.unwrap().state,
         CaseState::Claimed
@@ -536,7 +536,7 @@ async fn oversized_and_non_image_uploads(db: Db) {
         .await
         .unwrap_err();
     assert_eq!(err.status(), Some(413));
-    assert_eq!(code(err), "upload_too_large");
+    assert_eq!(code(err), ErrorCode::UploadTooLarge);
     let text = PhotoUpload::new(
         b"this is not a photo, just text".to_vec(),
         "photo.jpg",
@@ -546,7 +546,7 @@ async fn oversized_and_non_image_uploads(db: Db) {
         .upload_attempt(text, "camera", None)
         .await
         .unwrap_err();
-    assert_eq!(code(err), "not_an_image");
+    assert_eq!(code(err), ErrorCode::NotAnImage);
     let case = student.student_case().await.unwrap();
     assert!(case.attempts.is_empty(), "no attempt row is left behind");
     // A picture without a face is an image, so it is checked, but it cannot be
@@ -563,7 +563,7 @@ async fn oversized_and_non_image_uploads(db: Db) {
     // standard photo.
     assert_eq!(
         code(student.submit(&wall.id).await.unwrap_err()),
-        "photo_failed_checks"
+        ErrorCode::PhotoFailedChecks
     );
     // A photo of the student still goes through afterwards.
     let attempt = flows::upload_checked(&student, photos::portrait()).await;
@@ -616,12 +616,12 @@ async fn supervisor_override_and_stats(db: Db) {
         .override_decision(&a.case_id, &new_id(), reject(&["selfie"], None), "x")
         .await
         .unwrap_err();
-    assert_eq!(code(err), "forbidden");
+    assert_eq!(code(err), ErrorCode::Forbidden);
     let err = supervisor
         .override_decision(&a.case_id, &new_id(), reject(&["selfie"], None), " ")
         .await
         .unwrap_err();
-    assert_eq!(code(err), "override_comment_required");
+    assert_eq!(code(err), ErrorCode::OverrideCommentRequired);
     let id = new_id();
     let overridden = supervisor
         .override_decision(
@@ -730,7 +730,7 @@ async fn sync_and_queue_paging(db: Db) {
         })
         .await
         .unwrap_err();
-    assert_eq!(code(err), "bad_cursor");
+    assert_eq!(code(err), ErrorCode::BadCursor);
 
     // Sync: everything from the start, in pages of two, cursor strictly increasing.
     let mut cursor = 0;
@@ -835,7 +835,7 @@ async fn repeated_soft_check_failures_may_be_submitted_flagged(db: Db) {
             }
             let err = result.unwrap_err();
             let body = err.body().unwrap().clone();
-            assert_eq!(body.code, "photo_failed_checks_retake");
+            assert_eq!(body.code, ErrorCode::PhotoFailedChecksRetake);
             assert!(
                 body.message_zh.contains(&format!("再有 {left} 次")),
                 "{}",
@@ -958,7 +958,7 @@ async fn hard_check_failures_always_block(db: Db) {
         }
         let err = student.submit(&a.id).await.unwrap_err();
         let body = err.body().unwrap();
-        assert_eq!(body.code, "photo_failed_checks");
+        assert_eq!(body.code, ErrorCode::PhotoFailedChecks);
         assert!(body.message_zh.contains("人脸大小"), "{}", body.message_zh);
     }
     let case = student.student_case().await.unwrap();
@@ -982,7 +982,7 @@ async fn repeated_face_mismatches_reach_the_reviewer_flagged(db: Db) {
         assert_eq!(a.face_match.as_ref().map(|m| m.same_person), Some(false));
         let result = student.submit(&a.id).await;
         if n < needed {
-            assert_eq!(code(result.unwrap_err()), "face_mismatch_retake");
+            assert_eq!(code(result.unwrap_err()), ErrorCode::FaceMismatchRetake);
         } else {
             assert_eq!(
                 a.gate,

@@ -14,7 +14,7 @@ use gradphoto_domain::policy::SchoolPolicy;
 use gradphoto_domain::roster::{parse_roster_csv, RosterRowError};
 
 use crate::http::auth::StaffSession;
-use crate::http::error::{AppError, AppResult, ErrorKind};
+use crate::http::error::{AppError, AppResult, ErrorCode};
 use crate::invite::{self, InviteSelection};
 use crate::store::{schools, students, users};
 use crate::AppState;
@@ -72,8 +72,7 @@ async fn roster_import(
             .map(|e| format!("line {}: {}", e.line, e.message_en))
             .unwrap_or_default();
         AppError::new(
-            ErrorKind::Unprocessable,
-            "roster_invalid",
+            ErrorCode::RosterInvalid,
             format!("名单有 {} 处错误，未导入任何记录。", errors.len()),
             format!(
                 "The roster has {} problem(s); nothing was imported. First: {first}",

@@ -8,7 +8,7 @@ use gradphoto_api::common::{LoginRequest, LoginResponse, StaffUser};
 use gradphoto_domain::audit::AuditAction;
 use gradphoto_domain::role::Role;
 
-use crate::http::error::{AppError, AppResult, ErrorKind};
+use crate::http::error::{AppError, AppResult, ErrorCode};
 use crate::store::sessions::{self, SessionRow, KIND_STAFF, KIND_STUDENT};
 use crate::store::{users, Actor};
 use crate::AppState;
@@ -95,12 +95,7 @@ async fn live_session(parts: &Parts, state: &AppState, kind: &str) -> AppResult<
 }
 
 fn session_expired() -> AppError {
-    AppError::new(
-        ErrorKind::Unauthorized,
-        "session_expired",
-        "登录已失效，请重新登录或重新打开您的采集链接。",
-        "Your session has expired. Sign in again or reopen your personal link.",
-    )
+    AppError::from(ErrorCode::SessionExpired)
 }
 
 impl FromRequestParts<AppState> for StudentSession {
@@ -177,12 +172,7 @@ async fn login(
         )
         .await?;
         tx.commit().await?;
-        return Err(AppError::new(
-            ErrorKind::Unauthorized,
-            "bad_credentials",
-            "用户名或密码错误。",
-            "Wrong username or password.",
-        ));
+        return Err(AppError::from(ErrorCode::BadCredentials));
     };
     let mut tx = state.store.begin().await?;
     let ttl = state.session_ttl_ms();

@@ -1,80 +1,64 @@
 //! The one error type of the server. It renders as JSON `{code, message_zh, message_en}` (plus
-//! `field` / `retry_after_s` when they apply); codes are stable snake_case.
+//! `field` / `retry_after_s` when they apply); codes are [`ErrorCode`]s, declared once in
+//! `gradphoto_api::error` with their status. Internal failures keep their cause, which is logged
+//! once, where the response is made, and never sent.
 
 use std::fmt;
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use gradphoto_api::error::ErrorBody;
+pub use gradphoto_api::error::ErrorCode;
 use gradphoto_domain::Localized;
-
-/// What kind of failure, which decides the HTTP status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorKind {
-    Invalid,
-    Unauthorized,
-    Forbidden,
-    NotFound,
-    Conflict,
-    Gone,
-    PayloadTooLarge,
-    UnsupportedMedia,
-    Unprocessable,
-    TooManyRequests,
-    Internal,
-    Unavailable,
-}
-
-impl ErrorKind {
-    pub fn status(self) -> StatusCode {
-        match self {
-            ErrorKind::Invalid => StatusCode::BAD_REQUEST,
-            ErrorKind::Unauthorized => StatusCode::UNAUTHORIZED,
-            ErrorKind::Forbidden => StatusCode::FORBIDDEN,
-            ErrorKind::NotFound => StatusCode::NOT_FOUND,
-            ErrorKind::Conflict => StatusCode::CONFLICT,
-            ErrorKind::Gone => StatusCode::GONE,
-            ErrorKind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ErrorKind::UnsupportedMedia => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ErrorKind::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
-            ErrorKind::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
-            ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-            ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-        }
-    }
-}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AppError {
-    pub kind: ErrorKind,
-    pub code: &'static str,
+    pub code: ErrorCode,
     pub message_zh: String,
     pub message_en: String,
     pub field: Option<String>,
     pub retry_after_s: Option<u64>,
+    /// What failed inside (database, crypto, a task): logged with the response, never sent.
+    cause: Option<String>,
 }
 
 pub type AppResult<T> = Result<T, AppError>;
 
+impl From<ErrorCode> for AppError {
+    /// The code with its default messages.
+    fn from(code: ErrorCode) -> AppError {
+        AppError::new(code, code.message_zh(), code.message_en())
+    }
+}
+
 impl AppError {
+    /// The code with messages more precise than its defaults (numbers, names, limits).
     pub fn new(
-        kind: ErrorKind,
-        code: &'static str,
+        code: ErrorCode,
         message_zh: impl Into<String>,
         message_en: impl Into<String>,
     ) -> AppError {
         AppError {
-            kind,
             code,
             message_zh: message_zh.into(),
             message_en: message_en.into(),
             field: None,
             retry_after_s: None,
+            cause: None,
         }
     }
 
-    pub fn localized(kind: ErrorKind, err: &dyn Localized) -> AppError {
-        AppError::new(kind, err.code(), err.message_zh(), err.message_en())
+    /// A domain or vision error, under the code it names itself by. A code the API does not
+    /// list is a programming error: it answers as an internal error and logs the code.
+    pub fn localized(err: &dyn Localized) -> AppError {
+        match ErrorCode::parse(err.code()) {
+            Some(code) => AppError::new(code, err.message_zh(), err.message_en()),
+            None => AppError::internal(format_args!(
+                "error code {:?} is not an API error code: {}",
+                err.code(),
+                err.message_en()
+            )),
+        }
     }
 
     pub fn with_field(mut self, field: impl Into<String>) -> AppError {
@@ -87,63 +71,36 @@ impl AppError {
         self
     }
 
-    /// Logs the cause and returns a generic message; internals never reach the client.
+    /// A failure inside the server; the client only learns that one happened.
     pub fn internal(cause: impl fmt::Display) -> AppError {
-        tracing::error!(error = %cause, "internal error");
-        AppError::new(
-            ErrorKind::Internal,
-            "internal_error",
-            "服务器内部错误，请稍后重试。",
-            "Internal server error. Please try again later.",
-        )
+        let mut e = AppError::from(ErrorCode::InternalError);
+        e.cause = Some(cause.to_string());
+        e
     }
 
     pub fn not_found(what_zh: &str, what_en: &str) -> AppError {
         AppError::new(
-            ErrorKind::NotFound,
-            "not_found",
+            ErrorCode::NotFound,
             format!("未找到{what_zh}。"),
             format!("{what_en} not found."),
         )
     }
 
     pub fn unauthorized() -> AppError {
-        AppError::new(
-            ErrorKind::Unauthorized,
-            "unauthorized",
-            "请先登录或重新打开您的采集链接。",
-            "Please sign in, or open your personal link again.",
-        )
+        ErrorCode::Unauthorized.into()
     }
 
     pub fn forbidden() -> AppError {
-        AppError::new(
-            ErrorKind::Forbidden,
-            "forbidden",
-            "您没有执行此操作的权限。",
-            "You are not allowed to do this.",
-        )
+        ErrorCode::Forbidden.into()
     }
 
-    pub fn invalid(
-        code: &'static str,
-        message_zh: impl Into<String>,
-        message_en: impl Into<String>,
-    ) -> AppError {
-        AppError::new(ErrorKind::Invalid, code, message_zh, message_en)
-    }
-
-    pub fn conflict(
-        code: &'static str,
-        message_zh: impl Into<String>,
-        message_en: impl Into<String>,
-    ) -> AppError {
-        AppError::new(ErrorKind::Conflict, code, message_zh, message_en)
+    pub fn status(&self) -> StatusCode {
+        StatusCode::from_u16(self.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 
     pub fn body(&self) -> ErrorBody {
         ErrorBody {
-            code: self.code.to_string(),
+            code: self.code,
             message_zh: self.message_zh.clone(),
             message_en: self.message_en.clone(),
             field: self.field.clone(),
@@ -154,7 +111,10 @@ impl AppError {
 
 impl fmt::Display for AppError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.code, self.message_en)
+        match &self.cause {
+            Some(cause) => write!(f, "{}: {cause}", self.code.as_str()),
+            None => write!(f, "{}: {}", self.code.as_str(), self.message_en),
+        }
     }
 }
 
@@ -162,7 +122,7 @@ impl std::error::Error for AppError {}
 
 impl Localized for AppError {
     fn code(&self) -> &'static str {
-        self.code
+        self.code.as_str()
     }
     fn message_zh(&self) -> String {
         self.message_zh.clone()
@@ -174,13 +134,30 @@ impl Localized for AppError {
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        let mut response = (self.kind.status(), axum::Json(self.body())).into_response();
+        if let Some(cause) = &self.cause {
+            tracing::error!(code = self.code.as_str(), error = %cause, "internal error");
+        }
+        let mut response = (self.status(), axum::Json(self.body())).into_response();
         if let Some(seconds) = self.retry_after_s {
             if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
                 response.headers_mut().insert(header::RETRY_AFTER, value);
             }
         }
         response
+    }
+}
+
+impl From<crate::store::StoreError> for AppError {
+    fn from(e: crate::store::StoreError) -> Self {
+        use crate::store::StoreError;
+        match e {
+            StoreError::Refused(r) => AppError {
+                field: r.field,
+                ..AppError::new(r.code, r.message_zh, r.message_en)
+            },
+            StoreError::NotFound { what_zh, what_en } => AppError::not_found(what_zh, what_en),
+            other => AppError::internal(other),
+        }
     }
 }
 
@@ -223,20 +200,117 @@ impl From<tokio::task::JoinError> for AppError {
     }
 }
 
-/// Domain errors map to a kind here, once, so handlers can use `?` on them.
+/// Domain errors answer under the code they name themselves by, so handlers can use `?`.
 macro_rules! localized_from {
-    ($($ty:ty => $kind:expr),* $(,)?) => {$(
+    ($($ty:ty),* $(,)?) => {$(
         impl From<$ty> for AppError {
             fn from(e: $ty) -> Self {
-                AppError::localized($kind, &e)
+                AppError::localized(&e)
             }
         }
     )*};
 }
 
 localized_from! {
-    gradphoto_domain::idnumber::IdError => ErrorKind::Unprocessable,
-    gradphoto_domain::state::TransitionError => ErrorKind::Conflict,
-    gradphoto_domain::policy::PolicyError => ErrorKind::Invalid,
-    gradphoto_domain::role::UnknownRole => ErrorKind::Invalid,
+    gradphoto_domain::idnumber::IdError,
+    gradphoto_domain::state::TransitionError,
+    gradphoto_domain::policy::PolicyError,
+    gradphoto_domain::role::UnknownRole,
+    gradphoto_domain::reasons::RejectionError,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gradphoto_domain::idnumber::{DateProblem, IdError};
+    use gradphoto_domain::policy::PolicyError;
+    use gradphoto_domain::reasons::{RejectionError, UnknownReason};
+    use gradphoto_domain::role::{Role, UnknownRole};
+    use gradphoto_domain::state::{CaseState, EventKind, TransitionError};
+    use gradphoto_vision::{CropShortfall, VisionError};
+
+    /// Every error the domain and the vision code can raise through a handler answers under a
+    /// code the API lists (not as an internal error).
+    #[test]
+    fn every_domain_and_vision_error_has_an_api_code() {
+        let errors: Vec<Box<dyn Localized>> = vec![
+            Box::new(IdError::Empty),
+            Box::new(IdError::Length { got: 3 }),
+            Box::new(IdError::InvalidChar {
+                position: 1,
+                ch: 'a',
+            }),
+            Box::new(IdError::Region { code: "00".into() }),
+            Box::new(IdError::BirthDate {
+                date: "19000230".into(),
+                problem: DateProblem::DoesNotExist,
+            }),
+            Box::new(IdError::CheckDigit {
+                expected: '1',
+                got: '2',
+            }),
+            Box::new(TransitionError::NotAllowedInState {
+                from: CaseState::Ready,
+                event: EventKind::ClaimCode,
+            }),
+            Box::new(TransitionError::RoleNotPermitted {
+                role: Role::Student,
+                event: EventKind::ClaimCode,
+            }),
+            Box::new(TransitionError::LeaseHeldByOther {
+                holder: "r".into(),
+                until: chrono::Utc::now(),
+            }),
+            Box::new(TransitionError::LeaseExpired),
+            Box::new(TransitionError::NotLeaseHolder { holder: "r".into() }),
+            Box::new(TransitionError::LeaseUntilInPast {
+                until: chrono::Utc::now(),
+            }),
+            Box::new(TransitionError::LockedAfterApproval),
+            Box::new(TransitionError::AlreadyExported),
+            Box::new(TransitionError::ReasonsRequired),
+            Box::new(TransitionError::CommentRequired),
+            Box::new(PolicyError::NegativeFee(-1)),
+            Box::new(PolicyError::NoAttempts),
+            Box::new(PolicyError::NoFaceMatchFailures),
+            Box::new(PolicyError::NoCheckFailures),
+            Box::new(PolicyError::MissingPrivacyVersion),
+            Box::new(PolicyError::MissingSupportPhone),
+            Box::new(PolicyError::MissingSupportHours),
+            Box::new(PolicyError::NoRetention),
+            Box::new(UnknownRole("x".into())),
+            Box::new(RejectionError::UnknownReason(UnknownReason("x".into()))),
+            Box::new(RejectionError::ReasonsRequired),
+            Box::new(RejectionError::CommentRequired),
+            Box::new(VisionError::UnreadableImage("x".into())),
+            Box::new(VisionError::UnsupportedFormat("x".into())),
+            Box::new(VisionError::TooManyPixels {
+                pixels: 2,
+                limit: 1,
+            }),
+            Box::new(VisionError::NoFace),
+            Box::new(VisionError::MultipleFaces { count: 2 }),
+            Box::new(VisionError::FaceTooSmall {
+                face_width_px: 1.0,
+                needed_px: 2.0,
+            }),
+            Box::new(VisionError::CannotCrop(CropShortfall::Bottom)),
+            Box::new(VisionError::Model("x".into())),
+            Box::new(VisionError::InvalidSpec("x".into())),
+        ];
+        for e in errors {
+            let code = ErrorCode::parse(e.code());
+            assert!(code.is_some(), "{} is not in ErrorCode", e.code());
+            assert_eq!(AppError::localized(e.as_ref()).code, code.unwrap());
+        }
+    }
+
+    #[test]
+    fn an_internal_error_keeps_its_cause_out_of_the_body() {
+        let e = AppError::internal("database: disk I/O error");
+        assert_eq!(e.code, ErrorCode::InternalError);
+        assert!(e.to_string().contains("disk I/O"));
+        let body = serde_json::to_string(&e.body()).unwrap();
+        assert!(!body.contains("disk"), "{body}");
+    }
 }

@@ -19,7 +19,7 @@ pub mod student;
 pub mod supervisor;
 pub mod sync;
 
-pub use error::{AppError, AppResult, ErrorKind};
+pub use error::{AppError, AppResult, ErrorCode};
 
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
@@ -73,33 +73,13 @@ async fn json_errors(response: Response) -> Response {
         .await
         .map(|b| String::from_utf8_lossy(&b).into_owned())
         .unwrap_or_default();
-    let (kind, code, zh) = match status {
-        StatusCode::PAYLOAD_TOO_LARGE => (
-            ErrorKind::PayloadTooLarge,
-            "upload_too_large",
-            "上传内容太大。",
-        ),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
-            ErrorKind::UnsupportedMedia,
-            "unsupported_media_type",
-            "请求的内容类型不正确。",
-        ),
-        StatusCode::UNPROCESSABLE_ENTITY => (
-            ErrorKind::Unprocessable,
-            "invalid_body",
-            "请求内容缺少字段或字段类型不正确。",
-        ),
-        StatusCode::METHOD_NOT_ALLOWED => (
-            ErrorKind::Invalid,
-            "method_not_allowed",
-            "不支持此请求方法。",
-        ),
-        s if s.is_server_error() => (
-            ErrorKind::Internal,
-            "internal_error",
-            "服务器内部错误，请稍后重试。",
-        ),
-        _ => (ErrorKind::Invalid, "bad_request", "请求格式不正确。"),
+    let code = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => ErrorCode::UploadTooLarge,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ErrorCode::UnsupportedMediaType,
+        StatusCode::UNPROCESSABLE_ENTITY => ErrorCode::InvalidBody,
+        StatusCode::METHOD_NOT_ALLOWED => ErrorCode::MethodNotAllowed,
+        s if s.is_server_error() => ErrorCode::InternalError,
+        _ => ErrorCode::BadRequest,
     };
     let en = if detail.trim().is_empty() {
         status
@@ -109,7 +89,7 @@ async fn json_errors(response: Response) -> Response {
     } else {
         detail.trim().to_string()
     };
-    let mut out = AppError::new(kind, code, zh, en).into_response();
+    let mut out = AppError::new(code, code.message_zh(), en).into_response();
     // Keep the original status (e.g. 405) and headers such as Allow.
     *out.status_mut() = status;
     for (name, value) in parts.headers.iter() {

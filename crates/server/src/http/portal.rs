@@ -6,7 +6,7 @@ use axum::http::{header, HeaderValue, Method, Request, Response, StatusCode};
 use include_dir::{include_dir, Dir};
 use tower_http::compression::CompressionLayer;
 
-use super::error::{AppError, ErrorKind};
+use super::error::{AppError, ErrorCode};
 
 static DIST: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/../../ui/portal/dist");
 
@@ -23,11 +23,8 @@ async fn handle(req: Request<Body>) -> Response<Body> {
         || path.starts_with("/api/")
         || path == "/api"
     {
-        return axum::response::IntoResponse::into_response(AppError::new(
-            ErrorKind::NotFound,
-            "no_such_endpoint",
-            "请求的地址不存在。",
-            "No such endpoint.",
+        return axum::response::IntoResponse::into_response(AppError::from(
+            ErrorCode::NoSuchEndpoint,
         ));
     }
     let rel = path.trim_start_matches('/');

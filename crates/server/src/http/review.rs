@@ -1,6 +1,7 @@
 //! Reviewer endpoints: the queue, leases, the review record with its images, and decisions.
 //! Every handler checks the staff role and, for staff bound to a school, the case's school.
 
+use gradphoto_api::error::ErrorCode;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -64,12 +65,7 @@ pub fn school_scope(staff: &StaffSession, requested: Option<&str>) -> AppResult<
 }
 
 fn bad_cursor() -> AppError {
-    AppError::invalid(
-        "bad_cursor",
-        "分页游标无效，请从第一页重新开始。",
-        "The page cursor is invalid; start again from the first page.",
-    )
-    .with_field("cursor")
+    AppError::from(ErrorCode::BadCursor).with_field("cursor")
 }
 
 /// Queue cursors are `<submitted_at>.<case id>` of the last item of a page.
@@ -86,8 +82,8 @@ fn page_limit(limit: Option<u32>, default: u32, max: u32) -> AppResult<u32> {
     match limit {
         None => Ok(default),
         Some(n) if (1..=max).contains(&n) => Ok(n),
-        Some(_) => Err(AppError::invalid(
-            "bad_limit",
+        Some(_) => Err(AppError::new(
+            ErrorCode::BadLimit,
             format!("每页数量须在 1 到 {max} 之间。"),
             format!("The page size must be between 1 and {max}."),
         )
@@ -108,20 +104,10 @@ async fn queue(
         review_state,
         CaseState::PendingReview | CaseState::InReview | CaseState::Rejected | CaseState::Approved
     ) {
-        return Err(AppError::invalid(
-            "bad_queue_state",
-            "审核队列只能按 待审核、审核中、未通过、已通过 筛选。",
-            "The queue can be filtered by pending_review, in_review, rejected or approved only.",
-        )
-        .with_field("state"));
+        return Err(AppError::from(ErrorCode::BadQueueState).with_field("state"));
     }
     if q.waiting_min.is_some_and(|m| m < 0) {
-        return Err(AppError::invalid(
-            "bad_waiting_min",
-            "等待时长不能为负数。",
-            "The waiting time must not be negative.",
-        )
-        .with_field("waiting_min"));
+        return Err(AppError::from(ErrorCode::BadWaitingMin).with_field("waiting_min"));
     }
     rstore::sweep_expired(&state.store, &staff.actor()).await?;
     let filter = QueueFilter {
@@ -210,8 +196,8 @@ async fn claim(
             .await?
         }
         _ => {
-            return Err(AppError::invalid(
-                "bad_claim",
+            return Err(AppError::new(
+                ErrorCode::BadClaim,
                 format!("请指定 count（1 到 {MAX_CLAIM}）或 case_id 其中之一。"),
                 format!("Give either count (1 to {MAX_CLAIM}) or case_id."),
             ))
@@ -432,14 +418,8 @@ async fn image(
     Path((case_id, kind)): Path<(String, String)>,
 ) -> AppResult<Response> {
     staff.require_reviewer()?;
-    let kind = ImageKind::parse(&kind).ok_or_else(|| {
-        AppError::invalid(
-            "bad_image_kind",
-            "图片类型须为 id_front、id_back、enrollment、original 或 standardized。",
-            "The image kind must be id_front, id_back, enrollment, original or standardized.",
-        )
-        .with_field("kind")
-    })?;
+    let kind = ImageKind::parse(&kind)
+        .ok_or_else(|| AppError::from(ErrorCode::BadImageKind).with_field("kind"))?;
     let case = visible_case(&state, &staff, &case_id).await?;
     let submitted = match &case.submitted_attempt_id {
         Some(id) => attempts::get(&state.store, id).await?,

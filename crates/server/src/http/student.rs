@@ -32,7 +32,7 @@ use serde::Deserialize;
 
 use crate::analyzer::OcrResult;
 use crate::http::auth::{bearer_token, StudentSession};
-use crate::http::error::{AppError, AppResult, ErrorKind};
+use crate::http::error::{AppError, AppResult, ErrorCode};
 use crate::objects::{sniff_image, ImageType, ObjectKind};
 use crate::payment::{OrderRequest, PaymentNotice, PaymentStart};
 use crate::ratelimit::{self, Limit};
@@ -198,8 +198,9 @@ pub fn attempt_view(
 ) -> AppResult<AttemptView> {
     let status = parse_enum::<AttemptStatus>(&a.status)?;
     let error = match (&a.error_code, &a.error_zh, &a.error_en) {
+        // Stored as the vision error named itself; every such code is an API code.
         (Some(code), zh, en) => Some(ErrorBody {
-            code: code.clone(),
+            code: ErrorCode::parse(code).unwrap_or(ErrorCode::Unknown),
             message_zh: zh.clone().unwrap_or_default(),
             message_en: en.clone().unwrap_or_default(),
             field: None,
@@ -370,11 +371,7 @@ async fn public_school(
                 if all.len() == 1 {
                     all.pop()
                 } else {
-                    return Err(AppError::invalid(
-                        "school_required",
-                        "请指定学校。",
-                        "Please specify the school.",
-                    ));
+                    return Err(AppError::from(ErrorCode::SchoolRequired));
                 }
             }
         },
@@ -416,7 +413,7 @@ async fn student_school_from_token(
     let Some(case) = cases::get(&state.store, &case_id).await? else {
         return Ok(None);
     };
-    schools::get(&state.store, &case.school_id).await
+    Ok(schools::get(&state.store, &case.school_id).await?)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -440,19 +437,19 @@ async fn claim(
     .await
     {
         Ok(c) => c,
-        Err(e) if e.code == "code_already_claimed" => {
+        Err(e) if e.code() == ErrorCode::CodeAlreadyClaimed => {
             drop(tx);
             let mut tx = state.store.begin().await?;
             codes::record_refusal(&mut tx, &state.crypto, &req.code).await?;
             tx.commit().await?;
-            return Err(e);
+            return Err(e.into());
         }
-        Err(e) => return Err(e),
+        Err(e) => return Err(e.into()),
     };
     tx.commit().await?;
     let token = match (claimed.token, presented) {
         (Some(t), _) | (None, Some(t)) => t,
-        (None, None) => return Err(codes::code_already_claimed()),
+        (None, None) => return Err(codes::code_already_claimed().into()),
     };
     Ok(Json(ClaimResponse {
         token,
@@ -477,12 +474,7 @@ async fn consent(
         return Err(consent_required());
     }
     if req.version != school.policy.privacy_version {
-        return Err(AppError::conflict(
-            "consent_version_mismatch",
-            "隐私协议已更新，请阅读最新版本后重新同意。",
-            "The privacy agreement has changed; read the current version and agree again.",
-        )
-        .with_field("version"));
+        return Err(AppError::from(ErrorCode::ConsentVersionMismatch).with_field("version"));
     }
     let mut tx = state.store.begin().await?;
     consents::record(
@@ -499,12 +491,7 @@ async fn consent(
 }
 
 fn consent_required() -> AppError {
-    AppError::new(
-        ErrorKind::Conflict,
-        "consent_required",
-        "请先阅读并同意《身份证件及人像信息使用协议》。",
-        "Please read and agree to the agreement on the use of your ID card and face images first.",
-    )
+    AppError::from(ErrorCode::ConsentRequired)
 }
 
 /// Reads one multipart field, counting bytes as they arrive and stopping at `limit`.
@@ -519,12 +506,7 @@ pub async fn read_field_limited(
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 upload_too_large(limit)
             } else {
-                AppError::invalid(
-                    "upload_interrupted",
-                    "上传中断或内容不完整，请重新上传。",
-                    "The upload was interrupted or incomplete; please upload again.",
-                )
-                .with_field(field_name)
+                AppError::from(ErrorCode::UploadInterrupted).with_field(field_name)
             }
         })?;
         let Some(chunk) = chunk else {
@@ -540,8 +522,7 @@ pub async fn read_field_limited(
 fn upload_too_large(limit: u64) -> AppError {
     let mb = limit / (1024 * 1024);
     AppError::new(
-        ErrorKind::PayloadTooLarge,
-        "upload_too_large",
+        ErrorCode::UploadTooLarge,
         format!("文件太大，最大 {mb} MB。"),
         format!("The file is too large; the maximum is {mb} MB."),
     )
@@ -551,14 +532,7 @@ const TEXT_FIELD_LIMIT: u64 = 4096;
 
 async fn read_text(field: &mut Field<'_>, name: &str) -> AppResult<String> {
     let bytes = read_field_limited(field, TEXT_FIELD_LIMIT, name).await?;
-    String::from_utf8(bytes).map_err(|_| {
-        AppError::invalid(
-            "bad_text",
-            "文本内容不是有效的 UTF-8。",
-            "Text is not valid UTF-8.",
-        )
-        .with_field(name)
-    })
+    String::from_utf8(bytes).map_err(|_| AppError::from(ErrorCode::BadText).with_field(name))
 }
 
 /// An image part: read within the limit, then its type sniffed from the content.
@@ -574,18 +548,9 @@ async fn read_image(
 
 fn malformed_multipart(e: axum::extract::multipart::MultipartError) -> AppError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        return AppError::new(
-            ErrorKind::PayloadTooLarge,
-            "upload_too_large",
-            "上传内容太大。",
-            "The upload is too large.",
-        );
+        return AppError::from(ErrorCode::UploadTooLarge);
     }
-    AppError::invalid(
-        "bad_multipart",
-        "上传内容格式错误或不完整，请重新上传。",
-        "The upload is malformed or incomplete; please upload again.",
-    )
+    AppError::from(ErrorCode::BadMultipart)
 }
 
 fn identity_limit(state: &AppState) -> Limit {
@@ -630,10 +595,7 @@ async fn identity(
     }
     let name = name.map(|n| n.trim().to_string()).unwrap_or_default();
     if name.is_empty() {
-        return Err(
-            AppError::invalid("name_required", "请填写姓名。", "Please enter your name.")
-                .with_field("name"),
-        );
+        return Err(AppError::from(ErrorCode::NameRequired).with_field("name"));
     }
     let id_number = IdNumber::parse(
         id_number.as_deref().unwrap_or_default().trim(),
@@ -663,8 +625,7 @@ async fn identity(
         .await?;
         tx.commit().await?;
         return Err(AppError::new(
-            ErrorKind::Unprocessable,
-            "identity_mismatch",
+            ErrorCode::IdentityMismatch,
             format!("姓名或身份证号与学校名单中的信息不一致，请核对后重试（还可尝试 {left} 次）。"),
             format!(
                 "The name or ID number does not match the school's record. Check and try again ({left} attempt(s) left)."
@@ -719,7 +680,7 @@ fn id_card_required(field: &str) -> AppError {
             "Please upload the emblem side of your ID card.",
         )
     };
-    AppError::invalid("id_card_required", zh, en).with_field(field)
+    AppError::new(ErrorCode::IdCardRequired, zh, en).with_field(field)
 }
 
 async fn confirm(
@@ -764,11 +725,7 @@ async fn payment(
 ) -> AppResult<Json<PaymentResponse>> {
     let (case, school) = load_case(&state, &student.case_id).await?;
     if case.state != CaseState::RecordConfirmed {
-        return Err(AppError::conflict(
-            "payment_not_due",
-            "当前无需支付。",
-            "No payment is due now.",
-        ));
+        return Err(AppError::from(ErrorCode::PaymentNotDue));
     }
     let actor = student.actor();
     let provider = state.payments.for_fee(school.policy.fee_cents)?;
@@ -833,11 +790,7 @@ pub async fn handle_callback(
     let provider = state.payments.get(provider)?;
     let notice: PaymentNotice = provider.verify_callback(headers, body)?;
     if !notice.paid {
-        return Err(AppError::invalid(
-            "payment_not_completed",
-            "支付未完成。",
-            "The payment was not completed.",
-        ));
+        return Err(AppError::from(ErrorCode::PaymentNotCompleted));
     }
     let mut tx = state.store.begin().await?;
     let settled = orders::settle(
@@ -977,14 +930,7 @@ async fn upload_attempt(
                 source = match read_text(&mut field, "source").await?.trim() {
                     "album" => PhotoSource::Album,
                     "camera" | "" => PhotoSource::Camera,
-                    _ => {
-                        return Err(AppError::invalid(
-                            "bad_source",
-                            "照片来源只能是 camera 或 album。",
-                            "The photo source must be camera or album.",
-                        )
-                        .with_field("source"))
-                    }
+                    _ => return Err(AppError::from(ErrorCode::BadSource).with_field("source")),
                 };
             }
             "photo" => {
@@ -994,20 +940,10 @@ async fn upload_attempt(
         }
     }
     if source == PhotoSource::Album && !school.policy.album_allowed {
-        return Err(AppError::invalid(
-            "album_not_allowed",
-            "学校要求现场拍摄，不能从相册选择照片。",
-            "Your school requires a photo taken now; choosing from the album is not allowed.",
-        )
-        .with_field("source"));
+        return Err(AppError::from(ErrorCode::AlbumNotAllowed).with_field("source"));
     }
     let Some((bytes, kind)) = photo else {
-        return Err(AppError::invalid(
-            "photo_required",
-            "请选择或拍摄一张照片。",
-            "Please take or choose a photo.",
-        )
-        .with_field("photo"));
+        return Err(AppError::from(ErrorCode::PhotoRequired).with_field("photo"));
     };
     let key = state
         .objects
@@ -1036,8 +972,8 @@ async fn upload_attempt(
     }
     let used = attempts::count_in_round(tx.conn(), &case.id, case.round).await?;
     if used >= i64::from(school.policy.max_attempts_per_round) {
-        return Err(AppError::conflict(
-            "too_many_photos",
+        return Err(AppError::new(
+            ErrorCode::TooManyPhotos,
             format!(
                 "本轮最多可上传 {} 张照片，已达上限。如需帮助请联系学校。",
                 school.policy.max_attempts_per_round
@@ -1105,7 +1041,7 @@ fn ensure_ready(case: &cases::CaseRow) -> AppResult<()> {
             "Photos cannot be uploaded at this step; complete the earlier steps first.",
         )
     };
-    Err(AppError::conflict("not_ready_for_photos", zh, en))
+    Err(AppError::new(ErrorCode::NotReadyForPhotos, zh, en))
 }
 
 async fn own_attempt(
@@ -1181,18 +1117,10 @@ async fn submit(
         return Err(AppError::not_found("照片", "Photo attempt"));
     }
     if attempt.round != case.round {
-        return Err(AppError::conflict(
-            "attempt_outdated",
-            "这张照片属于之前的一轮，请重新拍摄。",
-            "This photo belongs to an earlier round; please take a new one.",
-        ));
+        return Err(AppError::from(ErrorCode::AttemptOutdated));
     }
     if attempt.status != attempts::STATUS_CHECKED {
-        return Err(AppError::conflict(
-            "attempt_not_ready",
-            "这张照片尚未完成检测或无法处理，请稍候或重新拍摄。",
-            "This photo has not finished checking or could not be processed; wait or take a new one.",
-        ));
+        return Err(AppError::from(ErrorCode::AttemptNotReady));
     }
     let round = round_reports(tx.conn(), &case).await?;
     let decision = gate_of(&attempt, &case, &school.policy, &round)?
@@ -1261,15 +1189,15 @@ fn retake_error(
                 format!(" ({})", labels(hard, false)),
             )
         };
-        return AppError::conflict(
-            "photo_failed_checks",
+        return AppError::new(
+            ErrorCode::PhotoFailedChecks,
             format!("这张照片未通过自动检测{zh}，无法生成标准照，请按提示调整后重新拍摄。"),
             format!("This photo failed the automatic checks{en} and cannot become a standard photo; follow the hints and take a new one."),
         );
     };
     if !soft.is_empty() {
-        return AppError::conflict(
-            "photo_failed_checks_retake",
+        return AppError::new(
+            ErrorCode::PhotoFailedChecksRetake,
             format!(
                 "这张照片未通过自动检测（{}），请按提示调整后重新拍摄（同一项检测再有 {left} 次未通过后，可以直接提交，由审核老师人工核对）。",
                 labels(soft, true)
@@ -1281,8 +1209,8 @@ fn retake_error(
         );
     }
     debug_assert!(face_mismatch, "a retake names what blocks it");
-    AppError::conflict(
-        "face_mismatch_retake",
+    AppError::new(
+        ErrorCode::FaceMismatchRetake,
         format!("照片中的人脸与身份证照片比对未通过，请重新拍摄（再失败 {left} 次后可直接提交，由审核员人工核对）。"),
         format!("The face in the photo does not match the ID card photo. Please retake it (after {left} more failed comparison(s) you may submit anyway for a manual check)."),
     )
@@ -1300,7 +1228,7 @@ async fn simple_event(state: &AppState, student: &StudentSession, event: Event) 
         serde_json::json!({}),
     )
     .await?;
-    tx.commit().await
+    Ok(tx.commit().await?)
 }
 
 async fn withdraw(
@@ -1329,6 +1257,7 @@ pub(crate) mod tests {
 
     use gradphoto_api::common::{AttemptStatus, AttemptView};
     use gradphoto_api::error::ErrorBody;
+    use gradphoto_api::error::ErrorCode;
     use gradphoto_api::student::{ClaimResponse, PaymentResponse, StudentCase};
     use gradphoto_domain::audit::Actor;
     use gradphoto_domain::gate::SubmitDecision;
@@ -1558,7 +1487,7 @@ pub(crate) mod tests {
             StatusCode::CONFLICT,
         )
         .await;
-        assert_eq!(err.code, "code_already_claimed");
+        assert_eq!(err.code, ErrorCode::CodeAlreadyClaimed);
         assert!(err.message_zh.contains("一人一码"));
         let again: ClaimResponse = w
             .http
@@ -1591,7 +1520,7 @@ pub(crate) mod tests {
             StatusCode::CONFLICT,
         )
         .await;
-        assert_eq!(err.code, "consent_required");
+        assert_eq!(err.code, ErrorCode::ConsentRequired);
         // Malformed bodies get the same JSON error shape as everything else.
         let err = World::error(
             post("/api/student/consent")
@@ -1603,7 +1532,7 @@ pub(crate) mod tests {
             StatusCode::BAD_REQUEST,
         )
         .await;
-        assert_eq!(err.code, "bad_request");
+        assert_eq!(err.code, ErrorCode::BadRequest);
         let err = World::error(
             post("/api/student/consent")
                 .json(&serde_json::json!({ "version": 3 }))
@@ -1613,7 +1542,7 @@ pub(crate) mod tests {
             StatusCode::UNPROCESSABLE_ENTITY,
         )
         .await;
-        assert_eq!(err.code, "invalid_body");
+        assert_eq!(err.code, ErrorCode::InvalidBody);
         let err = World::error(
             post("/api/student/consent")
                 .json(&serde_json::json!({ "version": "old", "accepted": true }))
@@ -1623,7 +1552,7 @@ pub(crate) mod tests {
             StatusCode::CONFLICT,
         )
         .await;
-        assert_eq!(err.code, "consent_version_mismatch");
+        assert_eq!(err.code, ErrorCode::ConsentVersionMismatch);
         let case: StudentCase = post("/api/student/consent")
             .json(
                 &serde_json::json!({ "version": demo_policy().privacy_version, "accepted": true }),
@@ -1682,7 +1611,7 @@ pub(crate) mod tests {
             StatusCode::UNPROCESSABLE_ENTITY,
         )
         .await;
-        assert_eq!(err.code, "identity_mismatch");
+        assert_eq!(err.code, ErrorCode::IdentityMismatch);
         let case: StudentCase = post("/api/student/identity")
             .multipart(World::identity_form(
                 "学生1",
@@ -1731,7 +1660,7 @@ pub(crate) mod tests {
             StatusCode::UNAUTHORIZED,
         )
         .await;
-        assert_eq!(err.code, "bad_signature");
+        assert_eq!(err.code, ErrorCode::BadSignature);
         let sandbox = w.handle.state.payments.sandbox();
         let cheap = serde_json::to_vec(&serde_json::json!({
             "order_id": pay.order.id, "provider_ref": "x", "amount_cents": 1, "paid": true
@@ -1751,7 +1680,7 @@ pub(crate) mod tests {
             StatusCode::BAD_REQUEST,
         )
         .await;
-        assert_eq!(err.code, "amount_mismatch");
+        assert_eq!(err.code, ErrorCode::AmountMismatch);
         let paid: serde_json::Value = w
             .http
             .post(&pay_url)
@@ -1789,13 +1718,13 @@ pub(crate) mod tests {
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
         )
         .await;
-        assert_eq!(err.code, "not_an_image");
+        assert_eq!(err.code, ErrorCode::NotAnImage);
         let err = World::error(
             upload(oversized_jpeg(), "u-big").send().await.unwrap(),
             StatusCode::PAYLOAD_TOO_LARGE,
         )
         .await;
-        assert_eq!(err.code, "upload_too_large");
+        assert_eq!(err.code, ErrorCode::UploadTooLarge);
         let resp = upload(portrait(), "u1").send().await.unwrap();
         assert_eq!(resp.status(), StatusCode::CREATED);
         let first: AttemptView = resp.json().await.unwrap();
@@ -1869,7 +1798,7 @@ pub(crate) mod tests {
             StatusCode::CONFLICT,
         )
         .await;
-        assert_eq!(err.code, "not_ready_for_photos");
+        assert_eq!(err.code, ErrorCode::NotReadyForPhotos);
 
         assert_eq!(
             crate::store::audit::verify(&w.handle.state.store)
@@ -1921,7 +1850,7 @@ pub(crate) mod tests {
                 StatusCode::UNPROCESSABLE_ENTITY,
             )
             .await;
-            assert_eq!(err.code, "identity_mismatch");
+            assert_eq!(err.code, ErrorCode::IdentityMismatch);
         }
         let right = demo_id_number(2).unwrap();
         let resp = post("/api/student/identity")
@@ -1936,7 +1865,7 @@ pub(crate) mod tests {
             .unwrap();
         assert!(resp.headers().contains_key(reqwest::header::RETRY_AFTER));
         let err = World::error(resp, StatusCode::TOO_MANY_REQUESTS).await;
-        assert_eq!(err.code, "too_many_attempts");
+        assert_eq!(err.code, ErrorCode::TooManyAttempts);
         assert!(err.retry_after_s.unwrap() > 0);
 
         // Lift the limit (as if the window had passed) and continue to photos.
@@ -2015,7 +1944,7 @@ pub(crate) mod tests {
                 .unwrap();
             if n < 3 {
                 let err = World::error(resp, StatusCode::CONFLICT).await;
-                assert_eq!(err.code, "face_mismatch_retake");
+                assert_eq!(err.code, ErrorCode::FaceMismatchRetake);
             } else {
                 let case: StudentCase = resp.json().await.unwrap();
                 assert_eq!(case.state, CaseState::PendingReview);

@@ -4,6 +4,7 @@ use axum::extract::{Path, Query, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use gradphoto_api::audit::{AuditEntry, AuditPage, AuditQuery, AuditVerification, BrokenLink};
+use gradphoto_api::error::ErrorCode;
 use gradphoto_api::review::{DecisionRecord, OverrideRequest, Stats};
 use gradphoto_domain::audit::AuditEvent;
 use gradphoto_domain::Localized;
@@ -39,12 +40,7 @@ async fn override_decision(
     let verdict = rstore::check_verdict(&req.verdict)?;
     let override_comment = rstore::check_comment(Some(&req.override_comment), "override_comment")?
         .ok_or_else(|| {
-            AppError::invalid(
-                "override_comment_required",
-                "改判时请说明理由。",
-                "Explain why you override the decision.",
-            )
-            .with_field("override_comment")
+            AppError::from(ErrorCode::OverrideCommentRequired).with_field("override_comment")
         })?;
     let actor = staff.actor();
     let record = rstore::decide(
@@ -72,8 +68,8 @@ async fn audit_page(
         None => 100,
         Some(n) if (1..=500).contains(&n) => n,
         Some(_) => {
-            return Err(AppError::invalid(
-                "bad_limit",
+            return Err(AppError::new(
+                ErrorCode::BadLimit,
                 "每页数量须在 1 到 500 之间。",
                 "The page size must be between 1 and 500.",
             )

@@ -4,6 +4,7 @@
 use axum::extract::{Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
+use gradphoto_api::error::ErrorCode;
 use gradphoto_api::sync::{SyncPage, SyncQuery};
 use tower_http::compression::CompressionLayer;
 
@@ -29,8 +30,8 @@ async fn sync(
         None => 200,
         Some(n) if (1..=1000).contains(&n) => n,
         Some(_) => {
-            return Err(AppError::invalid(
-                "bad_limit",
+            return Err(AppError::new(
+                ErrorCode::BadLimit,
                 "每页数量须在 1 到 1000 之间。",
                 "The page size must be between 1 and 1000.",
             )
@@ -39,8 +40,8 @@ async fn sync(
     };
     let cursor = q.cursor.unwrap_or(0);
     if cursor < 0 {
-        return Err(AppError::invalid(
-            "bad_cursor",
+        return Err(AppError::new(
+            ErrorCode::BadCursor,
             "同步游标无效。",
             "The sync cursor is invalid.",
         )

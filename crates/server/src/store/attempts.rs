@@ -3,8 +3,8 @@
 
 use sqlx::AnyConnection;
 
+use super::error::{StoreError, StoreResult};
 use super::{new_id, now_ms, Store, WriteTx};
-use crate::http::error::{AppError, AppResult};
 
 pub const STATUS_PROCESSING: &str = "processing";
 pub const STATUS_CHECKED: &str = "checked";
@@ -36,7 +36,7 @@ pub struct AttemptRow {
 
 pub const COLUMNS: &str = "id, case_id, round, client_upload_id, status, error_code, error_zh, error_en, source, original_key, original_mime, original_size, standardized_key, report_json, overall, face_distance, face_same_person, ocr_json, created_at, analyzed_at";
 
-pub fn from_row(row: &sqlx::any::AnyRow) -> AppResult<AttemptRow> {
+pub fn from_row(row: &sqlx::any::AnyRow) -> StoreResult<AttemptRow> {
     use sqlx::Row;
     let same: Option<i64> = row.try_get("face_same_person")?;
     Ok(AttemptRow {
@@ -63,7 +63,7 @@ pub fn from_row(row: &sqlx::any::AnyRow) -> AppResult<AttemptRow> {
     })
 }
 
-pub async fn get(store: &Store, id: &str) -> AppResult<Option<AttemptRow>> {
+pub async fn get(store: &Store, id: &str) -> StoreResult<Option<AttemptRow>> {
     let row = sqlx::query(&format!("SELECT {COLUMNS} FROM attempts WHERE id = $1"))
         .bind(id)
         .fetch_optional(store.pool())
@@ -71,12 +71,12 @@ pub async fn get(store: &Store, id: &str) -> AppResult<Option<AttemptRow>> {
     row.as_ref().map(from_row).transpose()
 }
 
-pub async fn get_in(conn: &mut AnyConnection, id: &str) -> AppResult<AttemptRow> {
+pub async fn get_in(conn: &mut AnyConnection, id: &str) -> StoreResult<AttemptRow> {
     let row = sqlx::query(&format!("SELECT {COLUMNS} FROM attempts WHERE id = $1"))
         .bind(id)
         .fetch_optional(conn)
         .await?
-        .ok_or_else(|| AppError::not_found("照片", "Photo attempt"))?;
+        .ok_or_else(|| StoreError::not_found("照片", "Photo attempt"))?;
     from_row(&row)
 }
 
@@ -84,7 +84,7 @@ pub async fn by_upload_id(
     store: &Store,
     case_id: &str,
     client_upload_id: &str,
-) -> AppResult<Option<AttemptRow>> {
+) -> StoreResult<Option<AttemptRow>> {
     let row = sqlx::query(&format!(
         "SELECT {COLUMNS} FROM attempts WHERE case_id = $1 AND client_upload_id = $2"
     ))
@@ -96,7 +96,7 @@ pub async fn by_upload_id(
 }
 
 /// All attempts of a case, newest first.
-pub async fn list_for_case(store: &Store, case_id: &str) -> AppResult<Vec<AttemptRow>> {
+pub async fn list_for_case(store: &Store, case_id: &str) -> StoreResult<Vec<AttemptRow>> {
     let rows = sqlx::query(&format!(
         "SELECT {COLUMNS} FROM attempts WHERE case_id = $1 ORDER BY created_at DESC, id DESC"
     ))
@@ -106,7 +106,11 @@ pub async fn list_for_case(store: &Store, case_id: &str) -> AppResult<Vec<Attemp
     rows.iter().map(from_row).collect()
 }
 
-pub async fn count_in_round(conn: &mut AnyConnection, case_id: &str, round: i64) -> AppResult<i64> {
+pub async fn count_in_round(
+    conn: &mut AnyConnection,
+    case_id: &str,
+    round: i64,
+) -> StoreResult<i64> {
     let n: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM attempts WHERE case_id = $1 AND round = $2")
             .bind(case_id)
@@ -122,7 +126,7 @@ pub async fn checked_reports_in_round(
     conn: &mut AnyConnection,
     case_id: &str,
     round: i64,
-) -> AppResult<Vec<(String, String)>> {
+) -> StoreResult<Vec<(String, String)>> {
     let rows: Vec<(String, String)> = sqlx::query_as(
         "SELECT id, report_json FROM attempts
          WHERE case_id = $1 AND round = $2 AND status = $3 AND report_json IS NOT NULL
@@ -146,7 +150,7 @@ pub struct NewAttempt<'a> {
     pub original_size: i64,
 }
 
-pub async fn insert(tx: &mut WriteTx, a: &NewAttempt<'_>) -> AppResult<String> {
+pub async fn insert(tx: &mut WriteTx, a: &NewAttempt<'_>) -> StoreResult<String> {
     let id = new_id();
     sqlx::query(
         "INSERT INTO attempts (id, case_id, round, client_upload_id, status, source, original_key, original_mime, original_size, created_at)
@@ -176,7 +180,7 @@ pub struct Analysed<'a> {
     pub ocr_json: Option<&'a str>,
 }
 
-pub async fn mark_checked(tx: &mut WriteTx, id: &str, a: &Analysed<'_>) -> AppResult<()> {
+pub async fn mark_checked(tx: &mut WriteTx, id: &str, a: &Analysed<'_>) -> StoreResult<()> {
     sqlx::query(
         "UPDATE attempts SET status = $1, error_code = NULL, error_zh = NULL, error_en = NULL, standardized_key = $2, report_json = $3, overall = $4,
          face_distance = $5, face_same_person = $6, ocr_json = $7, analyzed_at = $8 WHERE id = $9",
@@ -199,7 +203,7 @@ pub async fn mark_failed(
     tx: &mut WriteTx,
     id: &str,
     error: &(impl gradphoto_domain::Localized + Sync),
-) -> AppResult<()> {
+) -> StoreResult<()> {
     sqlx::query(
         "UPDATE attempts SET status = $1, error_code = $2, error_zh = $3, error_en = $4, analyzed_at = $5 WHERE id = $6",
     )

@@ -9,8 +9,8 @@ use gradphoto_domain::audit::{
 };
 use gradphoto_domain::role::Role;
 
+use super::error::{StoreError, StoreResult};
 use super::{now_ms, Store, WriteTx};
-use crate::http::error::{AppError, AppResult};
 
 impl WriteTx {
     /// Appends an audit event inside this transaction: it commits or rolls back with the
@@ -21,7 +21,7 @@ impl WriteTx {
         action: AuditAction,
         subject: &str,
         details: serde_json::Value,
-    ) -> AppResult<i64> {
+    ) -> StoreResult<i64> {
         let seq = self.next_counter("audit").await?;
         let prev: String = if seq <= 1 {
             GENESIS_HASH.to_string()
@@ -31,10 +31,10 @@ impl WriteTx {
                 .fetch_optional(self.conn())
                 .await?
                 .ok_or_else(|| {
-                    AppError::internal(format_args!("audit event {} missing", seq - 1))
+                    StoreError::internal(format_args!("audit event {} missing", seq - 1))
                 })?
         };
-        let seq_u = u64::try_from(seq).map_err(|_| AppError::internal("audit seq"))?;
+        let seq_u = u64::try_from(seq).map_err(|_| StoreError::internal("audit seq"))?;
         let event =
             AuditEvent::new(seq_u, now_ms(), actor.clone(), action, subject, details).seal(&prev);
         sqlx::query(
@@ -70,21 +70,21 @@ type Raw = (
 
 const COLUMNS: &str = "seq, at_ms, actor_role, actor_id, action, subject, details, prev_hash, hash";
 
-fn from_raw(r: Raw) -> AppResult<AuditEvent> {
+fn from_raw(r: Raw) -> StoreResult<AuditEvent> {
     let role =
         if r.2.is_empty() {
             None
         } else {
             Some(r.2.parse::<Role>().map_err(|_| {
-                AppError::internal(format_args!("audit event {} has bad role", r.0))
+                StoreError::internal(format_args!("audit event {} has bad role", r.0))
             })?)
         };
     Ok(AuditEvent {
-        seq: u64::try_from(r.0).map_err(|_| AppError::internal("audit seq"))?,
+        seq: u64::try_from(r.0).map_err(|_| StoreError::internal("audit seq"))?,
         at_ms: r.1,
         actor: Actor { role, id: r.3 },
         action: r.4.parse().map_err(|_| {
-            AppError::internal(format_args!("audit event {} has unknown action", r.0))
+            StoreError::internal(format_args!("audit event {} has unknown action", r.0))
         })?,
         subject: r.5,
         details: serde_json::from_str(&r.6)?,
@@ -94,7 +94,7 @@ fn from_raw(r: Raw) -> AppResult<AuditEvent> {
 }
 
 /// Events with `seq > after`, oldest first.
-pub async fn list(store: &Store, after: i64, limit: i64) -> AppResult<Vec<AuditEvent>> {
+pub async fn list(store: &Store, after: i64, limit: i64) -> StoreResult<Vec<AuditEvent>> {
     let rows: Vec<Raw> = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2"
     ))
@@ -106,7 +106,7 @@ pub async fn list(store: &Store, after: i64, limit: i64) -> AppResult<Vec<AuditE
 }
 
 /// Events about one subject (a case or user id), oldest first.
-pub async fn for_subject(store: &Store, subject: &str) -> AppResult<Vec<AuditEvent>> {
+pub async fn for_subject(store: &Store, subject: &str) -> StoreResult<Vec<AuditEvent>> {
     let rows: Vec<Raw> = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM audit_events WHERE subject = $1 ORDER BY seq"
     ))
@@ -121,7 +121,7 @@ pub async fn latest_details(
     store: &Store,
     subject: &str,
     action: AuditAction,
-) -> AppResult<Option<serde_json::Value>> {
+) -> StoreResult<Option<serde_json::Value>> {
     let details: Option<String> = sqlx::query_scalar(
         "SELECT details FROM audit_events WHERE subject = $1 AND action = $2
          ORDER BY seq DESC LIMIT 1",
@@ -133,7 +133,7 @@ pub async fn latest_details(
     Ok(details.as_deref().map(serde_json::from_str).transpose()?)
 }
 
-pub async fn count(store: &Store) -> AppResult<i64> {
+pub async fn count(store: &Store) -> StoreResult<i64> {
     let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_events")
         .fetch_one(store.pool())
         .await?;
@@ -141,7 +141,7 @@ pub async fn count(store: &Store) -> AppResult<i64> {
 }
 
 /// Verifies the whole chain page by page: the number of events, or the first broken link.
-pub async fn verify(store: &Store) -> AppResult<Result<u64, BrokenLink>> {
+pub async fn verify(store: &Store) -> StoreResult<Result<u64, BrokenLink>> {
     const PAGE: i64 = 1000;
     let mut prev = GENESIS_HASH.to_string();
     let mut next_seq = 1u64;
@@ -152,7 +152,7 @@ pub async fn verify(store: &Store) -> AppResult<Result<u64, BrokenLink>> {
         let Some(last) = page.last() else {
             return Ok(Ok(total));
         };
-        after = i64::try_from(last.seq).map_err(|_| AppError::internal("audit seq"))?;
+        after = i64::try_from(last.seq).map_err(|_| StoreError::internal("audit seq"))?;
         match verify_chain_from(&prev, Some(next_seq), &page) {
             Ok(hash) => prev = hash,
             Err(broken) => return Ok(Err(broken)),

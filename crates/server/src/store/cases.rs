@@ -8,8 +8,9 @@ use gradphoto_domain::role::Role;
 use gradphoto_domain::state::{self, CaseState, Event, Lease, TransitionContext};
 use sqlx::AnyConnection;
 
+use super::error::{StoreError, StoreResult};
 use super::{now_ms, Actor, Store, WriteTx};
-use crate::http::error::{AppError, AppResult};
+use gradphoto_api::error::ErrorCode;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct CaseRow {
@@ -42,11 +43,11 @@ pub fn state_str(s: CaseState) -> &'static str {
     s.as_str()
 }
 
-pub fn parse_state(s: &str) -> AppResult<CaseState> {
+pub fn parse_state(s: &str) -> StoreResult<CaseState> {
     CaseState::ALL
         .into_iter()
         .find(|c| c.as_str() == s)
-        .ok_or_else(|| AppError::internal(format_args!("unknown case state {s:?} in database")))
+        .ok_or_else(|| StoreError::internal(format_args!("unknown case state {s:?} in database")))
 }
 
 pub fn ms_to_utc(ms: i64) -> DateTime<Utc> {
@@ -57,7 +58,7 @@ pub fn utc_to_ms(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
 }
 
-pub fn from_row(row: &sqlx::any::AnyRow) -> AppResult<CaseRow> {
+pub fn from_row(row: &sqlx::any::AnyRow) -> StoreResult<CaseRow> {
     use sqlx::Row;
     let holder: Option<String> = row.try_get("lease_holder")?;
     let until: Option<i64> = row.try_get("lease_until")?;
@@ -94,7 +95,7 @@ pub fn from_row(row: &sqlx::any::AnyRow) -> AppResult<CaseRow> {
     })
 }
 
-pub async fn get(store: &Store, id: &str) -> AppResult<Option<CaseRow>> {
+pub async fn get(store: &Store, id: &str) -> StoreResult<Option<CaseRow>> {
     let row = sqlx::query(&format!("SELECT {COLUMNS} FROM cases WHERE id = $1"))
         .bind(id)
         .fetch_optional(store.pool())
@@ -103,16 +104,16 @@ pub async fn get(store: &Store, id: &str) -> AppResult<Option<CaseRow>> {
 }
 
 /// Reads the case inside a write transaction.
-pub async fn get_in(conn: &mut AnyConnection, id: &str) -> AppResult<CaseRow> {
+pub async fn get_in(conn: &mut AnyConnection, id: &str) -> StoreResult<CaseRow> {
     let row = sqlx::query(&format!("SELECT {COLUMNS} FROM cases WHERE id = $1"))
         .bind(id)
         .fetch_optional(conn)
         .await?
-        .ok_or_else(|| AppError::not_found("采集记录", "Case"))?;
+        .ok_or_else(|| StoreError::not_found("采集记录", "Case"))?;
     from_row(&row)
 }
 
-pub async fn get_by_student(store: &Store, student_id: &str) -> AppResult<Option<CaseRow>> {
+pub async fn get_by_student(store: &Store, student_id: &str) -> StoreResult<Option<CaseRow>> {
     let row = sqlx::query(&format!(
         "SELECT {COLUMNS} FROM cases WHERE student_id = $1"
     ))
@@ -122,12 +123,8 @@ pub async fn get_by_student(store: &Store, student_id: &str) -> AppResult<Option
     row.as_ref().map(from_row).transpose()
 }
 
-fn concurrent_change() -> AppError {
-    AppError::conflict(
-        "concurrent_change",
-        "该记录刚被其他操作修改，请刷新后重试。",
-        "This case was changed by another action just now; refresh and try again.",
-    )
+fn concurrent_change() -> StoreError {
+    StoreError::from(ErrorCode::ConcurrentChange)
 }
 
 /// Runs `event` through the domain state machine and stores the result: new state, lease
@@ -140,7 +137,7 @@ pub async fn apply(
     actor: &Actor,
     policy: &SchoolPolicy,
     details: serde_json::Value,
-) -> AppResult<CaseState> {
+) -> StoreResult<CaseState> {
     let now = now_ms();
     let ctx = TransitionContext {
         now: ms_to_utc(now),
@@ -242,7 +239,7 @@ pub fn audit_action(event: &Event, case: &CaseRow) -> AuditAction {
 
 /// Bumps the change sequence of a case whose visible data changed without a state change
 /// (e.g. a new attempt), so sync cursors pick it up.
-pub async fn touch(tx: &mut WriteTx, case_id: &str) -> AppResult<i64> {
+pub async fn touch(tx: &mut WriteTx, case_id: &str) -> StoreResult<i64> {
     let seq = tx.next_change_seq().await?;
     sqlx::query("UPDATE cases SET change_seq = $1, updated_at = $2 WHERE id = $3")
         .bind(seq)

@@ -4,9 +4,10 @@
 use gradphoto_domain::audit::AuditAction;
 use gradphoto_domain::state::{CaseState, Event};
 
+use super::error::{StoreError, StoreResult};
 use super::{cases, new_id, now_ms, schools, sessions, Actor, Store, WriteTx};
 use crate::crypto::{random_code, Crypto};
-use crate::http::error::{AppError, AppResult, ErrorKind};
+use gradphoto_api::error::ErrorCode;
 
 pub const CODE_HASH_PURPOSE: &str = "invite_code";
 pub const CODE_LEN: usize = 12;
@@ -26,30 +27,16 @@ pub fn code_hash(crypto: &Crypto, code: &str) -> String {
     crypto.keyed_hash(CODE_HASH_PURPOSE, normalize(code).as_bytes())
 }
 
-pub fn code_not_found() -> AppError {
-    AppError::new(
-        ErrorKind::NotFound,
-        "code_not_found",
-        "采集码无效，请检查链接是否完整，或联系学校。",
-        "This code is not valid. Check that the link is complete, or contact your school.",
-    )
+pub fn code_not_found() -> StoreError {
+    StoreError::from(ErrorCode::CodeNotFound)
 }
 
-pub fn code_revoked() -> AppError {
-    AppError::new(
-        ErrorKind::Gone,
-        "code_revoked",
-        "此采集码已被学校重新发放而失效，请使用最新的链接或二维码。",
-        "This code was replaced by the school and no longer works; use your newest link or QR code.",
-    )
+pub fn code_revoked() -> StoreError {
+    StoreError::from(ErrorCode::CodeRevoked)
 }
 
-pub fn code_already_claimed() -> AppError {
-    AppError::conflict(
-        "code_already_claimed",
-        "此采集码已在另一设备上使用。一人一码，转发无效。如需更换设备请联系学校。",
-        "This code is already in use on another device. Each code belongs to one person and cannot be forwarded. Contact your school to switch devices.",
-    )
+pub fn code_already_claimed() -> StoreError {
+    StoreError::from(ErrorCode::CodeAlreadyClaimed)
 }
 
 /// Issued code (plain text, for printing) and whether it is new.
@@ -69,7 +56,7 @@ pub async fn issue(
     actor: &Actor,
     case_id: &str,
     reissue: bool,
-) -> AppResult<Issued> {
+) -> StoreResult<Issued> {
     let active: Option<(String, Vec<u8>)> =
         sqlx::query_as("SELECT id, code_enc FROM codes WHERE case_id = $1 AND status = $2")
             .bind(case_id)
@@ -81,7 +68,7 @@ pub async fn issue(
     if let Some((code_id, enc)) = active {
         if !reissue {
             let code = String::from_utf8(crypto.decrypt(&enc)?)
-                .map_err(|_| AppError::internal("stored code is not UTF-8"))?;
+                .map_err(|_| StoreError::internal("stored code is not UTF-8"))?;
             return Ok(Issued {
                 case_id: case_id.to_string(),
                 code_id,
@@ -147,7 +134,7 @@ pub async fn claim(
     code: &str,
     presented: Option<&str>,
     session_ttl_ms: i64,
-) -> AppResult<Claimed> {
+) -> StoreResult<Claimed> {
     let row: Option<(String, String, String, Option<String>)> = sqlx::query_as(
         "SELECT id, case_id, status, bound_session_hash FROM codes WHERE code_hash = $1",
     )
@@ -202,7 +189,7 @@ pub async fn claim(
     if case.state == CaseState::Invited {
         let school = schools::get_in(tx.conn(), &case.school_id)
             .await?
-            .ok_or_else(|| AppError::internal("case without school"))?;
+            .ok_or_else(|| StoreError::internal("case without school"))?;
         cases::apply(
             tx,
             &case,
@@ -224,7 +211,7 @@ pub async fn claim(
 }
 
 /// Records that a forwarded code was opened by another session.
-pub async fn record_refusal(tx: &mut WriteTx, crypto: &Crypto, code: &str) -> AppResult<()> {
+pub async fn record_refusal(tx: &mut WriteTx, crypto: &Crypto, code: &str) -> StoreResult<()> {
     let row: Option<(String, String)> =
         sqlx::query_as("SELECT id, case_id FROM codes WHERE code_hash = $1")
             .bind(code_hash(crypto, code))
@@ -243,7 +230,7 @@ pub async fn record_refusal(tx: &mut WriteTx, crypto: &Crypto, code: &str) -> Ap
 }
 
 /// Refuses requests from a session whose code has since been re-issued.
-pub async fn ensure_active(store: &Store, code_id: &str) -> AppResult<()> {
+pub async fn ensure_active(store: &Store, code_id: &str) -> StoreResult<()> {
     let status: Option<String> = sqlx::query_scalar("SELECT status FROM codes WHERE id = $1")
         .bind(code_id)
         .fetch_optional(store.pool())

@@ -2,8 +2,8 @@
 
 use gradphoto_domain::audit::AuditAction;
 
+use super::error::StoreResult;
 use super::{new_id, now_ms, Actor, Store, WriteTx};
-use crate::http::error::AppResult;
 
 pub const KIND_PRIVACY: &str = "privacy_id_face";
 
@@ -20,7 +20,7 @@ pub async fn record(
     case_id: &str,
     kind: &str,
     version: &str,
-) -> AppResult<ConsentRow> {
+) -> StoreResult<ConsentRow> {
     let now = now_ms();
     sqlx::query(
         "INSERT INTO consents (id, case_id, kind, version, accepted_at) VALUES ($1, $2, $3, $4, $5)",
@@ -47,7 +47,7 @@ pub async fn record(
 }
 
 /// The most recent consent of this kind.
-pub async fn latest(store: &Store, case_id: &str, kind: &str) -> AppResult<Option<ConsentRow>> {
+pub async fn latest(store: &Store, case_id: &str, kind: &str) -> StoreResult<Option<ConsentRow>> {
     let row: Option<(String, String, i64)> = sqlx::query_as(
         "SELECT kind, version, accepted_at FROM consents WHERE case_id = $1 AND kind = $2
          ORDER BY accepted_at DESC, id DESC LIMIT 1",

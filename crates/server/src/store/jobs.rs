@@ -2,8 +2,8 @@
 //! `FOR UPDATE SKIP LOCKED` so many workers never take the same job. A job whose worker
 //! died (lock expired) becomes claimable again.
 
+use super::error::StoreResult;
 use super::{new_id, now_ms, skip_locked_suffix, Store, WriteTx};
-use crate::http::error::AppResult;
 
 pub const KIND_ANALYZE_ATTEMPT: &str = "analyze_attempt";
 
@@ -27,7 +27,7 @@ pub async fn enqueue(
     tx: &mut WriteTx,
     kind: &str,
     payload: &serde_json::Value,
-) -> AppResult<String> {
+) -> StoreResult<String> {
     let id = new_id();
     let now = now_ms();
     sqlx::query(
@@ -45,7 +45,7 @@ pub async fn enqueue(
 }
 
 /// Claims the oldest ready job for `worker`, locking it for `lock_ms`.
-pub async fn claim(store: &Store, worker: &str, lock_ms: i64) -> AppResult<Option<Job>> {
+pub async fn claim(store: &Store, worker: &str, lock_ms: i64) -> StoreResult<Option<Job>> {
     let mut tx = store.begin().await?;
     let now = now_ms();
     let sql = format!(
@@ -82,7 +82,7 @@ pub async fn claim(store: &Store, worker: &str, lock_ms: i64) -> AppResult<Optio
     }))
 }
 
-pub async fn finish(tx: &mut WriteTx, id: &str) -> AppResult<()> {
+pub async fn finish(tx: &mut WriteTx, id: &str) -> StoreResult<()> {
     sqlx::query("UPDATE jobs SET status = $1, locked_by = NULL, locked_until = NULL, updated_at = $2 WHERE id = $3")
         .bind(STATUS_DONE)
         .bind(now_ms())
@@ -93,7 +93,7 @@ pub async fn finish(tx: &mut WriteTx, id: &str) -> AppResult<()> {
 }
 
 /// Records an error; the job runs again later unless it has used up its tries.
-pub async fn fail(store: &Store, job: &Job, error: &str) -> AppResult<bool> {
+pub async fn fail(store: &Store, job: &Job, error: &str) -> StoreResult<bool> {
     let give_up = job.tries >= MAX_TRIES;
     let now = now_ms();
     let mut tx = store.begin().await?;
@@ -112,7 +112,7 @@ pub async fn fail(store: &Store, job: &Job, error: &str) -> AppResult<bool> {
 }
 
 /// Jobs not yet finished (queued or running).
-pub async fn pending_count(store: &Store) -> AppResult<i64> {
+pub async fn pending_count(store: &Store) -> StoreResult<i64> {
     let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE status IN ($1, $2)")
         .bind(STATUS_QUEUED)
         .bind(STATUS_RUNNING)

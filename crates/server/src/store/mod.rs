@@ -11,13 +11,12 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{Any, AnyConnection, AnyPool, Executor, Transaction};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
-use crate::http::error::AppError;
-
 pub mod attempts;
 pub mod audit;
 pub mod cases;
 pub mod codes;
 pub mod consents;
+pub mod error;
 pub mod jobs;
 pub mod orders;
 pub mod schools;
@@ -26,6 +25,7 @@ pub mod students;
 pub mod users;
 
 pub use audit::Actor;
+pub use error::{Refusal, StoreError, StoreResult};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
@@ -63,14 +63,14 @@ pub fn new_id() -> String {
 
 impl Store {
     /// Connects to `sqlite://…` or `postgres://…` (creating the SQLite file if needed).
-    pub async fn connect(url: &str) -> Result<Store, AppError> {
+    pub async fn connect(url: &str) -> StoreResult<Store> {
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("sqlite:") {
             Backend::Sqlite
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             Backend::Postgres
         } else {
-            return Err(AppError::internal(
+            return Err(StoreError::internal(
                 "database_url must start with sqlite: or postgres:",
             ));
         };
@@ -111,7 +111,7 @@ impl Store {
         })
     }
 
-    pub async fn migrate(&self) -> Result<(), AppError> {
+    pub async fn migrate(&self) -> StoreResult<()> {
         let migrator = match self.backend {
             Backend::Sqlite => &SQLITE_MIGRATIONS,
             Backend::Postgres => &POSTGRES_MIGRATIONS,
@@ -131,7 +131,7 @@ impl Store {
 
     /// Starts a write transaction. Dropping it without [`WriteTx::commit`] rolls back
     /// everything, audit events included.
-    pub async fn begin(&self) -> Result<WriteTx, AppError> {
+    pub async fn begin(&self) -> StoreResult<WriteTx> {
         let guard = match &self.write_lock {
             Some(lock) => Some(lock.clone().lock_owned().await),
             None => None,
@@ -164,14 +164,14 @@ impl WriteTx {
         self.backend
     }
 
-    pub async fn commit(self) -> Result<(), AppError> {
+    pub async fn commit(self) -> StoreResult<()> {
         self.tx.commit().await?;
         Ok(())
     }
 
     /// Next value of a named counter row. The row lock is held until commit, so values are
     /// handed out in commit order — sync cursors never skip a change committed late.
-    pub async fn next_counter(&mut self, name: &str) -> Result<i64, AppError> {
+    pub async fn next_counter(&mut self, name: &str) -> StoreResult<i64> {
         let value: i64 = sqlx::query_scalar(
             "UPDATE counters SET value = value + 1 WHERE name = $1 RETURNING value",
         )
@@ -182,7 +182,7 @@ impl WriteTx {
     }
 
     /// A fresh change sequence number for a case row (`cases.change_seq`).
-    pub async fn next_change_seq(&mut self) -> Result<i64, AppError> {
+    pub async fn next_change_seq(&mut self) -> StoreResult<i64> {
         self.next_counter("case_change").await
     }
 }

@@ -3,8 +3,9 @@
 use gradphoto_domain::audit::AuditAction;
 use gradphoto_domain::state::{CaseState, Event};
 
+use super::error::{StoreError, StoreResult};
 use super::{cases, new_id, now_ms, schools, Actor, Store, WriteTx};
-use crate::http::error::{AppError, AppResult};
+use gradphoto_api::error::ErrorCode;
 
 pub const STATUS_CREATED: &str = "created";
 pub const STATUS_PAID: &str = "paid";
@@ -52,7 +53,7 @@ fn from_raw(r: Raw) -> OrderRow {
     }
 }
 
-pub async fn get(store: &Store, id: &str) -> AppResult<Option<OrderRow>> {
+pub async fn get(store: &Store, id: &str) -> StoreResult<Option<OrderRow>> {
     let raw: Option<Raw> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM orders WHERE id = $1"))
         .bind(id)
         .fetch_optional(store.pool())
@@ -61,7 +62,7 @@ pub async fn get(store: &Store, id: &str) -> AppResult<Option<OrderRow>> {
 }
 
 /// The most recent order of a case.
-pub async fn latest_for_case(store: &Store, case_id: &str) -> AppResult<Option<OrderRow>> {
+pub async fn latest_for_case(store: &Store, case_id: &str) -> StoreResult<Option<OrderRow>> {
     let raw: Option<Raw> = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM orders WHERE case_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1"
     ))
@@ -78,7 +79,7 @@ pub async fn open_order(
     provider: &str,
     amount_cents: i64,
     round: i64,
-) -> AppResult<Option<OrderRow>> {
+) -> StoreResult<Option<OrderRow>> {
     let raw: Option<Raw> = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM orders WHERE case_id = $1 AND provider = $2 AND amount_cents = $3
          AND round = $4 AND status = $5 ORDER BY created_at DESC LIMIT 1"
@@ -101,7 +102,7 @@ pub async fn create(
     amount_cents: i64,
     round: i64,
     status: &str,
-) -> AppResult<OrderRow> {
+) -> StoreResult<OrderRow> {
     let now = now_ms();
     let order = OrderRow {
         id: new_id(),
@@ -154,27 +155,19 @@ pub async fn settle(
     provider: &str,
     provider_ref: Option<&str>,
     amount_cents: i64,
-) -> AppResult<Settled> {
+) -> StoreResult<Settled> {
     let raw: Option<Raw> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM orders WHERE id = $1"))
         .bind(order_id)
         .fetch_optional(tx.conn())
         .await?;
     let order = raw
         .map(from_raw)
-        .ok_or_else(|| AppError::not_found("订单", "Order"))?;
+        .ok_or_else(|| StoreError::not_found("订单", "Order"))?;
     if order.provider != provider {
-        return Err(AppError::invalid(
-            "provider_mismatch",
-            "支付回调来自与订单不符的支付方式。",
-            "The callback comes from a different provider than the order's.",
-        ));
+        return Err(StoreError::from(ErrorCode::ProviderMismatch));
     }
     if order.amount_cents != amount_cents {
-        return Err(AppError::invalid(
-            "amount_mismatch",
-            "支付金额与订单金额不符，已拒绝。",
-            "The paid amount does not match the order; refused.",
-        ));
+        return Err(StoreError::from(ErrorCode::AmountMismatch));
     }
     if order.status != STATUS_CREATED {
         return Ok(Settled::AlreadyPaid);
@@ -198,7 +191,7 @@ pub async fn complete_case_payment(
     case_id: &str,
     order_id: &str,
     actor: &Actor,
-) -> AppResult<()> {
+) -> StoreResult<()> {
     sqlx::query("UPDATE cases SET paid_order_id = $1 WHERE id = $2")
         .bind(order_id)
         .bind(case_id)
@@ -218,7 +211,7 @@ pub async fn complete_case_payment(
     }
     let school = schools::get_in(tx.conn(), &case.school_id)
         .await?
-        .ok_or_else(|| AppError::internal("case without school"))?;
+        .ok_or_else(|| StoreError::internal("case without school"))?;
     cases::apply(
         tx,
         &case,

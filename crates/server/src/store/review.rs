@@ -16,12 +16,12 @@ use gradphoto_domain::audit::AuditAction;
 use gradphoto_domain::policy::SchoolPolicy;
 use gradphoto_domain::reasons::{RejectReason, Rejection};
 use gradphoto_domain::state::{CaseState, Event, OverrideDecision};
-use gradphoto_domain::Localized;
 use sqlx::Row;
 
 use super::cases::{self, ms_to_utc, CaseRow, COLUMNS};
+use super::error::{StoreError, StoreResult};
 use super::{audit, new_id, now_ms, schools, Actor, Backend, Store, WriteTx};
-use crate::http::error::{AppError, AppResult, ErrorKind};
+use gradphoto_api::error::ErrorCode;
 
 /// Most items one claim may take.
 pub const MAX_CLAIM: u32 = 50;
@@ -43,7 +43,7 @@ fn skip_locked(backend: Backend) -> &'static str {
 }
 
 /// Reads a case inside the transaction, locking its row on PostgreSQL.
-pub async fn lock_case(tx: &mut WriteTx, case_id: &str) -> AppResult<CaseRow> {
+pub async fn lock_case(tx: &mut WriteTx, case_id: &str) -> StoreResult<CaseRow> {
     let sql = format!(
         "SELECT {COLUMNS} FROM cases WHERE id = $1{}",
         for_update(tx.backend())
@@ -52,7 +52,7 @@ pub async fn lock_case(tx: &mut WriteTx, case_id: &str) -> AppResult<CaseRow> {
         .bind(case_id)
         .fetch_optional(tx.conn())
         .await?
-        .ok_or_else(|| AppError::not_found("采集记录", "Case"))?;
+        .ok_or_else(|| StoreError::not_found("采集记录", "Case"))?;
     cases::from_row(&row)
 }
 
@@ -61,14 +61,14 @@ pub async fn lock_case(tx: &mut WriteTx, case_id: &str) -> AppResult<CaseRow> {
 struct Policies(HashMap<String, SchoolPolicy>);
 
 impl Policies {
-    async fn get(&mut self, tx: &mut WriteTx, school_id: &str) -> AppResult<SchoolPolicy> {
+    async fn get(&mut self, tx: &mut WriteTx, school_id: &str) -> StoreResult<SchoolPolicy> {
         if let Some(p) = self.0.get(school_id) {
             return Ok(p.clone());
         }
         let school = schools::get_in(tx.conn(), school_id)
             .await?
             .ok_or_else(|| {
-                AppError::internal(format_args!("case of unknown school {school_id}"))
+                StoreError::internal(format_args!("case of unknown school {school_id}"))
             })?;
         self.0.insert(school_id.to_string(), school.policy.clone());
         Ok(school.policy)
@@ -79,7 +79,7 @@ impl Policies {
 // Lease expiry
 
 /// Whether any lease has run out (a cheap read, so callers only take the write lock when needed).
-pub async fn has_expired_leases(store: &Store, now: i64) -> AppResult<bool> {
+pub async fn has_expired_leases(store: &Store, now: i64) -> StoreResult<bool> {
     let found: Option<String> = sqlx::query_scalar(
         "SELECT id FROM cases WHERE state = 'in_review' AND lease_until <= $1 LIMIT 1",
     )
@@ -90,7 +90,7 @@ pub async fn has_expired_leases(store: &Store, now: i64) -> AppResult<bool> {
 }
 
 /// Returns in-review cases whose lease ran out to the queue, inside `tx`.
-async fn expire_in(tx: &mut WriteTx, actor: &Actor, policies: &mut Policies) -> AppResult<u64> {
+async fn expire_in(tx: &mut WriteTx, actor: &Actor, policies: &mut Policies) -> StoreResult<u64> {
     let sql = format!(
         "SELECT {COLUMNS} FROM cases WHERE state = 'in_review' AND lease_until <= $1
          ORDER BY lease_until LIMIT {SWEEP_BATCH}{}",
@@ -120,7 +120,7 @@ async fn expire_in(tx: &mut WriteTx, actor: &Actor, policies: &mut Policies) -> 
 }
 
 /// Returns expired leases to the queue. `actor` is whoever's request noticed them.
-pub async fn sweep_expired(store: &Store, actor: &Actor) -> AppResult<u64> {
+pub async fn sweep_expired(store: &Store, actor: &Actor) -> StoreResult<u64> {
     if !has_expired_leases(store, now_ms()).await? {
         return Ok(0);
     }
@@ -146,7 +146,7 @@ pub struct QueueFilter {
 }
 
 /// One page of the queue, oldest submission first, and whether more follow.
-pub async fn queue(store: &Store, f: &QueueFilter) -> AppResult<(Vec<QueueItem>, bool)> {
+pub async fn queue(store: &Store, f: &QueueFilter) -> StoreResult<(Vec<QueueItem>, bool)> {
     let now = now_ms();
     let mut sql = String::from(
         "SELECT c.id, c.school_id, sc.name AS school_name, st.name AS student_name, st.student_no,
@@ -232,7 +232,7 @@ pub async fn queue(store: &Store, f: &QueueFilter) -> AppResult<(Vec<QueueItem>,
 
 /// Counts of the review states. Each is one index range count, so they stay cheap with a
 /// large queue; `in_review` counts live leases only.
-pub async fn review_counts(store: &Store, school_id: Option<&str>) -> AppResult<Vec<StateCount>> {
+pub async fn review_counts(store: &Store, school_id: Option<&str>) -> StoreResult<Vec<StateCount>> {
     let now = now_ms();
     let mut out = Vec::new();
     for state in [
@@ -264,7 +264,7 @@ pub async fn review_counts(store: &Store, school_id: Option<&str>) -> AppResult<
 }
 
 /// Cases per stored state (every state), with live/expired leases told apart.
-pub async fn all_counts(store: &Store, school_id: Option<&str>) -> AppResult<Vec<StateCount>> {
+pub async fn all_counts(store: &Store, school_id: Option<&str>) -> StoreResult<Vec<StateCount>> {
     let now = now_ms();
     let sql = if school_id.is_some() {
         "SELECT state, CASE WHEN state = 'in_review' AND lease_until <= $1 THEN 1 ELSE 0 END AS expired,
@@ -310,7 +310,7 @@ pub async fn claim_next(
     count: u32,
     school_id: Option<&str>,
     lease_ms: i64,
-) -> AppResult<Vec<CaseRow>> {
+) -> StoreResult<Vec<CaseRow>> {
     let mut tx = store.begin().await?;
     let mut policies = Policies::default();
     expire_in(&mut tx, actor, &mut policies).await?;
@@ -344,7 +344,7 @@ pub async fn claim_case(
     case_id: &str,
     visible_school: Option<&str>,
     lease_ms: i64,
-) -> AppResult<CaseRow> {
+) -> StoreResult<CaseRow> {
     let mut tx = store.begin().await?;
     let case = lock_case(&mut tx, case_id).await?;
     ensure_visible(&case, visible_school)?;
@@ -361,7 +361,7 @@ pub async fn renew(
     case_id: &str,
     visible_school: Option<&str>,
     lease_ms: i64,
-) -> AppResult<CaseRow> {
+) -> StoreResult<CaseRow> {
     let mut tx = store.begin().await?;
     let case = lock_case(&mut tx, case_id).await?;
     ensure_visible(&case, visible_school)?;
@@ -380,7 +380,7 @@ pub async fn release(
     actor: &Actor,
     case_id: &str,
     visible_school: Option<&str>,
-) -> AppResult<CaseState> {
+) -> StoreResult<CaseState> {
     let mut tx = store.begin().await?;
     let case = lock_case(&mut tx, case_id).await?;
     ensure_visible(&case, visible_school)?;
@@ -406,7 +406,7 @@ async fn lease(
     case: &CaseRow,
     actor: &Actor,
     lease_ms: i64,
-) -> AppResult<CaseRow> {
+) -> StoreResult<CaseRow> {
     let policy = policies.get(tx, &case.school_id).await?;
     let until = ms_to_utc(now_ms()) + Duration::milliseconds(lease_ms);
     cases::apply(
@@ -425,19 +425,15 @@ async fn lease(
 }
 
 /// Staff bound to one school see only that school's cases; others look like missing cases.
-pub fn ensure_visible(case: &CaseRow, visible_school: Option<&str>) -> AppResult<()> {
+pub fn ensure_visible(case: &CaseRow, visible_school: Option<&str>) -> StoreResult<()> {
     match visible_school {
-        Some(s) if s != case.school_id => Err(AppError::not_found("采集记录", "Case")),
+        Some(s) if s != case.school_id => Err(StoreError::not_found("采集记录", "Case")),
         _ => Ok(()),
     }
 }
 
-fn lease_lost() -> AppError {
-    AppError::conflict(
-        "lease_lost",
-        "您已不再持有该审核任务（已超时、已释放或被他人领取），请重新领取。",
-        "You no longer hold this item (the lease ran out, was released or was taken); claim it again.",
-    )
+fn lease_lost() -> StoreError {
+    StoreError::from(ErrorCode::LeaseLost)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -456,12 +452,12 @@ pub enum CheckedVerdict {
 /// Longest comment accepted, in characters.
 const MAX_COMMENT_CHARS: usize = 1000;
 
-pub fn check_comment(comment: Option<&str>, field: &str) -> AppResult<Option<String>> {
+pub fn check_comment(comment: Option<&str>, field: &str) -> StoreResult<Option<String>> {
     let comment = comment.map(str::trim).filter(|c| !c.is_empty());
     if let Some(c) = comment {
         if c.chars().count() > MAX_COMMENT_CHARS {
-            return Err(AppError::invalid(
-                "comment_too_long",
+            return Err(StoreError::refused(
+                ErrorCode::CommentTooLong,
                 format!("备注最多 {MAX_COMMENT_CHARS} 个字。"),
                 format!("Comments are limited to {MAX_COMMENT_CHARS} characters."),
             )
@@ -472,14 +468,13 @@ pub fn check_comment(comment: Option<&str>, field: &str) -> AppResult<Option<Str
 }
 
 /// Checks reason codes against the catalogue; `other` needs a comment.
-pub fn check_verdict(verdict: &Verdict) -> AppResult<CheckedVerdict> {
+pub fn check_verdict(verdict: &Verdict) -> StoreResult<CheckedVerdict> {
     match verdict {
         Verdict::Approve => Ok(CheckedVerdict::Approve),
         Verdict::Reject { reasons, comment } => {
             let comment = check_comment(comment.as_deref(), "comment")?;
-            let r = Rejection::parse(reasons, comment.as_deref()).map_err(|e| {
-                AppError::invalid(e.code(), e.message_zh(), e.message_en()).with_field(e.field())
-            })?;
+            let r = Rejection::parse(reasons, comment.as_deref())
+                .map_err(|e| StoreError::localized(&e).with_field(e.field()))?;
             Ok(CheckedVerdict::Reject {
                 reasons: r.reasons,
                 comment: r.comment,
@@ -488,7 +483,7 @@ pub fn check_verdict(verdict: &Verdict) -> AppResult<CheckedVerdict> {
     }
 }
 
-pub fn check_decision_id(id: &str) -> AppResult<()> {
+pub fn check_decision_id(id: &str) -> StoreResult<()> {
     let ok = !id.is_empty()
         && id.len() <= 64
         && id
@@ -497,12 +492,7 @@ pub fn check_decision_id(id: &str) -> AppResult<()> {
     if ok {
         Ok(())
     } else {
-        Err(AppError::invalid(
-            "bad_decision_id",
-            "decision_id 须为客户端生成的标识（如 UUID），最长 64 个字符。",
-            "decision_id must be a client-generated id (e.g. a UUID), at most 64 characters.",
-        )
-        .with_field("decision_id"))
+        Err(StoreError::from(ErrorCode::BadDecisionId).with_field("decision_id"))
     }
 }
 
@@ -546,10 +536,10 @@ fn approves(kind: DecisionKind) -> bool {
     matches!(kind, DecisionKind::Approve | DecisionKind::OverrideApprove)
 }
 
-fn decision_from_row(row: &sqlx::any::AnyRow) -> AppResult<DecisionRecord> {
+fn decision_from_row(row: &sqlx::any::AnyRow) -> StoreResult<DecisionRecord> {
     let kind: String = row.try_get("kind")?;
     let kind = parse_kind(&kind)
-        .ok_or_else(|| AppError::internal(format_args!("unknown decision kind {kind:?}")))?;
+        .ok_or_else(|| StoreError::internal(format_args!("unknown decision kind {kind:?}")))?;
     let reasons_json: String = row.try_get("reasons_json")?;
     Ok(DecisionRecord {
         decision_id: row.try_get("client_decision_id")?,
@@ -572,7 +562,7 @@ fn decision_from_row(row: &sqlx::any::AnyRow) -> AppResult<DecisionRecord> {
 async fn decision_by_client_id(
     tx: &mut WriteTx,
     decision_id: &str,
-) -> AppResult<Option<DecisionRecord>> {
+) -> StoreResult<Option<DecisionRecord>> {
     let row = sqlx::query(&format!(
         "{DECISION_SELECT} WHERE d.client_decision_id = $1"
     ))
@@ -583,7 +573,7 @@ async fn decision_by_client_id(
 }
 
 /// Decisions of a case, oldest first.
-pub async fn decisions_for_case(store: &Store, case_id: &str) -> AppResult<Vec<DecisionRecord>> {
+pub async fn decisions_for_case(store: &Store, case_id: &str) -> StoreResult<Vec<DecisionRecord>> {
     let rows = sqlx::query(&format!(
         "{DECISION_SELECT} WHERE d.case_id = $1 ORDER BY d.decided_at, d.id"
     ))
@@ -597,7 +587,7 @@ pub async fn decisions_for_case(store: &Store, case_id: &str) -> AppResult<Vec<D
 pub async fn latest_decisions(
     store: &Store,
     case_ids: &[String],
-) -> AppResult<HashMap<String, DecisionRecord>> {
+) -> StoreResult<HashMap<String, DecisionRecord>> {
     let mut out: HashMap<String, DecisionRecord> = HashMap::new();
     for chunk in case_ids.chunks(500) {
         let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
@@ -637,18 +627,13 @@ fn same_decision(existing: &DecisionRecord, input: &DecisionInput<'_>, kind: Dec
         && existing.comment == comment
 }
 
-fn decision_id_reused() -> AppError {
-    AppError::conflict(
-        "decision_id_reused",
-        "该 decision_id 已用于另一项不同的审核决定。",
-        "This decision_id was already used for a different decision.",
-    )
-    .with_field("decision_id")
+fn decision_id_reused() -> StoreError {
+    StoreError::from(ErrorCode::DecisionIdReused).with_field("decision_id")
 }
 
-fn already_decided(state: CaseState) -> AppError {
-    AppError::conflict(
-        "already_decided",
+fn already_decided(state: CaseState) -> StoreError {
+    StoreError::refused(
+        ErrorCode::AlreadyDecided,
         format!("该照片已有审核结果（{}），不能再次审核。", state.label_zh()),
         format!(
             "This photo has already been decided ({}); it cannot be decided again.",
@@ -657,17 +642,13 @@ fn already_decided(state: CaseState) -> AppError {
     )
 }
 
-fn withdrawn() -> AppError {
-    AppError::conflict(
-        "no_longer_submitted",
-        "学生已撤回该提交，无需再审核。",
-        "The student withdrew this submission; there is nothing to decide.",
-    )
+fn withdrawn() -> StoreError {
+    StoreError::from(ErrorCode::NoLongerSubmitted)
 }
 
 /// Records a reviewer's decision or a supervisor's override. A retry with the same
 /// `decision_id` and the same content returns the original record, whatever happened since.
-pub async fn decide(store: &Store, input: DecisionInput<'_>) -> AppResult<DecisionRecord> {
+pub async fn decide(store: &Store, input: DecisionInput<'_>) -> StoreResult<DecisionRecord> {
     let is_override = input.override_comment.is_some();
     let kind = match (&input.verdict, is_override) {
         (CheckedVerdict::Approve, false) => DecisionKind::Approve,
@@ -695,8 +676,7 @@ pub async fn decide(store: &Store, input: DecisionInput<'_>) -> AppResult<Decisi
             | CaseState::Exported
             | CaseState::Published => return Err(already_decided(effective)),
             CaseState::PendingReview => {
-                return Err(AppError::localized(
-                    ErrorKind::Conflict,
+                return Err(StoreError::localized(
                     &gradphoto_domain::state::TransitionError::LeaseExpired,
                 ))
             }
@@ -759,7 +739,7 @@ pub async fn decide(store: &Store, input: DecisionInput<'_>) -> AppResult<Decisi
     .await?;
     let record = decision_by_client_id(&mut tx, input.decision_id)
         .await?
-        .ok_or_else(|| AppError::internal("decision vanished inside its transaction"))?;
+        .ok_or_else(|| StoreError::internal("decision vanished inside its transaction"))?;
     tx.commit().await?;
     Ok(record)
 }
@@ -772,7 +752,7 @@ pub async fn decisions_per_reviewer_day(
     store: &Store,
     days: i64,
     school_id: Option<&str>,
-) -> AppResult<Vec<ReviewerDay>> {
+) -> StoreResult<Vec<ReviewerDay>> {
     const DAY_MS: i64 = 86_400_000;
     const CST_OFFSET_MS: i64 = 8 * 3_600_000;
     let since = now_ms() - days * DAY_MS;
@@ -818,7 +798,7 @@ pub async fn decisions_per_reviewer_day(
 pub async fn reject_reason_histogram(
     store: &Store,
     school_id: Option<&str>,
-) -> AppResult<Vec<ReasonCount>> {
+) -> StoreResult<Vec<ReasonCount>> {
     let rows: Vec<String> =
         match school_id {
             Some(s) => {
@@ -876,7 +856,7 @@ pub async fn seed_pending(
     school_id: &str,
     prefix: &str,
     count: usize,
-) -> AppResult<()> {
+) -> StoreResult<()> {
     let now = now_ms();
     let first_submitted = now - (count as i64) * 1000;
     let mut done = 0usize;
@@ -1010,14 +990,14 @@ fn seed_id_number(i: usize) -> String {
 /// submission (`flag`). The record is what the student was told and what the reviewer is asked
 /// to check; re-deriving it from the attempts could drift when the school's policy or the gate
 /// changes after the submission. `None` for an unflagged case.
-pub async fn flag_reasons(store: &Store, case: &CaseRow) -> AppResult<Option<FlagReasons>> {
+pub async fn flag_reasons(store: &Store, case: &CaseRow) -> StoreResult<Option<FlagReasons>> {
     if !case.flagged {
         return Ok(None);
     }
     let details = audit::latest_details(store, &case.id, AuditAction::Submitted)
         .await?
         .ok_or_else(|| {
-            AppError::internal(format_args!(
+            StoreError::internal(format_args!(
                 "flagged case {} has no submission event",
                 case.id
             ))

@@ -3,8 +3,8 @@
 use gradphoto_domain::policy::SchoolPolicy;
 use sqlx::AnyConnection;
 
+use super::error::StoreResult;
 use super::{new_id, now_ms, Store};
-use crate::http::error::AppResult;
 
 #[derive(Debug, Clone)]
 pub struct SchoolRow {
@@ -13,7 +13,7 @@ pub struct SchoolRow {
     pub policy: SchoolPolicy,
 }
 
-fn from_raw((id, name, policy_json): (String, String, String)) -> AppResult<SchoolRow> {
+fn from_raw((id, name, policy_json): (String, String, String)) -> StoreResult<SchoolRow> {
     Ok(SchoolRow {
         id,
         name,
@@ -21,7 +21,7 @@ fn from_raw((id, name, policy_json): (String, String, String)) -> AppResult<Scho
     })
 }
 
-pub async fn get(store: &Store, id: &str) -> AppResult<Option<SchoolRow>> {
+pub async fn get(store: &Store, id: &str) -> StoreResult<Option<SchoolRow>> {
     let raw: Option<(String, String, String)> =
         sqlx::query_as("SELECT id, name, policy_json FROM schools WHERE id = $1")
             .bind(id)
@@ -30,7 +30,7 @@ pub async fn get(store: &Store, id: &str) -> AppResult<Option<SchoolRow>> {
     raw.map(from_raw).transpose()
 }
 
-pub async fn get_in(conn: &mut AnyConnection, id: &str) -> AppResult<Option<SchoolRow>> {
+pub async fn get_in(conn: &mut AnyConnection, id: &str) -> StoreResult<Option<SchoolRow>> {
     let raw: Option<(String, String, String)> =
         sqlx::query_as("SELECT id, name, policy_json FROM schools WHERE id = $1")
             .bind(id)
@@ -39,7 +39,7 @@ pub async fn get_in(conn: &mut AnyConnection, id: &str) -> AppResult<Option<Scho
     raw.map(from_raw).transpose()
 }
 
-pub async fn find_by_name(store: &Store, name: &str) -> AppResult<Option<SchoolRow>> {
+pub async fn find_by_name(store: &Store, name: &str) -> StoreResult<Option<SchoolRow>> {
     let raw: Option<(String, String, String)> =
         sqlx::query_as("SELECT id, name, policy_json FROM schools WHERE name = $1")
             .bind(name)
@@ -48,7 +48,7 @@ pub async fn find_by_name(store: &Store, name: &str) -> AppResult<Option<SchoolR
     raw.map(from_raw).transpose()
 }
 
-pub async fn list(store: &Store) -> AppResult<Vec<SchoolRow>> {
+pub async fn list(store: &Store) -> StoreResult<Vec<SchoolRow>> {
     let raw: Vec<(String, String, String)> =
         sqlx::query_as("SELECT id, name, policy_json FROM schools ORDER BY name")
             .fetch_all(store.pool())
@@ -61,7 +61,7 @@ pub async fn ensure(
     conn: &mut AnyConnection,
     name: &str,
     default_policy: &SchoolPolicy,
-) -> AppResult<String> {
+) -> StoreResult<String> {
     let existing: Option<String> = sqlx::query_scalar("SELECT id FROM schools WHERE name = $1")
         .bind(name)
         .fetch_optional(&mut *conn)
@@ -84,7 +84,7 @@ pub async fn set_policy(
     conn: &mut AnyConnection,
     id: &str,
     policy: &SchoolPolicy,
-) -> AppResult<()> {
+) -> StoreResult<()> {
     sqlx::query("UPDATE schools SET policy_json = $1 WHERE id = $2")
         .bind(serde_json::to_string(policy)?)
         .bind(id)

@@ -3,9 +3,9 @@
 use gradphoto_domain::role::Role;
 use sqlx::AnyConnection;
 
+use super::error::{StoreError, StoreResult};
 use super::{now_ms, Store, WriteTx};
 use crate::crypto::{random_token, sha256_hex};
-use crate::http::error::AppError;
 
 pub const KIND_STUDENT: &str = "student";
 pub const KIND_STAFF: &str = "staff";
@@ -41,7 +41,7 @@ pub async fn create(
     case_id: Option<&str>,
     code_id: Option<&str>,
     ttl_ms: i64,
-) -> Result<(String, SessionRow), AppError> {
+) -> StoreResult<(String, SessionRow)> {
     let token = random_token();
     let now = now_ms();
     let row = SessionRow {
@@ -78,7 +78,7 @@ type SessionRaw = (
 );
 
 /// A live (unexpired, unrevoked) session for this token hash.
-pub async fn find_live(store: &Store, token_hash: &str) -> Result<Option<SessionRow>, AppError> {
+pub async fn find_live(store: &Store, token_hash: &str) -> StoreResult<Option<SessionRow>> {
     let row: Option<SessionRaw> = sqlx::query_as(
         "SELECT token_hash, kind, user_id, case_id, code_id, expires_at FROM sessions
              WHERE token_hash = $1 AND revoked = 0 AND expires_at > $2",
@@ -99,10 +99,7 @@ pub async fn find_live(store: &Store, token_hash: &str) -> Result<Option<Session
     ))
 }
 
-pub async fn staff_identity(
-    store: &Store,
-    user_id: &str,
-) -> Result<Option<StaffIdentity>, AppError> {
+pub async fn staff_identity(store: &Store, user_id: &str) -> StoreResult<Option<StaffIdentity>> {
     let row: Option<(String, String, String, String, Option<String>)> = sqlx::query_as(
         "SELECT id, username, display_name, role, school_id FROM users
          WHERE id = $1 AND disabled = 0",
@@ -113,7 +110,7 @@ pub async fn staff_identity(
     row.map(|(user_id, username, display_name, role, school_id)| {
         let role: Role = role
             .parse()
-            .map_err(|_| AppError::internal(format_args!("user {user_id} has bad role")))?;
+            .map_err(|_| StoreError::internal(format_args!("user {user_id} has bad role")))?;
         Ok(StaffIdentity {
             user_id,
             username,
@@ -125,7 +122,7 @@ pub async fn staff_identity(
     .transpose()
 }
 
-pub async fn revoke(tx: &mut WriteTx, token_hash: &str) -> Result<(), AppError> {
+pub async fn revoke(tx: &mut WriteTx, token_hash: &str) -> StoreResult<()> {
     sqlx::query("UPDATE sessions SET revoked = 1 WHERE token_hash = $1")
         .bind(token_hash)
         .execute(tx.conn())
@@ -134,7 +131,7 @@ pub async fn revoke(tx: &mut WriteTx, token_hash: &str) -> Result<(), AppError> 
 }
 
 /// Ends every session attached to a code (used when the code is re-issued).
-pub async fn revoke_for_code(tx: &mut WriteTx, code_id: &str) -> Result<(), AppError> {
+pub async fn revoke_for_code(tx: &mut WriteTx, code_id: &str) -> StoreResult<()> {
     sqlx::query("UPDATE sessions SET revoked = 1 WHERE code_id = $1")
         .bind(code_id)
         .execute(tx.conn())

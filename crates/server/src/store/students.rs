@@ -7,9 +7,10 @@ use gradphoto_domain::state::CaseState;
 
 use gradphoto_domain::audit::AuditAction;
 
+use super::error::{StoreError, StoreResult};
 use super::{new_id, now_ms, schools, Actor, Store, WriteTx};
 use crate::crypto::Crypto;
-use crate::http::error::{AppError, AppResult};
+use gradphoto_api::error::ErrorCode;
 
 pub const ID_HASH_PURPOSE: &str = "id_number";
 
@@ -64,7 +65,7 @@ pub fn id_hash(crypto: &Crypto, id_number: &str) -> String {
     crypto.keyed_hash(ID_HASH_PURPOSE, id_number.as_bytes())
 }
 
-pub async fn get(store: &Store, id: &str) -> AppResult<Option<StudentRow>> {
+pub async fn get(store: &Store, id: &str) -> StoreResult<Option<StudentRow>> {
     let raw: Option<Raw> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM students WHERE id = $1"))
         .bind(id)
         .fetch_optional(store.pool())
@@ -78,7 +79,7 @@ pub async fn find_by_id_number(
     crypto: &Crypto,
     school_id: &str,
     id_number: &str,
-) -> AppResult<Option<StudentRow>> {
+) -> StoreResult<Option<StudentRow>> {
     let raw: Option<Raw> = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM students WHERE school_id = $1 AND id_number_hash = $2"
     ))
@@ -93,7 +94,7 @@ pub async fn find_by_student_no(
     store: &Store,
     school_id: &str,
     student_no: &str,
-) -> AppResult<Option<StudentRow>> {
+) -> StoreResult<Option<StudentRow>> {
     let raw: Option<Raw> = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM students WHERE school_id = $1 AND student_no = $2"
     ))
@@ -105,14 +106,14 @@ pub async fn find_by_student_no(
 }
 
 /// Decrypts the stored ID number (callers audit the access).
-pub async fn reveal_id_number(store: &Store, crypto: &Crypto, id: &str) -> AppResult<String> {
+pub async fn reveal_id_number(store: &Store, crypto: &Crypto, id: &str) -> StoreResult<String> {
     let enc: Vec<u8> = sqlx::query_scalar("SELECT id_number_enc FROM students WHERE id = $1")
         .bind(id)
         .fetch_optional(store.pool())
         .await?
-        .ok_or_else(|| AppError::not_found("学生", "Student"))?;
+        .ok_or_else(|| StoreError::not_found("学生", "Student"))?;
     let plain = crypto.decrypt(&enc)?;
-    String::from_utf8(plain).map_err(|_| AppError::internal("stored ID number is not UTF-8"))
+    String::from_utf8(plain).map_err(|_| StoreError::internal("stored ID number is not UTF-8"))
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -127,7 +128,7 @@ pub async fn import(
     crypto: &Crypto,
     records: &[RosterRecord],
     default_policy: &SchoolPolicy,
-) -> AppResult<ImportSummary> {
+) -> StoreResult<ImportSummary> {
     import_as(tx, crypto, &Actor::system(), records, default_policy).await
 }
 
@@ -141,7 +142,7 @@ pub async fn import_as(
     actor: &Actor,
     records: &[RosterRecord],
     default_policy: &SchoolPolicy,
-) -> AppResult<ImportSummary> {
+) -> StoreResult<ImportSummary> {
     let mut summary = ImportSummary::default();
     let now = now_ms();
     for (index, rec) in records.iter().enumerate() {
@@ -162,8 +163,8 @@ pub async fn import_as(
                 .await?;
         if let Some(holder) = &holder {
             if existing.as_deref() != Some(holder.as_str()) {
-                return Err(AppError::conflict(
-                    "student_no_taken",
+                return Err(StoreError::refused(
+                    ErrorCode::StudentNoTaken,
                     format!(
                         "第{}条记录：学号 {} 已属于另一名学生，整个文件未导入。",
                         index + 1,

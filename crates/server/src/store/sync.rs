@@ -8,8 +8,8 @@ use gradphoto_api::review::Lease;
 use gradphoto_api::sync::CaseChange;
 use sqlx::Row;
 
+use super::error::StoreResult;
 use super::{cases, review, Store};
-use crate::http::error::AppResult;
 
 /// Changes after `cursor`, oldest first, and whether more follow. `school_id` restricts the
 /// feed for staff bound to one school.
@@ -18,7 +18,7 @@ pub async fn changes(
     cursor: i64,
     limit: u32,
     school_id: Option<&str>,
-) -> AppResult<(Vec<CaseChange>, bool)> {
+) -> StoreResult<(Vec<CaseChange>, bool)> {
     let mut sql = String::from(
         "SELECT c.id, c.school_id, c.state, c.round, c.flagged, c.change_seq, c.submitted_at,
                 c.updated_at, c.lease_holder, c.lease_until, st.name AS student_name, st.student_no

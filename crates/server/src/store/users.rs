@@ -3,8 +3,9 @@
 use gradphoto_domain::audit::AuditAction;
 use gradphoto_domain::role::Role;
 
+use super::error::{StoreError, StoreResult};
 use super::{new_id, now_ms, Actor, Store, WriteTx};
-use crate::http::error::{AppError, AppResult};
+use gradphoto_api::error::ErrorCode;
 
 #[derive(Debug, Clone)]
 pub struct UserRow {
@@ -19,10 +20,10 @@ pub struct UserRow {
 
 type Raw = (String, String, String, String, String, Option<String>, i64);
 
-fn from_raw(r: Raw) -> AppResult<UserRow> {
+fn from_raw(r: Raw) -> StoreResult<UserRow> {
     let role =
         r.3.parse()
-            .map_err(|_| AppError::internal(format_args!("user {} has bad role", r.0)))?;
+            .map_err(|_| StoreError::internal(format_args!("user {} has bad role", r.0)))?;
     Ok(UserRow {
         id: r.0,
         username: r.1,
@@ -36,7 +37,7 @@ fn from_raw(r: Raw) -> AppResult<UserRow> {
 
 const COLUMNS: &str = "id, username, display_name, role, password_hash, school_id, disabled";
 
-pub async fn find_by_username(store: &Store, username: &str) -> AppResult<Option<UserRow>> {
+pub async fn find_by_username(store: &Store, username: &str) -> StoreResult<Option<UserRow>> {
     let raw: Option<Raw> =
         sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE username = $1"))
             .bind(username)
@@ -45,7 +46,7 @@ pub async fn find_by_username(store: &Store, username: &str) -> AppResult<Option
     raw.map(from_raw).transpose()
 }
 
-pub async fn find(store: &Store, id: &str) -> AppResult<Option<UserRow>> {
+pub async fn find(store: &Store, id: &str) -> StoreResult<Option<UserRow>> {
     let raw: Option<Raw> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE id = $1"))
         .bind(id)
         .fetch_optional(store.pool())
@@ -62,30 +63,21 @@ pub async fn add(
     role: Role,
     password_hash: &str,
     school_id: Option<&str>,
-) -> AppResult<String> {
+) -> StoreResult<String> {
     if role == Role::Student {
-        return Err(AppError::invalid(
-            "bad_role",
-            "学生不使用账号登录，请使用 reviewer、supervisor 或 admin。",
-            "Students do not have accounts; use reviewer, supervisor or admin.",
-        ));
+        return Err(StoreError::from(ErrorCode::BadRole));
     }
     let username = username.trim();
     if username.is_empty() || username.len() > 64 || username.chars().any(char::is_whitespace) {
-        return Err(AppError::invalid(
-            "bad_username",
-            "用户名不能为空、不能含空格，且不超过64个字符。",
-            "Usernames must be 1–64 characters without spaces.",
-        )
-        .with_field("username"));
+        return Err(StoreError::from(ErrorCode::BadUsername).with_field("username"));
     }
     let exists: Option<String> = sqlx::query_scalar("SELECT id FROM users WHERE username = $1")
         .bind(username)
         .fetch_optional(tx.conn())
         .await?;
     if exists.is_some() {
-        return Err(AppError::conflict(
-            "username_taken",
+        return Err(StoreError::refused(
+            ErrorCode::UsernameTaken,
             format!("用户名 {username} 已存在。"),
             format!("The username {username} is already taken."),
         )
