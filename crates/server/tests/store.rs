@@ -5,6 +5,7 @@
 mod common;
 
 use gradphoto_api::error::ErrorCode;
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::sync::Arc;
 
@@ -150,6 +151,59 @@ async fn migrations_apply_and_are_idempotent() {
         }
     })
     .await;
+}
+
+/// Every table and column, with the kind of value it holds, as the database itself reports it.
+async fn schema(store: &Store) -> BTreeMap<String, BTreeMap<String, &'static str>> {
+    let rows: Vec<(String, String, String)> = match store.backend() {
+        Backend::Sqlite => sqlx::query_as(
+            "SELECT m.name, p.name, p.type FROM sqlite_master m, pragma_table_info(m.name) p
+             WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name NOT LIKE '_sqlx%'",
+        ),
+        Backend::Postgres => sqlx::query_as(
+            "SELECT table_name::text, column_name::text, data_type::text
+             FROM information_schema.columns
+             WHERE table_schema = 'public' AND table_name NOT LIKE '_sqlx%'",
+        ),
+    }
+    .fetch_all(store.pool())
+    .await
+    .unwrap();
+    let mut out: BTreeMap<String, BTreeMap<String, &'static str>> = BTreeMap::new();
+    for (table, column, ty) in rows {
+        let ty = ty.to_ascii_lowercase();
+        let kind = if ty.contains("int") {
+            "integer"
+        } else if ty.contains("text") || ty.contains("char") {
+            "text"
+        } else if ty.contains("blob") || ty.contains("bytea") {
+            "bytes"
+        } else if ty.contains("real") || ty.contains("double") || ty.contains("float") {
+            "real"
+        } else {
+            panic!("{table}.{column}: column type {ty:?} is neither integer, text, bytes nor real")
+        };
+        out.entry(table).or_default().insert(column, kind);
+    }
+    out
+}
+
+#[tokio::test]
+async fn sqlite_and_postgres_migrations_define_the_same_tables_and_columns() {
+    let lite = sqlite().await;
+    let pg = postgres().await;
+    let (a, b) = (schema(&lite.store).await, schema(&pg.store).await);
+    assert!(a.len() >= 13, "the schema was read: {a:?}");
+    let tables: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+    for table in tables {
+        assert_eq!(
+            a.get(table),
+            b.get(table),
+            "table {table}: SQLite (left) and PostgreSQL (right) differ"
+        );
+    }
+    lite.store.close().await;
+    pg.store.close().await;
 }
 
 #[tokio::test]

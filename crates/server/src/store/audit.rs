@@ -56,64 +56,68 @@ impl WriteTx {
     }
 }
 
-type Raw = (
-    i64,
-    i64,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-);
+/// An `audit_events` row as stored; [`AuditEvent`] is what it means.
+#[derive(sqlx::FromRow)]
+struct Record {
+    seq: i64,
+    at_ms: i64,
+    actor_role: String,
+    actor_id: String,
+    action: String,
+    subject: String,
+    details: String,
+    prev_hash: String,
+    hash: String,
+}
 
 const COLUMNS: &str = "seq, at_ms, actor_role, actor_id, action, subject, details, prev_hash, hash";
 
-fn from_raw(r: Raw) -> StoreResult<AuditEvent> {
-    let role =
-        if r.2.is_empty() {
-            None
-        } else {
-            Some(r.2.parse::<Role>().map_err(|_| {
-                StoreError::internal(format_args!("audit event {} has bad role", r.0))
-            })?)
-        };
+fn from_record(r: Record) -> StoreResult<AuditEvent> {
+    let role = if r.actor_role.is_empty() {
+        None
+    } else {
+        Some(r.actor_role.parse::<Role>().map_err(|_| {
+            StoreError::internal(format_args!("audit event {} has bad role", r.seq))
+        })?)
+    };
     Ok(AuditEvent {
-        seq: u64::try_from(r.0).map_err(|_| StoreError::internal("audit seq"))?,
-        at_ms: r.1,
-        actor: Actor { role, id: r.3 },
-        action: r.4.parse().map_err(|_| {
-            StoreError::internal(format_args!("audit event {} has unknown action", r.0))
+        seq: u64::try_from(r.seq).map_err(|_| StoreError::internal("audit seq"))?,
+        at_ms: r.at_ms,
+        actor: Actor {
+            role,
+            id: r.actor_id,
+        },
+        action: r.action.parse().map_err(|_| {
+            StoreError::internal(format_args!("audit event {} has unknown action", r.seq))
         })?,
-        subject: r.5,
-        details: serde_json::from_str(&r.6)?,
-        prev_hash: r.7,
-        hash: r.8,
+        subject: r.subject,
+        details: serde_json::from_str(&r.details)?,
+        prev_hash: r.prev_hash,
+        hash: r.hash,
     })
 }
 
 /// Events with `seq > after`, oldest first.
 pub async fn list(store: &Store, after: i64, limit: i64) -> StoreResult<Vec<AuditEvent>> {
-    let rows: Vec<Raw> = sqlx::query_as(&format!(
+    let rows: Vec<Record> = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2"
     ))
     .bind(after)
     .bind(limit)
     .fetch_all(store.pool())
     .await?;
-    rows.into_iter().map(from_raw).collect()
+    rows.into_iter().map(from_record).collect()
 }
 
 /// Events about one subject (a case or user id), oldest first.
 pub async fn for_subject(store: &Store, subject: &str) -> StoreResult<Vec<AuditEvent>> {
-    let rows: Vec<Raw> = sqlx::query_as(&format!(
+    let rows: Vec<Record> = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM audit_events WHERE subject = $1 ORDER BY seq"
     ))
     .bind(subject)
     .fetch_all(store.pool())
     .await?;
-    rows.into_iter().map(from_raw).collect()
+    rows.into_iter().map(from_record).collect()
 }
 
 /// The details of the latest event of `action` about `subject`, if there is one.

@@ -3,7 +3,7 @@
 //! died (lock expired) becomes claimable again.
 
 use super::error::StoreResult;
-use super::{new_id, now_ms, skip_locked_suffix, Store, WriteTx};
+use super::{new_id, now_ms, Store, WriteTx};
 
 pub const KIND_ANALYZE_ATTEMPT: &str = "analyze_attempt";
 
@@ -52,7 +52,7 @@ pub async fn claim(store: &Store, worker: &str, lock_ms: i64) -> StoreResult<Opt
         "SELECT id, kind, payload, tries FROM jobs
          WHERE (status = $1 AND run_after <= $2) OR (status = $3 AND locked_until < $2)
          ORDER BY run_after, id LIMIT 1{}",
-        skip_locked_suffix(store.backend())
+        store.backend().lock_rows_skip_locked()
     );
     let row: Option<(String, String, String, i64)> = sqlx::query_as(&sql)
         .bind(STATUS_QUEUED)

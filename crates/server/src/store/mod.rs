@@ -187,12 +187,25 @@ impl WriteTx {
     }
 }
 
-/// The first SQLite ↔ PostgreSQL difference handled in one place: how to lock rows that a
-/// worker is about to claim.
-pub fn skip_locked_suffix(backend: Backend) -> &'static str {
-    match backend {
-        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
-        Backend::Sqlite => "",
+/// The one SQLite ↔ PostgreSQL difference in the SQL: row locking. SQLite serializes writers
+/// (one write transaction at a time, see [`WriteTx`]), so it needs no row locks; PostgreSQL
+/// locks the rows a transaction reads to change.
+impl Backend {
+    /// Appended to a `SELECT` of a row the transaction will change: others wait for it.
+    pub fn lock_rows(self) -> &'static str {
+        match self {
+            Backend::Postgres => " FOR UPDATE",
+            Backend::Sqlite => "",
+        }
+    }
+
+    /// Appended to a `SELECT` of rows a worker is about to claim: rows another worker holds
+    /// are skipped rather than waited for.
+    pub fn lock_rows_skip_locked(self) -> &'static str {
+        match self {
+            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
+        }
     }
 }
 

@@ -11,7 +11,7 @@ pub const STATUS_CREATED: &str = "created";
 pub const STATUS_PAID: &str = "paid";
 pub const STATUS_WAIVED: &str = "waived";
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct OrderRow {
     pub id: String,
     pub case_id: String,
@@ -24,52 +24,27 @@ pub struct OrderRow {
     pub paid_at: Option<i64>,
 }
 
-type Raw = (
-    String,
-    String,
-    String,
-    i64,
-    String,
-    Option<String>,
-    i64,
-    i64,
-    Option<i64>,
-);
-
 const COLUMNS: &str =
     "id, case_id, provider, amount_cents, status, provider_ref, round, created_at, paid_at";
 
-fn from_raw(r: Raw) -> OrderRow {
-    OrderRow {
-        id: r.0,
-        case_id: r.1,
-        provider: r.2,
-        amount_cents: r.3,
-        status: r.4,
-        provider_ref: r.5,
-        round: r.6,
-        created_at: r.7,
-        paid_at: r.8,
-    }
-}
-
 pub async fn get(store: &Store, id: &str) -> StoreResult<Option<OrderRow>> {
-    let raw: Option<Raw> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM orders WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(store.pool())
-        .await?;
-    Ok(raw.map(from_raw))
+    let row: Option<OrderRow> =
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM orders WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(store.pool())
+            .await?;
+    Ok(row)
 }
 
 /// The most recent order of a case.
 pub async fn latest_for_case(store: &Store, case_id: &str) -> StoreResult<Option<OrderRow>> {
-    let raw: Option<Raw> = sqlx::query_as(&format!(
+    let row: Option<OrderRow> = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM orders WHERE case_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1"
     ))
     .bind(case_id)
     .fetch_optional(store.pool())
     .await?;
-    Ok(raw.map(from_raw))
+    Ok(row)
 }
 
 /// An unpaid order of this round with this provider and amount, to reuse on a retry.
@@ -80,7 +55,7 @@ pub async fn open_order(
     amount_cents: i64,
     round: i64,
 ) -> StoreResult<Option<OrderRow>> {
-    let raw: Option<Raw> = sqlx::query_as(&format!(
+    let row: Option<OrderRow> = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM orders WHERE case_id = $1 AND provider = $2 AND amount_cents = $3
          AND round = $4 AND status = $5 ORDER BY created_at DESC LIMIT 1"
     ))
@@ -91,7 +66,7 @@ pub async fn open_order(
     .bind(STATUS_CREATED)
     .fetch_optional(tx.conn())
     .await?;
-    Ok(raw.map(from_raw))
+    Ok(row)
 }
 
 pub async fn create(
@@ -156,13 +131,12 @@ pub async fn settle(
     provider_ref: Option<&str>,
     amount_cents: i64,
 ) -> StoreResult<Settled> {
-    let raw: Option<Raw> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM orders WHERE id = $1"))
-        .bind(order_id)
-        .fetch_optional(tx.conn())
-        .await?;
-    let order = raw
-        .map(from_raw)
-        .ok_or_else(|| StoreError::not_found("订单", "Order"))?;
+    let row: Option<OrderRow> =
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM orders WHERE id = $1"))
+            .bind(order_id)
+            .fetch_optional(tx.conn())
+            .await?;
+    let order = row.ok_or_else(|| StoreError::not_found("订单", "Order"))?;
     if order.provider != provider {
         return Err(StoreError::from(ErrorCode::ProviderMismatch));
     }

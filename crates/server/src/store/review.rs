@@ -20,7 +20,7 @@ use sqlx::Row;
 
 use super::cases::{self, ms_to_utc, CaseRow, COLUMNS};
 use super::error::{StoreError, StoreResult};
-use super::{audit, new_id, now_ms, schools, Actor, Backend, Store, WriteTx};
+use super::{audit, new_id, now_ms, schools, Actor, Store, WriteTx};
 use gradphoto_api::error::ErrorCode;
 
 /// Most items one claim may take.
@@ -28,25 +28,11 @@ pub const MAX_CLAIM: u32 = 50;
 /// Expired leases returned to the queue per sweep; the rest go on the next call.
 const SWEEP_BATCH: i64 = 200;
 
-fn for_update(backend: Backend) -> &'static str {
-    match backend {
-        Backend::Postgres => " FOR UPDATE",
-        Backend::Sqlite => "",
-    }
-}
-
-fn skip_locked(backend: Backend) -> &'static str {
-    match backend {
-        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
-        Backend::Sqlite => "",
-    }
-}
-
 /// Reads a case inside the transaction, locking its row on PostgreSQL.
 pub async fn lock_case(tx: &mut WriteTx, case_id: &str) -> StoreResult<CaseRow> {
     let sql = format!(
         "SELECT {COLUMNS} FROM cases WHERE id = $1{}",
-        for_update(tx.backend())
+        tx.backend().lock_rows()
     );
     let row = sqlx::query(&sql)
         .bind(case_id)
@@ -94,7 +80,7 @@ async fn expire_in(tx: &mut WriteTx, actor: &Actor, policies: &mut Policies) -> 
     let sql = format!(
         "SELECT {COLUMNS} FROM cases WHERE state = 'in_review' AND lease_until <= $1
          ORDER BY lease_until LIMIT {SWEEP_BATCH}{}",
-        skip_locked(tx.backend())
+        tx.backend().lock_rows_skip_locked()
     );
     let rows = sqlx::query(&sql)
         .bind(now_ms())
@@ -321,7 +307,7 @@ pub async fn claim_next(
     sql.push_str(&format!(
         " ORDER BY submitted_at, id LIMIT {}{}",
         count.clamp(1, MAX_CLAIM),
-        skip_locked(tx.backend())
+        tx.backend().lock_rows_skip_locked()
     ));
     let mut q = sqlx::query(&sql);
     if let Some(s) = school_id {

@@ -14,7 +14,7 @@ use gradphoto_api::error::ErrorCode;
 
 pub const ID_HASH_PURPOSE: &str = "id_number";
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct StudentRow {
     pub id: String,
     pub school_id: String,
@@ -29,48 +29,19 @@ pub struct StudentRow {
     pub enrollment_photo: Option<String>,
 }
 
-type Raw = (
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    i64,
-    Option<String>,
-);
-
 const COLUMNS: &str = "id, school_id, name, id_number_hash, id_number_masked, student_no, college, major, level, graduation_year, enrollment_photo";
-
-fn from_raw(r: Raw) -> StudentRow {
-    StudentRow {
-        id: r.0,
-        school_id: r.1,
-        name: r.2,
-        id_number_hash: r.3,
-        id_number_masked: r.4,
-        student_no: r.5,
-        college: r.6,
-        major: r.7,
-        level: r.8,
-        graduation_year: r.9,
-        enrollment_photo: r.10,
-    }
-}
 
 pub fn id_hash(crypto: &Crypto, id_number: &str) -> String {
     crypto.keyed_hash(ID_HASH_PURPOSE, id_number.as_bytes())
 }
 
 pub async fn get(store: &Store, id: &str) -> StoreResult<Option<StudentRow>> {
-    let raw: Option<Raw> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM students WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(store.pool())
-        .await?;
-    Ok(raw.map(from_raw))
+    let row: Option<StudentRow> =
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM students WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(store.pool())
+            .await?;
+    Ok(row)
 }
 
 /// Finds a student by ID number without decrypting anything.
@@ -80,14 +51,14 @@ pub async fn find_by_id_number(
     school_id: &str,
     id_number: &str,
 ) -> StoreResult<Option<StudentRow>> {
-    let raw: Option<Raw> = sqlx::query_as(&format!(
+    let row: Option<StudentRow> = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM students WHERE school_id = $1 AND id_number_hash = $2"
     ))
     .bind(school_id)
     .bind(id_hash(crypto, id_number))
     .fetch_optional(store.pool())
     .await?;
-    Ok(raw.map(from_raw))
+    Ok(row)
 }
 
 pub async fn find_by_student_no(
@@ -95,14 +66,14 @@ pub async fn find_by_student_no(
     school_id: &str,
     student_no: &str,
 ) -> StoreResult<Option<StudentRow>> {
-    let raw: Option<Raw> = sqlx::query_as(&format!(
+    let row: Option<StudentRow> = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM students WHERE school_id = $1 AND student_no = $2"
     ))
     .bind(school_id)
     .bind(student_no)
     .fetch_optional(store.pool())
     .await?;
-    Ok(raw.map(from_raw))
+    Ok(row)
 }
 
 /// Decrypts the stored ID number (callers audit the access).

@@ -18,40 +18,52 @@ pub struct UserRow {
     pub disabled: bool,
 }
 
-type Raw = (String, String, String, String, String, Option<String>, i64);
+/// A `users` row as stored; [`UserRow`] is what it means.
+#[derive(sqlx::FromRow)]
+struct Record {
+    id: String,
+    username: String,
+    display_name: String,
+    role: String,
+    password_hash: String,
+    school_id: Option<String>,
+    disabled: i64,
+}
 
-fn from_raw(r: Raw) -> StoreResult<UserRow> {
-    let role =
-        r.3.parse()
-            .map_err(|_| StoreError::internal(format_args!("user {} has bad role", r.0)))?;
+fn from_record(r: Record) -> StoreResult<UserRow> {
+    let role = r
+        .role
+        .parse()
+        .map_err(|_| StoreError::internal(format_args!("user {} has bad role", r.id)))?;
     Ok(UserRow {
-        id: r.0,
-        username: r.1,
-        display_name: r.2,
+        id: r.id,
+        username: r.username,
+        display_name: r.display_name,
         role,
-        password_hash: r.4,
-        school_id: r.5,
-        disabled: r.6 != 0,
+        password_hash: r.password_hash,
+        school_id: r.school_id,
+        disabled: r.disabled != 0,
     })
 }
 
 const COLUMNS: &str = "id, username, display_name, role, password_hash, school_id, disabled";
 
 pub async fn find_by_username(store: &Store, username: &str) -> StoreResult<Option<UserRow>> {
-    let raw: Option<Raw> =
+    let record: Option<Record> =
         sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE username = $1"))
             .bind(username)
             .fetch_optional(store.pool())
             .await?;
-    raw.map(from_raw).transpose()
+    record.map(from_record).transpose()
 }
 
 pub async fn find(store: &Store, id: &str) -> StoreResult<Option<UserRow>> {
-    let raw: Option<Raw> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(store.pool())
-        .await?;
-    raw.map(from_raw).transpose()
+    let record: Option<Record> =
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(store.pool())
+            .await?;
+    record.map(from_record).transpose()
 }
 
 /// Creates a staff account from an already hashed password.
