@@ -7,8 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gradphoto_desk_core::view::{
-    ClaimResult, ConflictView, DecideRequest, DecideResult, ErrorView, HintsView, ItemView,
-    QueueFilter, QueuePage, ReasonView, SessionView, SignInRequest, StartupView, SyncStatusView,
+    ClaimResult, ConflictView, DecideRequest, DecideResult, DecisionInput, ErrorView, HintsView,
+    ItemView, QueueFilter, QueuePage, ReasonView, SessionView, SignInRequest, StartupView,
+    SyncStatusView,
 };
 use gradphoto_desk_core::{DeskError, Workstation};
 use tauri::http::{header, Response, StatusCode};
@@ -72,6 +73,15 @@ async fn item_detail(ws: Ws<'_>, item_id: String) -> Cmd<ItemView> {
 #[tauri::command]
 async fn item_hints(ws: Ws<'_>, item_id: String) -> Cmd<HintsView> {
     ws.hints(&item_id).await.map_err(err)
+}
+
+/// Whether a decision is complete (a rejection's reasons and comment), answered by the same
+/// rule `decide` applies, so the window never words the rule itself.
+#[tauri::command]
+fn check_decision(decision: DecisionInput) -> Cmd<()> {
+    gradphoto_desk_core::workstation::check_decision(decision)
+        .map(|_| ())
+        .map_err(err)
 }
 
 #[tauri::command]
@@ -205,6 +215,7 @@ pub fn run() {
             previous_item,
             item_detail,
             item_hints,
+            check_decision,
             decide,
             sync_status,
             sync_now,

@@ -415,7 +415,13 @@ test("workstation story", { timeout: 300_000 }, async (t) => {
     await (await $t("reject-panel")).waitForExist();
     await press("1");
     await press("0");
+    // "Other" without a comment: the core refuses it in the domain's words, and nothing is sent.
+    await until("the confirm button to wait for a comment", async () => !(await (await $t("confirm-reject")).isEnabled()));
+    await press("Enter");
+    await until("the rule's wording", async () => (await textOf("notice")).includes("选择“其他问题”时，请填写具体的审核意见。"));
+    assert.equal(await textOf("student-name"), name, "the item stays until the rejection is complete");
     await (await $t("reject-comment")).setValue("背景不是纯色");
+    await until("the confirm button to be enabled", async () => (await $t("confirm-reject")).isEnabled());
     await shot("04-reject-reasons");
     await (await $t("confirm-reject")).click();
     await until("the next item after rejecting", async () => (await textOf("student-name")) !== name);

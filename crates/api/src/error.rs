@@ -179,8 +179,8 @@ error_codes! {
     NoLongerSubmitted = "no_longer_submitted", 409, "学生已撤回该提交，无需再审核。", "The student withdrew this submission; there is nothing to decide.";
     DecisionIdReused = "decision_id_reused", 409, "该 decision_id 已用于另一项不同的审核决定。", "This decision_id was already used for a different decision.";
     BadDecisionId = "bad_decision_id", 400, "decision_id 须为客户端生成的标识（如 UUID），最长 64 个字符。", "decision_id must be a client-generated id (e.g. a UUID), at most 64 characters.";
-    ReasonsRequired = "reasons_required", 400, "不通过时请至少选择一项原因。", "Choose at least one reason to reject.";
-    CommentRequired = "comment_required", 400, "选择“其他”原因时请填写说明。", "Explain the reason when you choose “other”.";
+    ReasonsRequired = "reasons_required", 400, "退回时请至少选择一条原因。", "Choose at least one reason when rejecting.";
+    CommentRequired = "comment_required", 400, "选择“其他问题”时，请填写具体的审核意见。", "Reason \"other\" needs a comment explaining the problem.";
     UnknownRejectReason = "unknown_reject_reason", 400, "不通过原因无效。", "Unknown reject reason.";
     CommentTooLong = "comment_too_long", 400, "备注太长。", "The comment is too long.";
     OverrideCommentRequired = "override_comment_required", 400, "改判时请说明理由。", "Explain why you override the decision.";

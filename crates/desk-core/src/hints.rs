@@ -37,21 +37,11 @@ impl Models {
     }
 }
 
-/// "110105********123X": how the record shows an ID number, so a read number can be compared
-/// without the full number ever reaching this machine.
-pub fn mask_id_number(n: &str) -> String {
-    let chars: Vec<char> = n.chars().collect();
-    if chars.len() < 10 {
-        return "*".repeat(chars.len());
-    }
-    let head: String = chars[..6].iter().collect();
-    let tail: String = chars[chars.len() - 4..].iter().collect();
-    format!("{head}{}{tail}", "*".repeat(chars.len() - 10))
-}
-
 fn ocr_view(r: &IdCardReading, subject: &HintSubject) -> OcrView {
     let squeeze = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();
-    let number_masked = r.id_number.as_deref().map(mask_id_number);
+    // Masked as the record is, so a read number is compared without the full number ever
+    // being shown on this machine.
+    let number_masked = r.id_number.as_deref().map(gradphoto_domain::idnumber::mask);
     OcrView {
         name_read: r.name.clone(),
         number_read: number_masked.clone(),
@@ -389,9 +379,32 @@ mod tests {
     use gradphoto_domain::measures::MeasureId;
 
     #[test]
-    fn id_numbers_are_masked_like_the_record() {
-        assert_eq!(mask_id_number("11010519491231002X"), "110105********002X");
-        assert_eq!(mask_id_number("123"), "***");
+    fn a_number_read_off_the_card_is_masked_and_compared_as_the_record_shows_it() {
+        let subject = HintSubject {
+            item_id: "c1".into(),
+            name: "张 三".into(),
+            id_number_masked: "110105********002X".into(),
+            flagged: false,
+            face_match_failures: 0,
+        };
+        let reading = |number: &str| IdCardReading {
+            name: Some("张三".into()),
+            id_number: Some(number.into()),
+            lines: Vec::new(),
+            rotation_degrees: 0,
+        };
+        let same = ocr_view(&reading("11010519491231002X"), &subject);
+        assert_eq!(same.number_read.as_deref(), Some("110105********002X"));
+        assert!(same.number_matches && same.name_matches);
+        let other = ocr_view(&reading("11010519491231003X"), &subject);
+        assert!(!other.number_matches);
+        // A partial reading shows nothing of the number.
+        assert_eq!(
+            ocr_view(&reading("1101051949"), &subject)
+                .number_read
+                .as_deref(),
+            Some("**********")
+        );
     }
 
     #[test]

@@ -199,6 +199,19 @@ impl Localized for IdError {
     }
 }
 
+/// How the product shows an ID number, valid or not (a validated number, or what was read off a
+/// card): the first 6 and last 4 characters with the rest hidden, `110105********123X`. Text of
+/// 10 characters or fewer is hidden whole, since its head and tail would be all of it.
+pub fn mask(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    if chars.len() <= 10 {
+        return "*".repeat(chars.len());
+    }
+    let head: String = chars[..6].iter().collect();
+    let tail: String = chars[chars.len() - 4..].iter().collect();
+    format!("{head}{}{tail}", "*".repeat(chars.len() - 10))
+}
+
 /// A validated ID number. `Debug` shows only the masked form so numbers do not leak into logs;
 /// use [`IdNumber::as_str`] where the full number is really needed.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -316,7 +329,7 @@ impl IdNumber {
 
     /// First 6 and last 4 characters, birth date and sequence hidden: `110105********123X`.
     pub fn masked(&self) -> String {
-        format!("{}********{}", &self.value[..6], &self.value[14..])
+        mask(&self.value)
     }
 
     /// Age in whole years on `today`.
@@ -384,6 +397,7 @@ mod tests {
         );
         assert_eq!(id.sex(), Sex::Female);
         assert_eq!(id.masked(), "110105********002X");
+        assert_eq!(mask("11010519491231002X"), id.masked());
         assert_eq!(id.age_on(today()), 76);
         assert!(!format!("{id:?}").contains("19491231"));
     }
@@ -515,5 +529,14 @@ mod tests {
         assert_eq!(json, "\"11010519491231002X\"");
         assert_eq!(serde_json::from_str::<IdNumber>(&json).unwrap(), id);
         assert!(serde_json::from_str::<IdNumber>("\"110105194912310021\"").is_err());
+    }
+
+    #[test]
+    fn short_or_odd_readings_never_show_more_than_head_and_tail() {
+        assert_eq!(mask(""), "");
+        assert_eq!(mask("123"), "***");
+        assert_eq!(mask("1234567890"), "**********");
+        assert_eq!(mask("12345678901"), "123456*8901");
+        assert_eq!(mask("一二三四五六七八九十甲"), "一二三四五六*八九十甲");
     }
 }

@@ -11,8 +11,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::Utc;
 use gradphoto_api::common::{
-    AttemptStatus, AttemptView, DecisionKind, DecisionView, FaceMatchView, OcrView, PhotoRule,
-    PhotoSource, PolicySummary, ReasonView, SchoolInfo,
+    AttemptStatus, AttemptView, DecisionView, FaceMatchView, OcrView, PhotoRule, PhotoSource,
+    PolicySummary, ReasonView, SchoolInfo,
 };
 use gradphoto_api::error::ErrorBody;
 use gradphoto_api::review::FlagReasons;
@@ -36,7 +36,9 @@ use crate::http::error::{AppError, AppResult, ErrorCode};
 use crate::objects::{sniff_image, ImageType, ObjectKind};
 use crate::payment::{OrderRequest, PaymentNotice, PaymentStart};
 use crate::ratelimit::{self, Limit};
-use crate::store::{attempts, cases, codes, consents, jobs, orders, schools, sessions, students};
+use crate::store::{
+    attempts, cases, codes, consents, jobs, orders, review, schools, sessions, students,
+};
 use crate::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -100,16 +102,6 @@ pub fn policy_summary(p: &SchoolPolicy) -> PolicySummary {
         check_failures_before_flag: p.check_failures_before_flag,
         privacy_version: p.privacy_version.clone(),
     }
-}
-
-fn mask_id(s: &str) -> String {
-    let chars: Vec<char> = s.chars().collect();
-    if chars.len() <= 10 {
-        return "*".repeat(chars.len());
-    }
-    let head: String = chars[..6].iter().collect();
-    let tail: String = chars[chars.len() - 4..].iter().collect();
-    format!("{head}{}{tail}", "*".repeat(chars.len() - 10))
 }
 
 fn parse_enum<T: serde::de::DeserializeOwned>(s: &str) -> AppResult<T> {
@@ -236,7 +228,7 @@ pub fn attempt_view(
         },
         ocr: ocr.map(|o| OcrView {
             name: o.name,
-            id_number_masked: o.id_number.as_deref().map(mask_id),
+            id_number_masked: o.id_number.as_deref().map(gradphoto_domain::idnumber::mask),
             agree: o.agree,
         }),
         has_standardized: a.standardized_key.is_some(),
@@ -246,26 +238,24 @@ pub fn attempt_view(
     })
 }
 
-/// The newest decision on a case, as written by the review side.
+/// The newest decision on a case, as the review side wrote it, for the student.
 pub async fn latest_decision(state: &AppState, case_id: &str) -> AppResult<Option<DecisionView>> {
-    let row: Option<(String, String, String, Option<String>, i64, i64)> = sqlx::query_as(
-        "SELECT id, kind, reasons_json, comment, round, decided_at FROM decisions
-         WHERE case_id = $1 ORDER BY decided_at DESC, id DESC LIMIT 1",
-    )
-    .bind(case_id)
-    .fetch_optional(state.store.pool())
-    .await?;
-    let Some((id, kind, reasons_json, comment, round, decided_at)) = row else {
+    let Some(d) = review::latest_decision(&state.store, case_id).await? else {
         return Ok(None);
     };
-    let reasons: Vec<RejectReason> = serde_json::from_str(&reasons_json)?;
+    let reasons = d
+        .reasons
+        .iter()
+        .map(|code| code.parse::<RejectReason>().map(ReasonView::from))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| AppError::internal(format_args!("stored decision {}: {e}", d.decision_id)))?;
     Ok(Some(DecisionView {
-        id,
-        kind: parse_enum::<DecisionKind>(&kind)?,
-        reasons: reasons.into_iter().map(ReasonView::from).collect(),
-        comment,
-        round,
-        decided_at_ms: decided_at,
+        id: d.decision_id,
+        kind: d.kind,
+        reasons,
+        comment: d.comment,
+        round: d.round,
+        decided_at_ms: d.decided_at_ms,
     }))
 }
 

@@ -570,6 +570,17 @@ pub async fn decisions_for_case(store: &Store, case_id: &str) -> StoreResult<Vec
 }
 
 /// The latest decision of each of `case_ids`.
+/// The newest decision on one case, as [`latest_decisions`] reads it for many.
+pub async fn latest_decision(store: &Store, case_id: &str) -> StoreResult<Option<DecisionRecord>> {
+    let row = sqlx::query(&format!(
+        "{DECISION_SELECT} WHERE d.case_id = $1 ORDER BY d.decided_at DESC, d.id DESC LIMIT 1"
+    ))
+    .bind(case_id)
+    .fetch_optional(store.pool())
+    .await?;
+    row.as_ref().map(decision_from_row).transpose()
+}
+
 pub async fn latest_decisions(
     store: &Store,
     case_ids: &[String],

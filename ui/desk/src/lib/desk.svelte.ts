@@ -263,23 +263,38 @@ export class Desk {
     else this.selectedReasons = [...this.selectedReasons, code];
   }
 
-  rejectProblem(): { zh: string; en: string } | null {
-    if (this.selectedReasons.length === 0) return { zh: "请至少选择一个驳回原因", en: "Choose at least one reason" };
-    const needsComment = this.selectedReasons.some((c) => this.reasons.find((r) => r.code === c)?.requires_comment);
-    if (needsComment && this.comment.trim() === "") {
-      return { zh: "选择“其他”时必须填写说明", en: "A comment is required for “other”" };
+  /**
+   * What the rejection being composed still lacks, in the workstation core's words (the rule is
+   * the domain's, applied again by `decide`); null when it is complete.
+   */
+  rejectProblem = $state<{ zh: string; en: string } | null>(null);
+  private rejectCheckSeq = 0;
+
+  private rejectDraft(): DecisionInput {
+    const comment = this.comment.trim();
+    return { kind: "reject", reasons: [...this.selectedReasons], comment: comment === "" ? null : comment };
+  }
+
+  /** Asks the core whether the rejection being composed is complete; the latest answer wins. */
+  async checkReject(): Promise<void> {
+    const seq = ++this.rejectCheckSeq;
+    let problem: { zh: string; en: string } | null = null;
+    try {
+      await api.checkDecision(this.rejectDraft());
+    } catch (e) {
+      const err = toError(e);
+      problem = { zh: err.message_zh, en: err.message_en };
     }
-    return null;
+    if (seq === this.rejectCheckSeq) this.rejectProblem = problem;
   }
 
   async confirmReject(): Promise<void> {
-    const problem = this.rejectProblem();
-    if (problem) {
-      this.notice = problem;
+    await this.checkReject();
+    if (this.rejectProblem) {
+      this.notice = this.rejectProblem;
       return;
     }
-    const comment = this.comment.trim();
-    await this.decide({ kind: "reject", reasons: [...this.selectedReasons], comment: comment === "" ? null : comment });
+    await this.decide(this.rejectDraft());
   }
 
   private async decide(decision: DecisionInput): Promise<void> {

@@ -6,6 +6,7 @@ import type { ClaimResult } from "./bindings/ClaimResult";
 import type { ConflictView } from "./bindings/ConflictView";
 import type { DecideRequest } from "./bindings/DecideRequest";
 import type { DecideResult } from "./bindings/DecideResult";
+import type { DecisionInput } from "./bindings/DecisionInput";
 import type { ErrorView } from "./bindings/ErrorView";
 import type { HintsView } from "./bindings/HintsView";
 import type { ItemView } from "./bindings/ItemView";
@@ -28,6 +29,8 @@ export const api = {
   previousItem: (before: string) => invoke<string | null>("previous_item", { before }),
   item: (itemId: string) => invoke<ItemView>("item_detail", { itemId }),
   hints: (itemId: string) => invoke<HintsView>("item_hints", { itemId }),
+  /** Resolves when the decision is complete; rejects with the rule's wording when not. */
+  checkDecision: (decision: DecisionInput) => invoke<null>("check_decision", { decision }),
   decide: (req: DecideRequest) => invoke<DecideResult>("decide", { req }),
   syncStatus: () => invoke<SyncStatusView>("sync_status"),
   syncNow: () => invoke<SyncStatusView>("sync_now"),

@@ -75,6 +75,17 @@ function fakeCore(startup: StartupView, second: ItemView = FACE_FLAGGED) {
           return hints(a.itemId as string);
         case "queue_list":
           return { rows: rows(10_000), counts: { total: 10_000, pending: 9_998, claimed: 2, decided: 0, conflicts: 0, flagged: 1429 }, matching: 10_000, schools: ["理工学院", "示范大学"] };
+        case "check_decision": {
+          // The core's answers (crates/domain reasons.rs), as the window receives them.
+          const d = a.decision as { kind: string; reasons?: string[]; comment?: string | null };
+          if (d.kind === "reject" && (d.reasons ?? []).length === 0) {
+            throw { code: "invalid_decision", message_zh: "退回时请至少选择一条原因。", message_en: "Choose at least one reason when rejecting." };
+          }
+          if (d.kind === "reject" && d.reasons?.includes("other") && !d.comment) {
+            throw { code: "invalid_decision", message_zh: "选择“其他问题”时，请填写具体的审核意见。", message_en: "Reason \"other\" needs a comment explaining the problem." };
+          }
+          return null;
+        }
         case "decide": {
           const req = a.req as { item_id: string };
           const it = items.get(req.item_id);
@@ -213,7 +224,8 @@ describe("review", () => {
     press("Enter");
     await settle();
     expect(calls.some((c) => c.cmd === "decide")).toBe(false);
-    expect(document.querySelector('[data-testid="notice"]')?.textContent).toContain("必须填写说明");
+    expect(document.querySelector('[data-testid="notice"]')?.textContent).toContain("请填写具体的审核意见");
+    expect(document.querySelector<HTMLButtonElement>('[data-testid="confirm-reject"]')?.disabled).toBe(true);
 
     const comment = document.querySelector<HTMLTextAreaElement>('[data-testid="reject-comment"]')!;
     comment.value = "衣领被头发遮住";

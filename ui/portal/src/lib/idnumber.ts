@@ -215,9 +215,3 @@ export function segments(id: string): { part: IdPart | "seq"; text: string }[] {
   if (id.length > 18) out.push({ part: "length", text: id.slice(18) });
   return out;
 }
-
-/** 110105********123X: how the server and this portal show a number back. */
-export function maskId(id: string): string {
-  if (id.length !== 18) return id;
-  return `${id.slice(0, 6)}********${id.slice(14)}`;
-}
