@@ -15,9 +15,9 @@ use gradphoto_vision::landmarks::FaceMesh;
 use gradphoto_vision::{Decoded, Inspection, PhotoSpec, Thresholds, Vision, VisionError};
 use tokio::sync::OnceCell;
 
+use crate::account::Signed;
 use crate::error::{DeskError, DeskResult};
 use crate::view::{FaceMatchView, HintsView, ImageKind, MeasureView, OcrView, OverlayView};
-use crate::workstation::Workstation;
 
 /// The models, loaded once on first use (on a blocking thread: it takes a moment).
 #[derive(Default)]
@@ -304,12 +304,9 @@ impl Hinter {
             .await
             .cloned()
     }
-}
 
-impl Workstation {
-    /// The hints of an item: from the cache when computed before, else computed now.
-    pub async fn hints(&self, item_id: &str) -> DeskResult<HintsView> {
-        let s = self.current().await?;
+    /// The hints of an item held by `s`: from its cache when computed before, else computed now.
+    pub async fn hints(&self, s: &Signed, item_id: &str) -> DeskResult<HintsView> {
         if let Some(json) = s.cache.hints(item_id).await? {
             if let Ok(h) = serde_json::from_str::<HintsView>(&json) {
                 return Ok(h);
@@ -334,7 +331,7 @@ impl Workstation {
         })?;
         let standardized = image("standardized").await?;
         let card = image("id_front").await?;
-        let models = self.hinter.models().await?;
+        let models = self.models().await?;
         let hints = tokio::task::spawn_blocking(move || {
             compute(
                 &models,
@@ -355,16 +352,13 @@ impl Workstation {
         Ok(hints)
     }
 
-    /// Computes hints for held items ahead of the reviewer, one at a time.
-    pub(crate) async fn compute_missing_hints(&self) {
-        let Ok(s) = self.current().await else {
-            return;
-        };
+    /// Computes hints for the items `s` holds ahead of the reviewer, one at a time.
+    pub async fn compute_missing(&self, s: &Signed) {
         let Ok(ids) = s.cache.missing_hints().await else {
             return;
         };
         for id in ids {
-            if let Err(e) = self.hints(&id).await {
+            if let Err(e) = self.hints(s, &id).await {
                 tracing::debug!(item = %id, error = %e, "hints not computed");
                 // Remember the failure so the loop does not retry it forever.
                 let _ = s.cache.set_hints(&id, "warn", "null").await;

@@ -3,16 +3,19 @@
 //! was not done is done on the next pass.
 
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
 
 use gradphoto_api::error::ErrorCode;
 use gradphoto_api::review::{ImageKind as ApiImageKind, QueueQuery, ReviewItem, Verdict};
 use gradphoto_api::sync::CaseChange;
 use gradphoto_domain::state::CaseState;
+use tokio::sync::{Mutex, MutexGuard, Notify};
 
+use crate::account::{now_ms, Signed, StatusBoard};
 use crate::cache::{Cache, OutboxEntry, RemoteRow};
 use crate::error::{DeskError, DeskResult};
 use crate::view::{ClaimResult, ConflictKind, DecisionInput, SyncStatusView};
-use crate::workstation::{now_ms, Signed, Workstation};
 
 /// Renew a lease when less than this much of it is left.
 const RENEW_MARGIN_MS: i64 = 5 * 60 * 1000;
@@ -123,26 +126,48 @@ pub(crate) async fn release_all(s: &Signed) {
     }
 }
 
-impl Workstation {
-    fn mark_online(&self, online: bool, error: Option<&DeskError>) {
-        self.update_status(|st| {
-            st.online = online;
-            st.last_error = error.map(DeskError::view);
-            if online {
-                st.last_sync_at = Some(chrono::Utc::now().to_rfc3339());
-            }
-        });
+/// The network side of the workstation for the signed-in account it is handed: one pass at a
+/// time, woken after every decision and on a timer.
+#[derive(Debug)]
+pub struct SyncEngine {
+    status: Arc<StatusBoard>,
+    wake: Notify,
+    /// One sync pass at a time (the background loop, "sync now" and sign-out share it).
+    lock: Mutex<()>,
+}
+
+impl SyncEngine {
+    pub fn new(status: Arc<StatusBoard>) -> SyncEngine {
+        SyncEngine {
+            status,
+            wake: Notify::new(),
+            lock: Mutex::new(()),
+        }
+    }
+
+    /// Asks for a pass as soon as possible (a decision was recorded, an account signed in).
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Waits until woken, or `every` at most.
+    pub async fn wait(&self, every: Duration) {
+        let _ = tokio::time::timeout(every, self.wake.notified()).await;
+    }
+
+    /// Holds off every other pass (sign-out gives back its items under it).
+    pub async fn exclusive(&self) -> MutexGuard<'_, ()> {
+        self.lock.lock().await
     }
 
     /// Claims up to `count` items and caches each with its images, oldest first.
-    pub async fn claim(&self, count: u32) -> DeskResult<ClaimResult> {
-        let s = self.current().await?;
+    pub async fn claim(&self, s: &Signed, count: u32) -> DeskResult<ClaimResult> {
         let response = match s.client.claim_next(count.clamp(1, 50)).await {
             Ok(r) => r,
             Err(e) => {
                 let e = DeskError::from(e);
                 if e.is_offline() {
-                    self.mark_online(false, Some(&e));
+                    self.status.mark_online(false, Some(&e));
                 }
                 return Err(e);
             }
@@ -150,13 +175,13 @@ impl Workstation {
         let mut first = None;
         let mut claimed = 0u32;
         for lease in &response.leases {
-            match cache_item(&s, &lease.case_id, lease.until_ms).await {
+            match cache_item(s, &lease.case_id, lease.until_ms).await {
                 Ok(()) => {
                     claimed += 1;
                     first.get_or_insert_with(|| lease.case_id.clone());
                 }
                 Err(e) if e.is_offline() => {
-                    self.mark_online(false, Some(&e));
+                    self.status.mark_online(false, Some(&e));
                     break;
                 }
                 Err(e) => {
@@ -164,9 +189,9 @@ impl Workstation {
                 }
             }
         }
-        self.mark_online(true, None);
-        self.refresh_counts().await;
-        self.wake.notify_one();
+        self.status.mark_online(true, None);
+        self.status.refresh_counts(s).await;
+        self.wake();
         // The first claimed item is shown; an older held one comes first in the work list.
         let first_item_id = match s.cache.next_claimed(None).await? {
             Some(id) => Some(id),
@@ -180,32 +205,31 @@ impl Workstation {
 
     /// One pass of all network work. Returns the resulting status; being offline is a
     /// status, not an error.
-    pub async fn sync_pass(&self) -> DeskResult<SyncStatusView> {
-        let s = self.current().await?;
-        let _guard = self.sync_lock.lock().await;
-        self.update_status(|st| st.syncing = true);
+    pub async fn pass(&self, s: &Signed) -> DeskResult<SyncStatusView> {
+        let _guard = self.lock.lock().await;
+        self.status.update(|st| st.syncing = true);
         let result = async {
-            self.deliver_outbox(&s).await?;
-            self.renew_leases(&s).await?;
-            self.pull_changes(&s).await?;
-            self.complete_cache(&s).await
+            self.deliver_outbox(s).await?;
+            self.renew_leases(s).await?;
+            self.pull_changes(s).await?;
+            self.complete_cache(s).await
         }
         .await;
         if let Err(e) = &result {
             tracing::warn!(error = %e, "sync pass stopped");
         }
         match &result {
-            Ok(()) => self.mark_online(true, None),
-            Err(e) if e.is_offline() => self.mark_online(false, Some(e)),
-            Err(e) => self.update_status(|st| st.last_error = Some(e.view())),
+            Ok(()) => self.status.mark_online(true, None),
+            Err(e) if e.is_offline() => self.status.mark_online(false, Some(e)),
+            Err(e) => self.status.update(|st| st.last_error = Some(e.view())),
         }
-        self.update_status(|st| st.syncing = false);
-        self.refresh_counts().await;
+        self.status.update(|st| st.syncing = false);
+        self.status.refresh_counts(s).await;
         match result {
             Err(e) if !e.is_offline() && matches!(e, DeskError::Server { status: 401, .. }) => {
                 Err(DeskError::NotSignedIn)
             }
-            _ => Ok(self.status()),
+            _ => Ok(self.status.snapshot()),
         }
     }
 
@@ -327,7 +351,7 @@ impl Workstation {
             .await?
             .and_then(|c| c.parse().ok())
             .unwrap_or(0);
-        let mut schools = Workstation::school_names(&s.cache).await;
+        let mut schools = SyncEngine::school_names(&s.cache).await;
         if cursor == 0 {
             self.read_whole_queue(s, &mut schools).await?;
         }

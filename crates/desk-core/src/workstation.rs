@@ -1,54 +1,33 @@
-//! The workstation: who is signed in, what is claimed, and the commands the window calls.
-//! Network work (claims, sync, leases) lives in `sync.rs`; views of cached data in `present.rs`.
+//! The workstation: the façade the window's commands call. It owns the parts and delegates:
+//! the signed-in account and status (`account.rs`), network work (`sync.rs`, a [`SyncEngine`]),
+//! local hints (`hints.rs`, a [`Hinter`]) and views of cached data (`present.rs`). Imports run
+//! one way: the parts never reach back into the façade.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex as StdMutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use gradphoto_client::Client;
 use gradphoto_domain::reasons::{RejectReason, Rejection};
 use gradphoto_domain::Localized;
-use tokio::sync::{Mutex, Notify, RwLock};
 
+use crate::account::{http_client, now_ms, Signed, SignedIn, StatusBoard};
 use crate::cache::Cache;
 use crate::error::{DeskError, DeskResult};
 use crate::hints::Hinter;
 use crate::session::{normalize_server_url, Account, AccountFile, Keyring};
+use crate::sync::SyncEngine;
 use crate::view::{
-    ConflictView, DecideRequest, DecideResult, DecisionInput, ItemView, QueueFilter, QueuePage,
-    ReasonView, SessionView, SignInRequest, StartupView, SyncStatusView,
+    ClaimResult, ConflictView, DecideRequest, DecideResult, DecisionInput, HintsView, ItemView,
+    QueueFilter, QueuePage, ReasonView, SessionView, SignInRequest, StartupView, SyncStatusView,
 };
-
-/// Requests that get no answer within this time count as "server unreachable".
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
-
-pub fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
-
-/// A signed-in account with its server client and local cache.
-#[derive(Debug)]
-pub struct Signed {
-    pub account: Account,
-    pub client: Client,
-    pub cache: Cache,
-    /// The token is held in memory only (session-only sign-in).
-    pub session_only: bool,
-}
-
-type Listener = Box<dyn Fn(&SyncStatusView) + Send + Sync>;
 
 pub struct Workstation {
     data_dir: PathBuf,
     keyring: Keyring,
-    pub(crate) signed: RwLock<Option<Arc<Signed>>>,
-    pub(crate) status: StdMutex<SyncStatusView>,
-    listener: StdMutex<Option<Listener>>,
-    pub(crate) wake: Notify,
-    /// One sync pass at a time (the background loop and "sync now" share it).
-    pub(crate) sync_lock: Mutex<()>,
-    pub(crate) hinter: Hinter,
+    signed: SignedIn,
+    status: Arc<StatusBoard>,
+    sync: SyncEngine,
+    hinter: Hinter,
     /// Server address offered on the sign-in form when none was used before.
     default_server: Option<String>,
 }
@@ -61,30 +40,19 @@ impl std::fmt::Debug for Workstation {
     }
 }
 
-pub(crate) fn http_client(server_url: &str) -> DeskResult<Client> {
-    let http = reqwest::Client::builder()
-        .connect_timeout(CONNECT_TIMEOUT)
-        .timeout(REQUEST_TIMEOUT)
-        .gzip(true)
-        .build()
-        .map_err(|e| DeskError::Unreachable(e.to_string()))?;
-    Ok(Client::with_http(http, server_url)?)
-}
-
 impl Workstation {
     pub fn new(data_dir: &Path) -> Workstation {
         Workstation::with_keyring(data_dir, Keyring::default())
     }
 
     pub fn with_keyring(data_dir: &Path, keyring: Keyring) -> Workstation {
+        let status = Arc::new(StatusBoard::default());
         Workstation {
             data_dir: data_dir.to_path_buf(),
             keyring,
-            signed: RwLock::new(None),
-            status: StdMutex::new(SyncStatusView::default()),
-            listener: StdMutex::new(None),
-            wake: Notify::new(),
-            sync_lock: Mutex::new(()),
+            signed: SignedIn::default(),
+            sync: SyncEngine::new(status.clone()),
+            status,
             hinter: Hinter::default(),
             default_server: None,
         }
@@ -102,51 +70,40 @@ impl Workstation {
 
     /// Called with the new status whenever the sync state changes.
     pub fn on_status(&self, f: impl Fn(&SyncStatusView) + Send + Sync + 'static) {
-        if let Ok(mut l) = self.listener.lock() {
-            *l = Some(Box::new(f));
-        }
+        self.status.on_change(f);
     }
 
     pub fn status(&self) -> SyncStatusView {
-        self.status.lock().map(|s| s.clone()).unwrap_or_default()
+        self.status.snapshot()
     }
 
-    pub(crate) fn update_status(&self, f: impl FnOnce(&mut SyncStatusView)) {
-        let snapshot = match self.status.lock() {
-            Ok(mut s) => {
-                f(&mut s);
-                s.clone()
-            }
-            Err(_) => return,
-        };
-        if let Ok(l) = self.listener.lock() {
-            if let Some(cb) = l.as_ref() {
-                cb(&snapshot);
-            }
+    async fn current(&self) -> DeskResult<Arc<Signed>> {
+        self.signed.current().await
+    }
+
+    async fn refresh_counts(&self) {
+        if let Ok(s) = self.current().await {
+            self.status.refresh_counts(&s).await;
         }
     }
 
-    pub(crate) async fn current(&self) -> DeskResult<Arc<Signed>> {
-        self.signed
-            .read()
-            .await
-            .clone()
-            .ok_or(DeskError::NotSignedIn)
+    /// Claims up to `count` items and caches each with its images, oldest first.
+    pub async fn claim(&self, count: u32) -> DeskResult<ClaimResult> {
+        let s = self.current().await?;
+        self.sync.claim(&s, count).await
     }
 
-    pub(crate) async fn refresh_counts(&self) {
-        let Ok(s) = self.current().await else {
-            return;
-        };
-        let outbox = s.cache.outbox_count().await.unwrap_or(0);
-        let conflicts = s.cache.open_conflict_count().await.unwrap_or(0);
-        let claimed = s.cache.claimed().await.map(|c| c.len()).unwrap_or(0);
-        self.update_status(|st| {
-            st.signed_in = true;
-            st.outbox = outbox;
-            st.conflicts = conflicts;
-            st.claimed = u32::try_from(claimed).unwrap_or(u32::MAX);
-        });
+    /// One pass of all network work. Returns the resulting status; being offline is a
+    /// status, not an error.
+    pub async fn sync_pass(&self) -> DeskResult<SyncStatusView> {
+        let s = self.current().await?;
+        self.sync.pass(&s).await
+    }
+
+    /// The hints of a held item: from the cache when computed before, else computed now.
+    pub async fn hints(&self, item_id: &str) -> DeskResult<HintsView> {
+        let s = self.current().await?;
+        self.hinter.hints(&s, item_id).await
     }
 
     /// Restores the last session without the network: the account file names the account,
@@ -154,7 +111,7 @@ impl Workstation {
     pub async fn startup(&self) -> DeskResult<StartupView> {
         let keyring = self.keyring.status();
         let file = AccountFile::load(&self.data_dir);
-        if self.signed.read().await.is_none() {
+        if !self.signed.is_signed_in().await {
             if let Some(account) = file.current.clone().filter(|a| !a.session_only) {
                 if keyring.available {
                     if let Some(token) = self.keyring.load(&account.key())? {
@@ -163,7 +120,7 @@ impl Workstation {
                 }
             }
         }
-        let session = self.signed.read().await.as_ref().map(|s| s.account.view());
+        let session = self.current().await.ok().map(|s| s.account.view());
         Ok(StartupView {
             session,
             keyring,
@@ -180,20 +137,22 @@ impl Workstation {
     ) -> DeskResult<()> {
         let client = http_client(&account.server_url)?.with_token(token);
         let cache = Cache::open(&account.cache_file(&self.data_dir)).await?;
-        *self.signed.write().await = Some(Arc::new(Signed {
-            account,
-            client,
-            cache,
-            session_only,
-        }));
-        self.update_status(|st| {
+        self.signed
+            .set(Some(Arc::new(Signed {
+                account,
+                client,
+                cache,
+                session_only,
+            })))
+            .await;
+        self.status.update(|st| {
             *st = SyncStatusView {
                 signed_in: true,
                 ..SyncStatusView::default()
             }
         });
         self.refresh_counts().await;
-        self.wake.notify_one();
+        self.sync.wake();
         Ok(())
     }
 
@@ -208,7 +167,7 @@ impl Workstation {
                 ));
             }
         }
-        if self.signed.read().await.is_some() {
+        if self.signed.is_signed_in().await {
             self.sign_out().await?;
         }
         let mut client = http_client(&server_url)?;
@@ -241,11 +200,11 @@ impl Workstation {
     /// Sends what can be sent, gives back held items, forgets the token. Undelivered decisions
     /// stay in this account's cache and go out at its next sign-in.
     pub async fn sign_out(&self) -> DeskResult<()> {
-        let Some(signed) = self.signed.read().await.clone() else {
+        let Ok(signed) = self.current().await else {
             return Ok(());
         };
-        let _ = self.sync_pass().await;
-        let _guard = self.sync_lock.lock().await;
+        let _ = self.sync.pass(&signed).await;
+        let _guard = self.sync.exclusive().await;
         crate::sync::release_all(&signed).await;
         let mut client = signed.client.clone();
         // The server may be unreachable; the token is forgotten here regardless.
@@ -256,9 +215,9 @@ impl Workstation {
         let mut file = AccountFile::load(&self.data_dir);
         file.current = None;
         file.save(&self.data_dir)?;
-        *self.signed.write().await = None;
+        self.signed.set(None).await;
         signed.cache.close().await;
-        self.update_status(|st| *st = SyncStatusView::default());
+        self.status.update(|st| *st = SyncStatusView::default());
         Ok(())
     }
 
@@ -321,7 +280,7 @@ impl Workstation {
             .record_decision(&req.item_id, &decision_id, &decision, now_ms())
             .await?;
         self.refresh_counts().await;
-        self.wake.notify_one();
+        self.sync.wake();
         let next_item_id = s.cache.next_claimed(Some(&req.item_id)).await?;
         Ok(DecideResult {
             decision_id,
@@ -336,16 +295,16 @@ impl Workstation {
         let hints = self.clone();
         tokio::spawn(async move {
             loop {
-                if hints.signed.read().await.is_some() {
-                    hints.compute_missing_hints().await;
+                if let Ok(s) = hints.current().await {
+                    hints.hinter.compute_missing(&s).await;
                 }
                 tokio::time::sleep(every).await;
             }
         });
         loop {
-            let _ = tokio::time::timeout(every, self.wake.notified()).await;
-            if self.signed.read().await.is_some() {
-                let _ = self.sync_pass().await;
+            self.sync.wait(every).await;
+            if let Ok(s) = self.current().await {
+                let _ = self.sync.pass(&s).await;
             }
         }
     }
