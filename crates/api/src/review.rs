@@ -296,3 +296,10 @@ pub struct Stats {
     pub per_reviewer_day: Vec<ReviewerDay>,
     pub reject_reasons: Vec<ReasonCount>,
 }
+
+/// Answer to giving an item back: its state now (back in the queue, or decided meanwhile).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Released {
+    pub case_id: String,
+    pub state: CaseState,
+}

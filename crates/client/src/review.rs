@@ -2,7 +2,7 @@
 
 use gradphoto_api::review::{
     ClaimRequest, ClaimResponse, DecisionRecord, DecisionRequest, IdNumberView, ImageKind, Lease,
-    QueuePage, QueueQuery, ReviewItem, Verdict,
+    QueuePage, QueueQuery, Released, ReviewItem, Verdict,
 };
 
 use crate::{seg, Client, ClientResult, Downloaded};
@@ -40,7 +40,7 @@ impl Client {
             .await
     }
 
-    pub async fn release_lease(&self, case_id: &str) -> ClientResult<serde_json::Value> {
+    pub async fn release_lease(&self, case_id: &str) -> ClientResult<Released> {
         self.post_empty(&format!("/api/review/items/{}/release", seg(case_id)))
             .await
     }

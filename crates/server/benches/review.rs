@@ -50,7 +50,7 @@ async fn setup(db: Db) -> Setup {
     conn.commit().await.expect("commit");
     let n = pending_count();
     let started = Instant::now();
-    review::seed_pending(&state.store, &state.crypto, &school_id, "B", n)
+    support::seed::pending(&state.store, &state.crypto, &school_id, "B", n)
         .await
         .expect("seed");
     if db == Db::Postgres {

@@ -585,10 +585,9 @@ async fn audit_verify(config: Config) -> anyhow::Result<ExitCode> {
 async fn export(config: Config, out: &Path) -> anyhow::Result<ExitCode> {
     let state = open(config).await?;
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM cases WHERE state = $1 ORDER BY id")
-        .bind(CaseState::Approved.as_str())
-        .fetch_all(state.store.pool())
-        .await?;
+    let ids = cases::ids_in_state(&state.store, CaseState::Approved)
+        .await
+        .map_err(app_err)?;
     let csv_path = out.join("export.csv");
     let new_file = !csv_path.exists();
     let file = std::fs::OpenOptions::new()

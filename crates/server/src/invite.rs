@@ -30,27 +30,23 @@ pub async fn issue(
     actor: &Actor,
     sel: &InviteSelection,
 ) -> AppResult<Vec<InviteLink>> {
-    let rows: Vec<(String, String, String, String)> = sqlx::query_as(
-        "SELECT c.id, s.name, s.student_no, sc.name FROM cases c
-         JOIN students s ON s.id = c.student_id JOIN schools sc ON sc.id = c.school_id
-         WHERE ($1 = '' OR s.student_no = $1) AND ($2 = '' OR sc.name = $2)
-         ORDER BY sc.name, s.student_no",
+    let rows = codes::invite_targets(
+        &state.store,
+        sel.student_no.as_deref(),
+        sel.school.as_deref(),
     )
-    .bind(sel.student_no.clone().unwrap_or_default())
-    .bind(sel.school.clone().unwrap_or_default())
-    .fetch_all(state.store.pool())
     .await?;
     if rows.is_empty() {
         return Err(AppError::not_found("符合条件的学生", "Matching student"));
     }
     let mut tx = state.store.begin().await?;
     let mut links = Vec::with_capacity(rows.len());
-    for (case_id, name, student_no, school) in rows {
-        let issued = codes::issue(&mut tx, &state.crypto, actor, &case_id, sel.reissue).await?;
+    for t in rows {
+        let issued = codes::issue(&mut tx, &state.crypto, actor, &t.case_id, sel.reissue).await?;
         links.push(InviteLink {
-            name,
-            student_no,
-            school,
+            name: t.name,
+            student_no: t.student_no,
+            school: t.school,
             link: link_for(&state.public_url, &issued.code),
             new: issued.new,
         });

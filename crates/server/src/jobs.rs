@@ -158,16 +158,7 @@ async fn store_analysis(
     .await?;
     // Face comparisons count per round only for attempts of the case's current round.
     if let Some(same) = same_person {
-        sqlx::query(
-            "UPDATE cases SET last_match_passed = $1,
-             face_match_failures = face_match_failures + $2 WHERE id = $3 AND round = $4",
-        )
-        .bind(i64::from(same))
-        .bind(i64::from(!same))
-        .bind(&attempt.case_id)
-        .bind(attempt.round)
-        .execute(tx.conn())
-        .await?;
+        cases::record_face_match(&mut tx, &attempt.case_id, attempt.round, same).await?;
     }
     jobs::finish(&mut tx, job_id).await?;
     cases::touch(&mut tx, &attempt.case_id).await?;

@@ -2,7 +2,7 @@
 //! across several API servers.
 
 use crate::http::error::{AppError, AppResult, ErrorCode};
-use crate::store::{now_ms, Store, WriteTx};
+use crate::store::{now_ms, rate_limits, Store, WriteTx};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limit {
@@ -27,11 +27,7 @@ fn too_many(retry_after_ms: i64) -> AppError {
 
 /// Refuses when the bucket has reached its limit within the current window.
 pub async fn check(store: &Store, bucket: &str, limit: Limit) -> AppResult<()> {
-    let row: Option<(i64, i64)> =
-        sqlx::query_as("SELECT window_start, hits FROM rate_limits WHERE bucket = $1")
-            .bind(bucket)
-            .fetch_optional(store.pool())
-            .await?;
+    let row = rate_limits::window(store, bucket).await?;
     let now = now_ms();
     match row {
         Some((start, hits))
@@ -46,25 +42,10 @@ pub async fn check(store: &Store, bucket: &str, limit: Limit) -> AppResult<()> {
 /// Counts one failure; returns the failures left in the current window.
 pub async fn record_failure(tx: &mut WriteTx, bucket: &str, limit: Limit) -> AppResult<u32> {
     let now = now_ms();
-    let (_, hits): (i64, i64) = sqlx::query_as(
-        "INSERT INTO rate_limits (bucket, window_start, hits) VALUES ($1, $2, 1)
-         ON CONFLICT (bucket) DO UPDATE SET
-           hits = CASE WHEN rate_limits.window_start <= $3 THEN 1 ELSE rate_limits.hits + 1 END,
-           window_start = CASE WHEN rate_limits.window_start <= $3 THEN $2 ELSE rate_limits.window_start END
-         RETURNING window_start, hits",
-    )
-    .bind(bucket)
-    .bind(now)
-    .bind(now - limit.window_ms)
-    .fetch_one(tx.conn())
-    .await?;
+    let hits = rate_limits::count_failure(tx, bucket, now, now - limit.window_ms).await?;
     Ok(u32::try_from(i64::from(limit.max_failures) - hits).unwrap_or(0))
 }
 
 pub async fn reset(tx: &mut WriteTx, bucket: &str) -> AppResult<()> {
-    sqlx::query("DELETE FROM rate_limits WHERE bucket = $1")
-        .bind(bucket)
-        .execute(tx.conn())
-        .await?;
-    Ok(())
+    Ok(rate_limits::clear(tx, bucket).await?)
 }

@@ -3,10 +3,9 @@
 //! consent records and the audit trail stay.
 
 use gradphoto_domain::audit::{Actor, AuditAction};
-use gradphoto_domain::state::CaseState;
 
 use crate::http::error::AppResult;
-use crate::store::schools;
+use crate::store::{cases, schools};
 use crate::AppState;
 
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
@@ -19,52 +18,23 @@ pub struct Purged {
 
 /// Purges every exported case whose retention period has ended by `now_ms`.
 pub async fn purge_expired(state: &AppState, now_ms: i64) -> AppResult<Purged> {
-    let due: Vec<(String, String, i64)> = sqlx::query_as(
-        "SELECT id, school_id, exported_at FROM cases
-         WHERE state IN ($1, $2) AND exported_at IS NOT NULL AND purged_at IS NULL
-         ORDER BY exported_at",
-    )
-    .bind(CaseState::Exported.as_str())
-    .bind(CaseState::Published.as_str())
-    .fetch_all(state.store.pool())
-    .await?;
     let mut purged = Purged::default();
-    for (case_id, school_id, exported_at) in due {
-        let Some(school) = schools::get(&state.store, &school_id).await? else {
+    for due in cases::purge_candidates(&state.store).await? {
+        let Some(school) = schools::get(&state.store, &due.school_id).await? else {
             continue;
         };
         let keep_ms = i64::from(school.policy.retention_days).saturating_mul(DAY_MS);
-        if exported_at.saturating_add(keep_ms) > now_ms {
+        if due.exported_at.saturating_add(keep_ms) > now_ms {
             continue;
         }
-        let cards: Option<(Option<String>, Option<String>)> =
-            sqlx::query_as("SELECT id_front_key, id_back_key FROM cases WHERE id = $1")
-                .bind(&case_id)
-                .fetch_optional(state.store.pool())
-                .await?;
-        let mut keys: Vec<String> =
-            sqlx::query_scalar("SELECT original_key FROM attempts WHERE case_id = $1")
-                .bind(&case_id)
-                .fetch_all(state.store.pool())
-                .await?;
-        if let Some((front, back)) = cards {
-            keys.extend(front);
-            keys.extend(back);
-        }
-        keys.sort();
-        keys.dedup();
+        let case_id = due.id;
+        let keys = cases::object_keys(&state.store, &case_id).await?;
         // Objects first: if this stops half-way the case is simply purged again next time.
         for key in &keys {
             state.objects.delete(key).await?;
         }
         let mut tx = state.store.begin().await?;
-        sqlx::query(
-            "UPDATE cases SET id_front_key = NULL, id_back_key = NULL, purged_at = $1 WHERE id = $2",
-        )
-        .bind(now_ms)
-        .bind(&case_id)
-        .execute(tx.conn())
-        .await?;
+        cases::mark_purged(&mut tx, &case_id, now_ms).await?;
         tx.audit(
             &Actor::system(),
             AuditAction::DataPurged,

@@ -43,7 +43,7 @@ pub fn app(state: AppState) -> Router {
 }
 
 async fn healthz(State(state): State<AppState>) -> AppResult<Json<Health>> {
-    sqlx::query("SELECT 1").execute(state.store.pool()).await?;
+    state.store.ping().await?;
     Ok(Json(Health {
         ok: true,
         version: env!("CARGO_PKG_VERSION").to_string(),

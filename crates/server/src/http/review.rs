@@ -14,8 +14,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use gradphoto_api::review::{
     AttemptSummary, ClaimRequest, ClaimResponse, DecisionRecord, DecisionRequest, FaceMatchSummary,
-    IdNumberView, ImageKind, ImageRef, Lease, QueuePage, QueueQuery, ReviewItem, ReviewStudent,
-    StateCount,
+    IdNumberView, ImageKind, ImageRef, Lease, QueuePage, QueueQuery, Released, ReviewItem,
+    ReviewStudent, StateCount,
 };
 use gradphoto_domain::audit::AuditAction;
 use gradphoto_domain::measures::CheckReport;
@@ -232,18 +232,16 @@ async fn release(
     State(state): State<AppState>,
     staff: StaffSession,
     Path(case_id): Path<String>,
-) -> AppResult<Json<serde_json::Value>> {
+) -> AppResult<Json<Released>> {
     staff.require_reviewer()?;
-    let next = rstore::release(
+    let state = rstore::release(
         &state.store,
         &staff.actor(),
         &case_id,
         staff.school_id.as_deref(),
     )
     .await?;
-    Ok(Json(
-        serde_json::json!({ "case_id": case_id, "state": next }),
-    ))
+    Ok(Json(Released { case_id, state }))
 }
 
 async fn decision(

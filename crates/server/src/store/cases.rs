@@ -249,3 +249,89 @@ pub async fn touch(tx: &mut WriteTx, case_id: &str) -> StoreResult<i64> {
         .await?;
     Ok(seq)
 }
+
+/// Counts one face comparison of an attempt of `round`; attempts of an earlier round do not
+/// count, since the count is per round.
+pub async fn record_face_match(
+    tx: &mut WriteTx,
+    case_id: &str,
+    round: i64,
+    same_person: bool,
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE cases SET last_match_passed = $1,
+         face_match_failures = face_match_failures + $2 WHERE id = $3 AND round = $4",
+    )
+    .bind(i64::from(same_person))
+    .bind(i64::from(!same_person))
+    .bind(case_id)
+    .bind(round)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// Ids of the cases in `state`, in id order.
+pub async fn ids_in_state(store: &Store, state: CaseState) -> StoreResult<Vec<String>> {
+    Ok(
+        sqlx::query_scalar("SELECT id FROM cases WHERE state = $1 ORDER BY id")
+            .bind(state.as_str())
+            .fetch_all(store.pool())
+            .await?,
+    )
+}
+
+/// A handed-over case whose data has not been purged yet.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PurgeCandidate {
+    pub id: String,
+    pub school_id: String,
+    pub exported_at: i64,
+}
+
+/// Exported or published cases not yet purged, oldest hand-over first.
+pub async fn purge_candidates(store: &Store) -> StoreResult<Vec<PurgeCandidate>> {
+    Ok(sqlx::query_as(
+        "SELECT id, school_id, exported_at FROM cases
+         WHERE state IN ($1, $2) AND exported_at IS NOT NULL AND purged_at IS NULL
+         ORDER BY exported_at",
+    )
+    .bind(CaseState::Exported.as_str())
+    .bind(CaseState::Published.as_str())
+    .fetch_all(store.pool())
+    .await?)
+}
+
+/// Every stored object a case's data lives in (ID card sides, every upload's original),
+/// sorted and without repeats.
+pub async fn object_keys(store: &Store, case_id: &str) -> StoreResult<Vec<String>> {
+    let cards: Option<(Option<String>, Option<String>)> =
+        sqlx::query_as("SELECT id_front_key, id_back_key FROM cases WHERE id = $1")
+            .bind(case_id)
+            .fetch_optional(store.pool())
+            .await?;
+    let mut keys: Vec<String> =
+        sqlx::query_scalar("SELECT original_key FROM attempts WHERE case_id = $1")
+            .bind(case_id)
+            .fetch_all(store.pool())
+            .await?;
+    if let Some((front, back)) = cards {
+        keys.extend(front);
+        keys.extend(back);
+    }
+    keys.sort();
+    keys.dedup();
+    Ok(keys)
+}
+
+/// Forgets the case's ID card objects and marks it purged at `now`.
+pub async fn mark_purged(tx: &mut WriteTx, case_id: &str, now: i64) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE cases SET id_front_key = NULL, id_back_key = NULL, purged_at = $1 WHERE id = $2",
+    )
+    .bind(now)
+    .bind(case_id)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}

@@ -241,3 +241,31 @@ pub async fn ensure_active(store: &Store, code_id: &str) -> StoreResult<()> {
         None => Err(code_not_found()),
     }
 }
+
+/// A student a code can be issued to.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct InviteTarget {
+    pub case_id: String,
+    pub name: String,
+    pub student_no: String,
+    pub school: String,
+}
+
+/// The students selected by student number and/or school name (all when both are `None`),
+/// by school then student number.
+pub async fn invite_targets(
+    store: &Store,
+    student_no: Option<&str>,
+    school: Option<&str>,
+) -> StoreResult<Vec<InviteTarget>> {
+    Ok(sqlx::query_as(
+        "SELECT c.id AS case_id, s.name, s.student_no, sc.name AS school FROM cases c
+         JOIN students s ON s.id = c.student_id JOIN schools sc ON sc.id = c.school_id
+         WHERE ($1 = '' OR s.student_no = $1) AND ($2 = '' OR sc.name = $2)
+         ORDER BY sc.name, s.student_no",
+    )
+    .bind(student_no.unwrap_or_default())
+    .bind(school.unwrap_or_default())
+    .fetch_all(store.pool())
+    .await?)
+}

@@ -19,6 +19,7 @@ pub mod consents;
 pub mod error;
 pub mod jobs;
 pub mod orders;
+pub mod rate_limits;
 pub mod schools;
 pub mod sessions;
 pub mod students;
@@ -131,6 +132,12 @@ impl Store {
 
     /// Starts a write transaction. Dropping it without [`WriteTx::commit`] rolls back
     /// everything, audit events included.
+    /// One round trip to the database (the health check).
+    pub async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
     pub async fn begin(&self) -> StoreResult<WriteTx> {
         let guard = match &self.write_lock {
             Some(lock) => Some(lock.clone().lock_owned().await),

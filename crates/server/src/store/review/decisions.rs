@@ -1,0 +1,334 @@
+//! Decisions: the checks a verdict must pass, reading decisions back, and `decide` (a
+//! reviewer's decision or a supervisor's override), idempotent per client decision id.
+
+use std::collections::HashMap;
+
+use gradphoto_api::error::ErrorCode;
+use gradphoto_api::review::{DecisionKind, DecisionRecord, Verdict};
+use gradphoto_domain::reasons::{RejectReason, Rejection};
+use gradphoto_domain::state::{CaseState, Event, OverrideDecision};
+use sqlx::Row;
+
+use super::{ensure_visible, lock_case, Policies};
+use crate::store::cases::{self, ms_to_utc};
+use crate::store::error::{StoreError, StoreResult};
+use crate::store::{new_id, now_ms, Actor, Store, WriteTx};
+
+// ---------------------------------------------------------------------------------------------
+// Decisions
+
+/// A verdict whose reason codes have been checked against the catalogue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckedVerdict {
+    Approve,
+    Reject {
+        reasons: Vec<RejectReason>,
+        comment: Option<String>,
+    },
+}
+
+/// Longest comment accepted, in characters.
+const MAX_COMMENT_CHARS: usize = 1000;
+
+pub fn check_comment(comment: Option<&str>, field: &str) -> StoreResult<Option<String>> {
+    let comment = comment.map(str::trim).filter(|c| !c.is_empty());
+    if let Some(c) = comment {
+        if c.chars().count() > MAX_COMMENT_CHARS {
+            return Err(StoreError::refused(
+                ErrorCode::CommentTooLong,
+                format!("备注最多 {MAX_COMMENT_CHARS} 个字。"),
+                format!("Comments are limited to {MAX_COMMENT_CHARS} characters."),
+            )
+            .with_field(field));
+        }
+    }
+    Ok(comment.map(str::to_string))
+}
+
+/// Checks reason codes against the catalogue; `other` needs a comment.
+pub fn check_verdict(verdict: &Verdict) -> StoreResult<CheckedVerdict> {
+    match verdict {
+        Verdict::Approve => Ok(CheckedVerdict::Approve),
+        Verdict::Reject { reasons, comment } => {
+            let comment = check_comment(comment.as_deref(), "comment")?;
+            let r = Rejection::parse(reasons, comment.as_deref())
+                .map_err(|e| StoreError::localized(&e).with_field(e.field()))?;
+            Ok(CheckedVerdict::Reject {
+                reasons: r.reasons,
+                comment: r.comment,
+            })
+        }
+    }
+}
+
+pub fn check_decision_id(id: &str) -> StoreResult<()> {
+    let ok = !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::from(ErrorCode::BadDecisionId).with_field("decision_id"))
+    }
+}
+
+fn reasons_of(v: &CheckedVerdict) -> (Vec<String>, Option<String>) {
+    match v {
+        CheckedVerdict::Approve => (Vec::new(), None),
+        CheckedVerdict::Reject { reasons, comment } => (
+            reasons.iter().map(|r| r.code().to_string()).collect(),
+            comment.clone(),
+        ),
+    }
+}
+
+const DECISION_SELECT: &str =
+    "SELECT d.client_decision_id, d.case_id, d.kind, d.reasons_json, d.comment,
+        d.reviewer_id, u.display_name, d.round, d.decided_at
+     FROM decisions d JOIN users u ON u.id = d.reviewer_id";
+
+/// How a decision kind is stored in `decisions.kind`.
+pub fn kind_str(kind: DecisionKind) -> &'static str {
+    match kind {
+        DecisionKind::Approve => "approve",
+        DecisionKind::Reject => "reject",
+        DecisionKind::OverrideApprove => "override_approve",
+        DecisionKind::OverrideReject => "override_reject",
+    }
+}
+
+pub fn parse_kind(s: &str) -> Option<DecisionKind> {
+    [
+        DecisionKind::Approve,
+        DecisionKind::Reject,
+        DecisionKind::OverrideApprove,
+        DecisionKind::OverrideReject,
+    ]
+    .into_iter()
+    .find(|k| kind_str(*k) == s)
+}
+
+fn approves(kind: DecisionKind) -> bool {
+    matches!(kind, DecisionKind::Approve | DecisionKind::OverrideApprove)
+}
+
+fn decision_from_row(row: &sqlx::any::AnyRow) -> StoreResult<DecisionRecord> {
+    let kind: String = row.try_get("kind")?;
+    let kind = parse_kind(&kind)
+        .ok_or_else(|| StoreError::internal(format_args!("unknown decision kind {kind:?}")))?;
+    let reasons_json: String = row.try_get("reasons_json")?;
+    Ok(DecisionRecord {
+        decision_id: row.try_get("client_decision_id")?,
+        case_id: row.try_get("case_id")?,
+        kind,
+        reasons: serde_json::from_str(&reasons_json)?,
+        comment: row.try_get("comment")?,
+        reviewer_id: row.try_get("reviewer_id")?,
+        reviewer_name: row.try_get("display_name")?,
+        round: row.try_get("round")?,
+        decided_at_ms: row.try_get("decided_at")?,
+        resulting_state: if approves(kind) {
+            CaseState::Approved
+        } else {
+            CaseState::Rejected
+        },
+    })
+}
+
+async fn decision_by_client_id(
+    tx: &mut WriteTx,
+    decision_id: &str,
+) -> StoreResult<Option<DecisionRecord>> {
+    let row = sqlx::query(&format!(
+        "{DECISION_SELECT} WHERE d.client_decision_id = $1"
+    ))
+    .bind(decision_id)
+    .fetch_optional(tx.conn())
+    .await?;
+    row.as_ref().map(decision_from_row).transpose()
+}
+
+/// Decisions of a case, oldest first.
+pub async fn decisions_for_case(store: &Store, case_id: &str) -> StoreResult<Vec<DecisionRecord>> {
+    let rows = sqlx::query(&format!(
+        "{DECISION_SELECT} WHERE d.case_id = $1 ORDER BY d.decided_at, d.id"
+    ))
+    .bind(case_id)
+    .fetch_all(store.pool())
+    .await?;
+    rows.iter().map(decision_from_row).collect()
+}
+
+/// The latest decision of each of `case_ids`.
+/// The newest decision on one case, as [`latest_decisions`] reads it for many.
+pub async fn latest_decision(store: &Store, case_id: &str) -> StoreResult<Option<DecisionRecord>> {
+    let row = sqlx::query(&format!(
+        "{DECISION_SELECT} WHERE d.case_id = $1 ORDER BY d.decided_at DESC, d.id DESC LIMIT 1"
+    ))
+    .bind(case_id)
+    .fetch_optional(store.pool())
+    .await?;
+    row.as_ref().map(decision_from_row).transpose()
+}
+
+pub async fn latest_decisions(
+    store: &Store,
+    case_ids: &[String],
+) -> StoreResult<HashMap<String, DecisionRecord>> {
+    let mut out: HashMap<String, DecisionRecord> = HashMap::new();
+    for chunk in case_ids.chunks(500) {
+        let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "{DECISION_SELECT} WHERE d.case_id IN ({}) ORDER BY d.decided_at, d.id",
+            placeholders.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for id in chunk {
+            q = q.bind(id.clone());
+        }
+        for row in q.fetch_all(store.pool()).await? {
+            let d = decision_from_row(&row)?;
+            out.insert(d.case_id.clone(), d);
+        }
+    }
+    Ok(out)
+}
+
+/// Who decides, and how.
+pub struct DecisionInput<'a> {
+    pub actor: &'a Actor,
+    pub case_id: &'a str,
+    pub decision_id: &'a str,
+    pub verdict: CheckedVerdict,
+    /// Set for a supervisor override: the supervisor's reason for overriding.
+    pub override_comment: Option<String>,
+    pub visible_school: Option<&'a str>,
+}
+
+fn same_decision(existing: &DecisionRecord, input: &DecisionInput<'_>, kind: DecisionKind) -> bool {
+    let (reasons, comment) = reasons_of(&input.verdict);
+    existing.case_id == input.case_id
+        && existing.reviewer_id == input.actor.id
+        && existing.kind == kind
+        && existing.reasons == reasons
+        && existing.comment == comment
+}
+
+fn decision_id_reused() -> StoreError {
+    StoreError::from(ErrorCode::DecisionIdReused).with_field("decision_id")
+}
+
+fn already_decided(state: CaseState) -> StoreError {
+    StoreError::refused(
+        ErrorCode::AlreadyDecided,
+        format!("该照片已有审核结果（{}），不能再次审核。", state.label_zh()),
+        format!(
+            "This photo has already been decided ({}); it cannot be decided again.",
+            state.label_en()
+        ),
+    )
+}
+
+fn withdrawn() -> StoreError {
+    StoreError::from(ErrorCode::NoLongerSubmitted)
+}
+
+/// Records a reviewer's decision or a supervisor's override. A retry with the same
+/// `decision_id` and the same content returns the original record, whatever happened since.
+pub async fn decide(store: &Store, input: DecisionInput<'_>) -> StoreResult<DecisionRecord> {
+    let is_override = input.override_comment.is_some();
+    let kind = match (&input.verdict, is_override) {
+        (CheckedVerdict::Approve, false) => DecisionKind::Approve,
+        (CheckedVerdict::Reject { .. }, false) => DecisionKind::Reject,
+        (CheckedVerdict::Approve, true) => DecisionKind::OverrideApprove,
+        (CheckedVerdict::Reject { .. }, true) => DecisionKind::OverrideReject,
+    };
+    let mut tx = store.begin().await?;
+    // Lock the case first so that concurrent retries of one decision serialize here.
+    let case = lock_case(&mut tx, input.case_id).await?;
+    ensure_visible(&case, input.visible_school)?;
+    if let Some(existing) = decision_by_client_id(&mut tx, input.decision_id).await? {
+        return if same_decision(&existing, &input, kind) {
+            Ok(existing)
+        } else {
+            Err(decision_id_reused())
+        };
+    }
+    let now = ms_to_utc(now_ms());
+    let effective = case.state.effective(now, case.lease.as_ref());
+    if !is_override {
+        match effective {
+            CaseState::Approved
+            | CaseState::Rejected
+            | CaseState::Exported
+            | CaseState::Published => return Err(already_decided(effective)),
+            CaseState::PendingReview => {
+                return Err(StoreError::localized(
+                    &gradphoto_domain::state::TransitionError::LeaseExpired,
+                ))
+            }
+            CaseState::InReview => {}
+            _ => return Err(withdrawn()),
+        }
+    }
+    let (reasons, comment) = reasons_of(&input.verdict);
+    let by = input.actor.id.clone();
+    let event = match (&input.verdict, is_override) {
+        (CheckedVerdict::Approve, false) => Event::Approve { by },
+        (CheckedVerdict::Reject { reasons, comment }, false) => Event::Reject {
+            by,
+            reasons: reasons.clone(),
+            comment: comment.clone(),
+        },
+        (CheckedVerdict::Approve, true) => Event::Override {
+            by,
+            decision: OverrideDecision::Approve,
+        },
+        (CheckedVerdict::Reject { reasons, comment }, true) => Event::Override {
+            by,
+            decision: OverrideDecision::Reject {
+                reasons: reasons.clone(),
+                comment: comment.clone(),
+            },
+        },
+    };
+    let policy = Policies::default().get(&mut tx, &case.school_id).await?;
+    cases::apply(
+        &mut tx,
+        &case,
+        &event,
+        input.actor,
+        &policy,
+        serde_json::json!({
+            "decision_id": input.decision_id,
+            "round": case.round,
+            "override_comment": input.override_comment,
+        }),
+    )
+    .await?;
+    let decided_at = now_ms();
+    sqlx::query(
+        "INSERT INTO decisions (id, client_decision_id, case_id, attempt_id, reviewer_id, kind,
+                                reasons_json, comment, round, decided_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(new_id())
+    .bind(input.decision_id)
+    .bind(&case.id)
+    .bind(case.submitted_attempt_id.clone())
+    .bind(&input.actor.id)
+    .bind(kind_str(kind))
+    .bind(serde_json::to_string(&reasons)?)
+    .bind(comment)
+    .bind(case.round)
+    .bind(decided_at)
+    .execute(tx.conn())
+    .await?;
+    let record = decision_by_client_id(&mut tx, input.decision_id)
+        .await?
+        .ok_or_else(|| StoreError::internal("decision vanished inside its transaction"))?;
+    tx.commit().await?;
+    Ok(record)
+}

@@ -1,0 +1,203 @@
+//! Leases: claiming items (the next ones, or one by id), renewing and releasing them, and
+//! returning expired ones to the queue.
+
+use chrono::Duration;
+use gradphoto_api::error::ErrorCode;
+use gradphoto_domain::state::{CaseState, Event};
+
+use super::{lock_case, Policies, MAX_CLAIM, SWEEP_BATCH};
+use crate::store::cases::{self, ms_to_utc, CaseRow, COLUMNS};
+use crate::store::error::{StoreError, StoreResult};
+use crate::store::{now_ms, Actor, Store, WriteTx};
+
+// ---------------------------------------------------------------------------------------------
+// Lease expiry
+
+/// Whether any lease has run out (a cheap read, so callers only take the write lock when needed).
+pub async fn has_expired_leases(store: &Store, now: i64) -> StoreResult<bool> {
+    let found: Option<String> = sqlx::query_scalar(
+        "SELECT id FROM cases WHERE state = 'in_review' AND lease_until <= $1 LIMIT 1",
+    )
+    .bind(now)
+    .fetch_optional(store.pool())
+    .await?;
+    Ok(found.is_some())
+}
+
+/// Returns in-review cases whose lease ran out to the queue, inside `tx`.
+async fn expire_in(tx: &mut WriteTx, actor: &Actor, policies: &mut Policies) -> StoreResult<u64> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM cases WHERE state = 'in_review' AND lease_until <= $1
+         ORDER BY lease_until LIMIT {SWEEP_BATCH}{}",
+        tx.backend().lock_rows_skip_locked()
+    );
+    let rows = sqlx::query(&sql)
+        .bind(now_ms())
+        .fetch_all(tx.conn())
+        .await?;
+    let mut n = 0;
+    for row in &rows {
+        let case = cases::from_row(row)?;
+        let policy = policies.get(tx, &case.school_id).await?;
+        let holder = case.lease.as_ref().map(|l| l.holder.clone());
+        cases::apply(
+            tx,
+            &case,
+            &Event::ExpireLease,
+            actor,
+            &policy,
+            serde_json::json!({ "expired_holder": holder }),
+        )
+        .await?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// Returns expired leases to the queue. `actor` is whoever's request noticed them.
+pub async fn sweep_expired(store: &Store, actor: &Actor) -> StoreResult<u64> {
+    if !has_expired_leases(store, now_ms()).await? {
+        return Ok(0);
+    }
+    let mut tx = store.begin().await?;
+    let n = expire_in(&mut tx, actor, &mut Policies::default()).await?;
+    tx.commit().await?;
+    Ok(n)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Leases
+
+/// Claims up to `count` of the oldest pending cases (after returning expired leases to the
+/// queue). Returns the claimed cases as stored after the claim.
+pub async fn claim_next(
+    store: &Store,
+    actor: &Actor,
+    count: u32,
+    school_id: Option<&str>,
+    lease_ms: i64,
+) -> StoreResult<Vec<CaseRow>> {
+    let mut tx = store.begin().await?;
+    let mut policies = Policies::default();
+    expire_in(&mut tx, actor, &mut policies).await?;
+    let mut sql = format!("SELECT {COLUMNS} FROM cases WHERE state = 'pending_review'");
+    if school_id.is_some() {
+        sql.push_str(" AND school_id = $1");
+    }
+    sql.push_str(&format!(
+        " ORDER BY submitted_at, id LIMIT {}{}",
+        count.clamp(1, MAX_CLAIM),
+        tx.backend().lock_rows_skip_locked()
+    ));
+    let mut q = sqlx::query(&sql);
+    if let Some(s) = school_id {
+        q = q.bind(s.to_string());
+    }
+    let rows = q.fetch_all(tx.conn()).await?;
+    let mut claimed = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let case = cases::from_row(row)?;
+        claimed.push(lease(&mut tx, &mut policies, &case, actor, lease_ms).await?);
+    }
+    tx.commit().await?;
+    Ok(claimed)
+}
+
+/// Claims (or renews the caller's own claim on) one case.
+pub async fn claim_case(
+    store: &Store,
+    actor: &Actor,
+    case_id: &str,
+    visible_school: Option<&str>,
+    lease_ms: i64,
+) -> StoreResult<CaseRow> {
+    let mut tx = store.begin().await?;
+    let case = lock_case(&mut tx, case_id).await?;
+    ensure_visible(&case, visible_school)?;
+    let mut policies = Policies::default();
+    let claimed = lease(&mut tx, &mut policies, &case, actor, lease_ms).await?;
+    tx.commit().await?;
+    Ok(claimed)
+}
+
+/// Renews the caller's live lease; an expired lease is re-claimed if nobody else took it.
+pub async fn renew(
+    store: &Store,
+    actor: &Actor,
+    case_id: &str,
+    visible_school: Option<&str>,
+    lease_ms: i64,
+) -> StoreResult<CaseRow> {
+    let mut tx = store.begin().await?;
+    let case = lock_case(&mut tx, case_id).await?;
+    ensure_visible(&case, visible_school)?;
+    if case.state != CaseState::InReview || case.lease.as_ref().is_none_or(|l| l.holder != actor.id)
+    {
+        return Err(lease_lost());
+    }
+    let mut policies = Policies::default();
+    let renewed = lease(&mut tx, &mut policies, &case, actor, lease_ms).await?;
+    tx.commit().await?;
+    Ok(renewed)
+}
+
+pub async fn release(
+    store: &Store,
+    actor: &Actor,
+    case_id: &str,
+    visible_school: Option<&str>,
+) -> StoreResult<CaseState> {
+    let mut tx = store.begin().await?;
+    let case = lock_case(&mut tx, case_id).await?;
+    ensure_visible(&case, visible_school)?;
+    let policy = Policies::default().get(&mut tx, &case.school_id).await?;
+    let next = cases::apply(
+        &mut tx,
+        &case,
+        &Event::ReleaseLease {
+            by: actor.id.clone(),
+        },
+        actor,
+        &policy,
+        serde_json::json!({}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(next)
+}
+
+async fn lease(
+    tx: &mut WriteTx,
+    policies: &mut Policies,
+    case: &CaseRow,
+    actor: &Actor,
+    lease_ms: i64,
+) -> StoreResult<CaseRow> {
+    let policy = policies.get(tx, &case.school_id).await?;
+    let until = ms_to_utc(now_ms()) + Duration::milliseconds(lease_ms);
+    cases::apply(
+        tx,
+        case,
+        &Event::ClaimForReview {
+            reviewer: actor.id.clone(),
+            lease_until: until,
+        },
+        actor,
+        &policy,
+        serde_json::json!({ "lease_until": until.timestamp_millis() }),
+    )
+    .await?;
+    cases::get_in(tx.conn(), &case.id).await
+}
+
+/// Staff bound to one school see only that school's cases; others look like missing cases.
+pub fn ensure_visible(case: &CaseRow, visible_school: Option<&str>) -> StoreResult<()> {
+    match visible_school {
+        Some(s) if s != case.school_id => Err(StoreError::not_found("采集记录", "Case")),
+        _ => Ok(()),
+    }
+}
+
+fn lease_lost() -> StoreError {
+    StoreError::from(ErrorCode::LeaseLost)
+}
