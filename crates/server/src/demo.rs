@@ -18,8 +18,9 @@ use gradphoto_domain::state::{CaseState, Event};
 use crate::crypto::{hash_password, random_code};
 use crate::http::error::{AppError, AppResult};
 use crate::objects::ObjectKind;
+use crate::store::review::CheckedVerdict;
 use crate::store::{
-    attempts, cases, codes, consents, jobs, new_id, now_ms, orders, schools, students, users, Actor,
+    attempts, cases, codes, consents, jobs, new_id, orders, review, schools, students, users, Actor,
 };
 use crate::AppState;
 
@@ -441,73 +442,35 @@ async fn advance(
         return Ok((target, token));
     }
 
-    // A reviewer claims and decides.
+    // A reviewer claims and decides, as the review API does it.
     let reviewer = Actor::new(Role::Reviewer, reviewer_id);
-    let mut tx = state.store.begin().await?;
-    let case = cases::get_in(tx.conn(), case_id).await?;
-    let lease_until = Utc::now() + Duration::minutes(15);
-    cases::apply(
-        &mut tx,
-        &case,
-        &Event::ClaimForReview {
-            reviewer: reviewer_id.to_string(),
-            lease_until,
-        },
+    review::claim_case(
+        &state.store,
         &reviewer,
-        &policy,
-        serde_json::json!({}),
+        case_id,
+        None,
+        Duration::minutes(15).num_milliseconds(),
     )
     .await?;
-    let case = cases::get_in(tx.conn(), case_id).await?;
-    let (event, kind, reasons) = if target == CaseState::Rejected {
-        let reasons = vec![RejectReason::Background, RejectReason::Clothing];
-        (
-            Event::Reject {
-                by: reviewer_id.to_string(),
-                reasons: reasons.clone(),
-                comment: Some("演示：请换一件非蓝色的有领上衣，站在白墙前重拍。".into()),
-            },
-            "reject",
-            reasons,
-        )
+    let verdict = if target == CaseState::Rejected {
+        CheckedVerdict::Reject {
+            reasons: vec![RejectReason::Background, RejectReason::Clothing],
+            comment: Some("演示：请换一件非蓝色的有领上衣，站在白墙前重拍。".into()),
+        }
     } else {
-        (
-            Event::Approve {
-                by: reviewer_id.to_string(),
-            },
-            "approve",
-            Vec::new(),
-        )
+        CheckedVerdict::Approve
     };
-    cases::apply(
-        &mut tx,
-        &case,
-        &event,
-        &reviewer,
-        &policy,
-        serde_json::json!({}),
+    review::decide(
+        &state.store,
+        review::DecisionInput {
+            actor: &reviewer,
+            case_id,
+            decision_id: &new_id(),
+            verdict,
+            override_comment: None,
+            visible_school: None,
+        },
     )
     .await?;
-    let comment = match &event {
-        Event::Reject { comment, .. } => comment.clone(),
-        _ => None,
-    };
-    sqlx::query(
-        "INSERT INTO decisions (id, client_decision_id, case_id, attempt_id, reviewer_id, kind, reasons_json, comment, round, decided_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-    )
-    .bind(new_id())
-    .bind(new_id())
-    .bind(case_id)
-    .bind(&attempt_id)
-    .bind(reviewer_id)
-    .bind(kind)
-    .bind(serde_json::to_string(&reasons)?)
-    .bind(comment)
-    .bind(case.round)
-    .bind(now_ms())
-    .execute(tx.conn())
-    .await?;
-    tx.commit().await?;
     Ok((target, token))
 }
