@@ -25,8 +25,8 @@ GRADPHOTO_TEST_KEYRING=1 with_keyring cargo test --workspace --locked
 SERVER_BIN="$CARGO_TARGET_DIR/debug/gradphoto"
 DESK_BIN="$CARGO_TARGET_DIR/debug/gradphoto-desk"
 
-log "portal: unit tests"
-(cd ui/portal && npm test --silent)
+log "portal: type check and unit tests"
+(cd ui/portal && npm run check --silent && npm test --silent)
 log "portal: browser tests (Chromium, real server)"
 (cd ui/portal && GRADPHOTO_BIN="$SERVER_BIN" npm run test:e2e --silent)
 

@@ -38,6 +38,7 @@ pub struct LoginResponse {
 
 /// Help shown on every page of the portal.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct SchoolInfo {
     pub id: String,
     pub name: String,
@@ -46,7 +47,9 @@ pub struct SchoolInfo {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct PolicySummary {
+    #[cfg_attr(test, ts(type = "number"))]
     pub fee_cents: i64,
     pub retakes_free: bool,
     pub album_allowed: bool,
@@ -59,6 +62,7 @@ pub struct PolicySummary {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct ReasonView {
     pub code: RejectReason,
     pub label_zh: String,
@@ -80,6 +84,7 @@ impl From<RejectReason> for ReasonView {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct PhotoRule {
     pub code: String,
     pub zh: String,
@@ -87,6 +92,7 @@ pub struct PhotoRule {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum AttemptStatus {
     /// Stored; analysis is running.
@@ -98,6 +104,7 @@ pub enum AttemptStatus {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum PhotoSource {
     Camera,
@@ -105,12 +112,14 @@ pub enum PhotoSource {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct FaceMatchView {
     pub distance: f64,
     pub same_person: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct OcrView {
     pub name: Option<String>,
     pub id_number_masked: Option<String>,
@@ -119,8 +128,10 @@ pub struct OcrView {
 
 /// One uploaded photo and what the automatic checks said about it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct AttemptView {
     pub id: String,
+    #[cfg_attr(test, ts(type = "number"))]
     pub round: i64,
     pub status: AttemptStatus,
     pub source: PhotoSource,
@@ -130,7 +141,9 @@ pub struct AttemptView {
     pub face_match: Option<FaceMatchView>,
     pub ocr: Option<OcrView>,
     pub has_standardized: bool,
+    #[cfg_attr(test, ts(type = "number"))]
     pub original_size: i64,
+    #[cfg_attr(test, ts(type = "number"))]
     pub created_at_ms: i64,
     /// What the server accepts on submit of this attempt (the portal shows exactly this).
     /// `None` while the photo is being checked, when it could not be analysed, and for
@@ -140,6 +153,7 @@ pub struct AttemptView {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum DecisionKind {
     Approve,
@@ -149,11 +163,100 @@ pub enum DecisionKind {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct DecisionView {
     pub id: String,
     pub kind: DecisionKind,
     pub reasons: Vec<ReasonView>,
     pub comment: Option<String>,
+    #[cfg_attr(test, ts(type = "number"))]
     pub round: i64,
+    #[cfg_attr(test, ts(type = "number"))]
     pub decided_at_ms: i64,
+}
+
+/// An image format the server accepts for upload: one it can decode and check. Anything else
+/// (HEIC, WebP, …) is refused at upload, before it is stored or counted as an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum UploadFormat {
+    Jpeg,
+    Png,
+}
+
+impl UploadFormat {
+    /// Every accepted format, in the order to name them to the student.
+    pub const ALL: [UploadFormat; 2] = [UploadFormat::Jpeg, UploadFormat::Png];
+
+    /// The format's name as people know it, the same in every language.
+    pub fn name(self) -> &'static str {
+        match self {
+            UploadFormat::Jpeg => "JPEG",
+            UploadFormat::Png => "PNG",
+        }
+    }
+
+    pub fn mime(self) -> &'static str {
+        match self {
+            UploadFormat::Jpeg => "image/jpeg",
+            UploadFormat::Png => "image/png",
+        }
+    }
+
+    /// File-name extensions, lower case, without the dot.
+    pub fn extensions(self) -> &'static [&'static str] {
+        match self {
+            UploadFormat::Jpeg => &["jpg", "jpeg"],
+            UploadFormat::Png => &["png"],
+        }
+    }
+}
+
+/// One accepted format as a browser's file picker needs it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct AcceptedFormat {
+    pub format: UploadFormat,
+    /// How the student is told the format, e.g. `JPEG`.
+    pub name: String,
+    /// Media type, e.g. `image/jpeg`.
+    pub mime: String,
+    /// File-name extensions, lower case, without the dot.
+    pub extensions: Vec<String>,
+}
+
+impl From<UploadFormat> for AcceptedFormat {
+    fn from(format: UploadFormat) -> Self {
+        AcceptedFormat {
+            format,
+            name: format.name().to_string(),
+            mime: format.mime().to_string(),
+            extensions: format.extensions().iter().map(|e| e.to_string()).collect(),
+        }
+    }
+}
+
+/// What an uploaded image (a photo, each side of the ID card) must be for the server to take it.
+/// The portal checks a chosen file against this before sending it and names these limits in its
+/// messages, so it never promises more than the server enforces.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct UploadRules {
+    /// Largest accepted file in bytes; larger ones are refused with `upload_too_large`.
+    #[cfg_attr(test, ts(type = "number"))]
+    pub max_upload_bytes: u64,
+    /// Formats the server can process; others are refused with `unsupported_format` (a known
+    /// image format) or `not_an_image`.
+    pub accepted_formats: Vec<AcceptedFormat>,
+}
+
+impl UploadRules {
+    /// The rules of a server whose upload limit is `max_upload_bytes`.
+    pub fn new(max_upload_bytes: u64) -> UploadRules {
+        UploadRules {
+            max_upload_bytes,
+            accepted_formats: UploadFormat::ALL.into_iter().map(Into::into).collect(),
+        }
+    }
 }

@@ -4,15 +4,20 @@ use serde::{Deserialize, Serialize};
 
 /// `code` is stable snake_case and safe to match on; messages are for display, zh-CN first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct ErrorBody {
     pub code: ErrorCode,
     pub message_zh: String,
     pub message_en: String,
     /// The request field the error is about, when there is one.
+    // Absent rather than null when `None`: `optional` says so to TypeScript, which does not
+    // read `skip_serializing_if`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
     pub field: Option<String>,
     /// Seconds until a rate-limited request may be retried.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional, type = "number"))]
     pub retry_after_s: Option<u64>,
 }
 
@@ -36,9 +41,12 @@ macro_rules! error_codes {
         /// Every code the server can send. A client meeting a code newer than itself reads it
         /// as [`ErrorCode::Unknown`] and still shows the body's messages.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[cfg_attr(test, derive(ts_rs::TS))]
         pub enum ErrorCode {
             $($(#[$doc])* #[serde(rename = $code)] $variant,)*
+            // ts-rs does not read `serde(other)`, and skips the whole attribute with it.
             #[serde(other, rename = "unknown")]
+            #[cfg_attr(test, ts(rename = "unknown"))]
             Unknown,
         }
 

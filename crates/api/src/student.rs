@@ -6,14 +6,18 @@ use gradphoto_domain::spec::PhotoSpec;
 use gradphoto_domain::state::CaseState;
 use serde::{Deserialize, Serialize};
 
-use crate::common::{AttemptView, DecisionView, PhotoRule, PolicySummary, ReasonView, SchoolInfo};
+use crate::common::{
+    AttemptView, DecisionView, PhotoRule, PolicySummary, ReasonView, SchoolInfo, UploadRules,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct ClaimRequest {
     pub code: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct ClaimResponse {
     /// Bearer token for every later request; the same one when a session re-opens its code.
     pub token: String,
@@ -21,6 +25,7 @@ pub struct ClaimResponse {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct ConsentRequest {
     /// The privacy agreement version the student accepted (see `PolicySummary`).
     pub version: String,
@@ -28,13 +33,16 @@ pub struct ConsentRequest {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct ConsentView {
     pub version: String,
+    #[cfg_attr(test, ts(type = "number"))]
     pub accepted_at_ms: i64,
 }
 
 /// The enrollment record (学籍) matched to the student, ID number masked.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct RecordView {
     pub name: String,
     pub id_number_masked: String,
@@ -43,10 +51,12 @@ pub struct RecordView {
     pub major: String,
     pub level: String,
     pub student_no: String,
+    #[cfg_attr(test, ts(type = "number"))]
     pub graduation_year: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum OrderStatus {
     Created,
@@ -55,15 +65,19 @@ pub enum OrderStatus {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct OrderView {
     pub id: String,
     pub provider: String,
+    #[cfg_attr(test, ts(type = "number"))]
     pub amount_cents: i64,
     pub status: OrderStatus,
+    #[cfg_attr(test, ts(type = "number"))]
     pub round: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct PaymentResponse {
     pub order: OrderView,
     /// Where to pay, when the order is not complete yet.
@@ -73,11 +87,13 @@ pub struct PaymentResponse {
 
 /// Everything the portal shows about the student's case.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct StudentCase {
     pub case_id: String,
     pub state: CaseState,
     pub state_label_zh: String,
     pub state_label_en: String,
+    #[cfg_attr(test, ts(type = "number"))]
     pub round: i64,
     pub school: SchoolInfo,
     pub policy: PolicySummary,
@@ -90,11 +106,16 @@ pub struct StudentCase {
     pub attempts: Vec<AttemptView>,
     pub submitted_attempt_id: Option<String>,
     pub flagged: bool,
+    #[cfg_attr(test, ts(type = "number"))]
     pub face_match_failures: i64,
     pub latest_decision: Option<DecisionView>,
+    /// What the server accepts as an upload (size, formats): the identity and photo steps
+    /// check a chosen file against it before sending it.
+    pub uploads: UploadRules,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct SubmitRequest {
     pub attempt_id: String,
 }
@@ -107,6 +128,7 @@ pub struct SubmitPreview {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct PublicSchool {
     pub school: SchoolInfo,
     pub policy: PolicySummary,

@@ -65,6 +65,7 @@ pub struct CheckedPhoto<'a> {
 
 /// What the server accepts on submit of one attempt, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum SubmitDecision {
     /// Nothing blocks and nothing needs the reviewer's special attention.

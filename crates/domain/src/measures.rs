@@ -14,6 +14,7 @@ use crate::Localized;
 /// One compliance measure. The doc comment of each variant defines the unit of `raw` and which
 /// direction is better; [`Thresholds::default`] follows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum MeasureId {
     /// Number of faces detected; exactly one passes.
@@ -231,6 +232,7 @@ impl FromStr for MeasureId {
 
 /// Ordered so that `max` over verdicts gives the worst one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     Pass,
@@ -257,6 +259,7 @@ impl Verdict {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum AssessStatus {
     Ok,
@@ -266,6 +269,7 @@ pub enum AssessStatus {
 
 /// One measure's outcome, OFIQ-style.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct MeasureResult {
     pub id: MeasureId,
     pub raw: Option<f64>,
@@ -295,12 +299,14 @@ impl MeasureResult {
 
 /// A model used to compute a report, identified by the SHA-256 of its bytes.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ModelVersion {
     pub name: String,
     pub sha256: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CheckReport {
     pub measures: Vec<MeasureResult>,
     pub models: Vec<ModelVersion>,

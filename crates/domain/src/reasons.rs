@@ -10,6 +10,7 @@ use crate::Localized;
 /// A reject reason. A decision carries one or more of these plus a separate free comment;
 /// [`RejectReason::Other`] requires the comment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum RejectReason {
     Background,

@@ -6,6 +6,7 @@ use crate::Localized;
 
 /// A 24-bit colour.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Rgb {
     pub r: u8,
     pub g: u8,
@@ -30,6 +31,7 @@ impl Rgb {
 
 /// An inclusive pixel range, `min <= max` once validated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Range {
     pub min: u32,
     pub max: u32,
@@ -53,6 +55,7 @@ impl Range {
 /// What the standardized photo must look like. Vertical positions are measured from the top
 /// edge of the output image; widths in output pixels.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PhotoSpec {
     pub width: u32,
     pub height: u32,

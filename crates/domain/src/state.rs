@@ -16,6 +16,7 @@ use crate::role::Role;
 use crate::Localized;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum CaseState {
     /// A code was issued; nobody has opened it yet.

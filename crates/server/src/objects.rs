@@ -3,7 +3,9 @@
 //! the process and named by a keyed hash of their content, so equal content is stored once
 //! without the name revealing a plain hash.
 
+use gradphoto_api::common::UploadFormat;
 use gradphoto_api::error::ErrorCode;
+use gradphoto_vision::{ImageFormat as VisionFormat, VisionError};
 use std::sync::Arc;
 
 use object_store::aws::AmazonS3Builder;
@@ -125,29 +127,20 @@ impl Objects {
     }
 }
 
-/// Image formats accepted for upload, recognised from their first bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ImageType {
-    Jpeg,
-    Png,
-    Heif,
-}
-
-impl ImageType {
-    pub fn mime(self) -> &'static str {
-        match self {
-            ImageType::Jpeg => "image/jpeg",
-            ImageType::Png => "image/png",
-            ImageType::Heif => "image/heic",
-        }
-    }
-}
-
 fn not_an_image() -> AppError {
+    let names: Vec<&str> = UploadFormat::ALL.iter().map(|f| f.name()).collect();
+    let (zh, en) = match names.split_last() {
+        Some((last, [])) => (last.to_string(), last.to_string()),
+        Some((last, rest)) => (
+            format!("{} 或 {last}", rest.join("、")),
+            format!("{} or {last}", rest.join(", ")),
+        ),
+        None => (String::new(), String::new()),
+    };
     AppError::new(
         ErrorCode::NotAnImage,
-        "文件不是支持的图片格式（JPEG、PNG 或 HEIC）。",
-        "The file is not a supported image (JPEG, PNG or HEIC).",
+        format!("文件不是支持的图片格式（{zh}）。"),
+        format!("The file is not a supported image ({en})."),
     )
 }
 
@@ -155,40 +148,39 @@ fn truncated_image() -> AppError {
     AppError::from(ErrorCode::TruncatedImage)
 }
 
-/// Recognises the image type from its content (never from the file name or the client's
-/// content type) and refuses empty and visibly truncated files.
-pub fn sniff_image(bytes: &[u8]) -> AppResult<ImageType> {
+/// Recognises the image format from its content (never from the file name or the client's
+/// content type) and refuses empty and visibly truncated files. It accepts exactly the formats
+/// the analysis decodes (`gradphoto_vision::sniff`), which are the ones advertised to the portal
+/// ([`UploadFormat`]): a picture in another format (HEIC, WebP, …) is refused here, named, instead
+/// of being stored, counted as an attempt and then failed by the analysis.
+pub fn sniff_image(bytes: &[u8]) -> AppResult<UploadFormat> {
     if bytes.is_empty() {
         return Err(AppError::from(ErrorCode::EmptyUpload));
     }
-    const PNG_MAGIC: &[u8] = b"\x89PNG\r\n\x1a\n";
-    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        // A complete JPEG ends with EOI; some cameras append a few bytes after it.
-        let tail = &bytes[bytes.len().saturating_sub(4096)..];
-        if !tail.windows(2).any(|w| w == [0xFF, 0xD9]) {
-            return Err(truncated_image());
+    let format = match gradphoto_vision::sniff(bytes) {
+        Ok(format) => format,
+        Err(e @ VisionError::UnsupportedFormat(_)) => return Err(AppError::localized(&e)),
+        Err(_) if bytes.len() < 12 => return Err(truncated_image()),
+        Err(_) => return Err(not_an_image()),
+    };
+    // Exhaustive: a format the analysis learns to decode must be advertised before it is taken.
+    match format {
+        VisionFormat::Jpeg => {
+            // A complete JPEG ends with EOI; some cameras append a few bytes after it.
+            let tail = &bytes[bytes.len().saturating_sub(4096)..];
+            if !tail.windows(2).any(|w| w == [0xFF, 0xD9]) {
+                return Err(truncated_image());
+            }
+            Ok(UploadFormat::Jpeg)
         }
-        return Ok(ImageType::Jpeg);
-    }
-    if bytes.starts_with(PNG_MAGIC) {
-        let tail = &bytes[bytes.len().saturating_sub(64)..];
-        if !tail.windows(4).any(|w| w == b"IEND") {
-            return Err(truncated_image());
-        }
-        return Ok(ImageType::Png);
-    }
-    if bytes.len() >= 12 && &bytes[4..8] == b"ftyp" {
-        const BRANDS: [&[u8]; 8] = [
-            b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1",
-        ];
-        if BRANDS.contains(&&bytes[8..12]) {
-            return Ok(ImageType::Heif);
+        VisionFormat::Png => {
+            let tail = &bytes[bytes.len().saturating_sub(64)..];
+            if !tail.windows(4).any(|w| w == b"IEND") {
+                return Err(truncated_image());
+            }
+            Ok(UploadFormat::Png)
         }
     }
-    if bytes.len() < 12 {
-        return Err(truncated_image());
-    }
-    Err(not_an_image())
 }
 
 #[cfg(test)]
@@ -199,7 +191,7 @@ mod tests {
     fn sniffs_by_content_and_refuses_truncation() {
         assert_eq!(
             sniff_image(&[0xFF, 0xD8, 0xFF, 0xE0, 0, 0, 0xFF, 0xD9]).unwrap(),
-            ImageType::Jpeg
+            UploadFormat::Jpeg
         );
         assert_eq!(
             sniff_image(&[0xFF, 0xD8, 0xFF, 0xE0, 0, 0, 0, 0])
@@ -209,17 +201,52 @@ mod tests {
         );
         let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
         png.extend_from_slice(b"....IEND\xaeB`\x82");
-        assert_eq!(sniff_image(&png).unwrap(), ImageType::Png);
-        assert_eq!(
-            sniff_image(b"\x00\x00\x00\x18ftypheic\x00\x00").unwrap(),
-            ImageType::Heif
-        );
+        assert_eq!(sniff_image(&png).unwrap(), UploadFormat::Png);
         assert_eq!(sniff_image(b"").unwrap_err().code, ErrorCode::EmptyUpload);
-        assert_eq!(
-            sniff_image(b"GIF89a this is not allowed here")
-                .unwrap_err()
-                .code,
-            ErrorCode::NotAnImage
-        );
+        let err = sniff_image(b"%PDF-1.7 this is a document").unwrap_err();
+        assert_eq!(err.code, ErrorCode::NotAnImage);
+        assert!(err.message_en.contains("JPEG or PNG"), "{}", err.message_en);
+    }
+
+    #[test]
+    fn pictures_the_analysis_cannot_decode_are_refused_by_name() {
+        let heic = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic";
+        let err = sniff_image(heic).unwrap_err();
+        assert_eq!(err.code, ErrorCode::UnsupportedFormat);
+        assert_eq!(err.status(), axum::http::StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(err.message_zh.contains("HEIC") && err.message_en.contains("HEIC"));
+        for (bytes, name) in [
+            (&b"RIFF\x00\x00\x00\x00WEBPVP8 "[..], "WebP"),
+            (b"GIF89a\x01\x00\x01\x00\x00\x00", "GIF"),
+            (b"\x00\x00\x00\x1cftypavif\x00\x00\x00\x00", "AVIF"),
+        ] {
+            let err = sniff_image(bytes).unwrap_err();
+            assert_eq!(err.code, ErrorCode::UnsupportedFormat, "{name}");
+            assert!(err.message_en.contains(name), "{}", err.message_en);
+        }
+        // A video is not a picture at all.
+        let mp4 = b"\x00\x00\x00\x18ftypisom\x00\x00\x00\x00isomiso2";
+        assert_eq!(sniff_image(mp4).unwrap_err().code, ErrorCode::NotAnImage);
+    }
+
+    /// Every advertised format is taken at upload and decoded by the analysis, so the portal is
+    /// never told to send what the server then fails.
+    #[test]
+    fn every_advertised_format_is_accepted_and_decoded() {
+        let img = image::RgbImage::from_fn(64, 48, |x, y| image::Rgb([x as u8, y as u8, 90]));
+        for format in UploadFormat::ALL {
+            let encoding = match format {
+                UploadFormat::Jpeg => image::ImageFormat::Jpeg,
+                UploadFormat::Png => image::ImageFormat::Png,
+            };
+            let mut bytes = std::io::Cursor::new(Vec::new());
+            img.write_to(&mut bytes, encoding).unwrap();
+            let bytes = bytes.into_inner();
+            assert_eq!(sniff_image(&bytes).unwrap(), format);
+            let decoded =
+                gradphoto_vision::decode(&bytes, gradphoto_vision::DecodeLimits::default())
+                    .unwrap();
+            assert_eq!(decoded.original_size, (64, 48), "{format:?}");
+        }
     }
 }

@@ -10,7 +10,7 @@ use gradphoto_api::error::ErrorCode;
 use std::collections::HashSet;
 use std::time::Duration;
 
-use gradphoto_api::common::{AttemptStatus, DecisionKind};
+use gradphoto_api::common::{AttemptStatus, DecisionKind, UploadRules};
 use gradphoto_api::review::{FlagReasons, ImageKind, QueueQuery, Verdict};
 use gradphoto_client::{Client, ClientError, PhotoUpload};
 use gradphoto_domain::gate::{SubmitDecision, HARD_MEASURES};
@@ -529,14 +529,34 @@ async fn oversized_and_non_image_uploads(db: Db) {
     let w = world_with(db, 1, 0, |c| c.max_upload_bytes = 1024 * 1024).await;
     let s = &w.fixture.students[0];
     let student = flows::to_ready(&w.anon, s).await;
+    // The case advertises the configured limit and the formats the analysis reads, and those
+    // are what the upload enforces.
+    let rules = student.student_case().await.unwrap().uploads;
+    assert_eq!(rules, UploadRules::new(1024 * 1024));
     let big = photos::large_photo();
-    assert!(big.bytes.len() > 1024 * 1024);
+    assert!(big.bytes.len() as u64 > rules.max_upload_bytes);
     let err = student
         .upload_attempt(big, "camera", None)
         .await
         .unwrap_err();
     assert_eq!(err.status(), Some(413));
     assert_eq!(code(err), ErrorCode::UploadTooLarge);
+    let mut heic = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic".to_vec();
+    heic.resize(64 * 1024, 0);
+    assert!(!rules
+        .accepted_formats
+        .iter()
+        .any(|f| f.mime == "image/heic"));
+    let err = student
+        .upload_attempt(
+            PhotoUpload::new(heic, "IMG_0001.HEIC", "image/heic"),
+            "camera",
+            None,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(422));
+    assert_eq!(code(err), ErrorCode::UnsupportedFormat);
     let text = PhotoUpload::new(
         b"this is not a photo, just text".to_vec(),
         "photo.jpg",

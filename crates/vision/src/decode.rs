@@ -141,7 +141,11 @@ fn check_pixels(w: u32, h: u32, limits: DecodeLimits) -> Result<(), VisionError>
     Ok(())
 }
 
-fn sniff(bytes: &[u8]) -> Result<ImageFormat, VisionError> {
+/// The format of an image from its first bytes: one this crate decodes, or
+/// [`VisionError::UnsupportedFormat`] naming a known image format it does not (so the person
+/// can be told which), or [`VisionError::UnreadableImage`]. The server accepts uploads by this,
+/// so it takes exactly what the analysis can read.
+pub fn sniff(bytes: &[u8]) -> Result<ImageFormat, VisionError> {
     let starts = |m: &[u8]| bytes.starts_with(m);
     if starts(&[0xFF, 0xD8, 0xFF]) {
         return Ok(ImageFormat::Jpeg);
@@ -151,10 +155,16 @@ fn sniff(bytes: &[u8]) -> Result<ImageFormat, VisionError> {
     }
     let unsupported = |name: &str| Err(VisionError::UnsupportedFormat(name.to_string()));
     if bytes.len() >= 12 && &bytes[4..8] == b"ftyp" {
-        return match &bytes[8..12] {
-            b"avif" | b"avis" => unsupported("AVIF"),
-            _ => unsupported("HEIC"),
-        };
+        // ISO media files share the `ftyp` box; only the HEIF and AVIF brands are pictures
+        // (others are videos, which are not images at all).
+        const HEIF_BRANDS: [&[u8]; 8] = [
+            b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1",
+        ];
+        match &bytes[8..12] {
+            b"avif" | b"avis" => return unsupported("AVIF"),
+            brand if HEIF_BRANDS.contains(&brand) => return unsupported("HEIC"),
+            _ => {}
+        }
     }
     if starts(b"GIF8") {
         return unsupported("GIF");

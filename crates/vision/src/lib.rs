@@ -39,7 +39,7 @@ use gradphoto_domain::Localized;
 use serde::{Deserialize, Serialize};
 use tract_onnx::prelude::*;
 
-pub use decode::{decode, DecodeLimits, Decoded, ExifInfo, ImageFormat};
+pub use decode::{decode, sniff, DecodeLimits, Decoded, ExifInfo, ImageFormat};
 pub use error::{CropShortfall, VisionError};
 pub use gradphoto_domain::measures::Thresholds;
 pub use gradphoto_domain::spec::PhotoSpec;

@@ -615,6 +615,10 @@ fn decoding_errors_have_codes() {
     let mut heic = vec![0, 0, 0, 24];
     heic.extend_from_slice(b"ftypheic\0\0\0\0mif1heic");
     assert_eq!(code(&heic, limits), "unsupported_format");
+    // A video shares HEIC's container but is no picture at all.
+    let mut mp4 = vec![0, 0, 0, 24];
+    mp4.extend_from_slice(b"ftypisom\0\0\0\0isomiso2");
+    assert_eq!(code(&mp4, limits), "unreadable_image");
     assert_eq!(
         code(b"GIF89a\x01\x00\x01\x00", limits),
         "unsupported_format"

@@ -23,9 +23,11 @@ pub use error::{AppError, AppResult, ErrorCode};
 
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
-    // Uploads enforce their own, configurable limit while streaming; other bodies are small.
+    // Uploads enforce their own, configurable limit per file while streaming; the largest body
+    // is the identity form, two images each up to that limit. Other bodies are small.
     let upload_limit = usize::try_from(state.config.max_upload_bytes)
         .unwrap_or(usize::MAX)
+        .saturating_mul(2)
         .saturating_add(1024 * 1024);
     Router::new()
         .route("/healthz", get(healthz))

@@ -12,7 +12,7 @@ use axum::{Json, Router};
 use chrono::Utc;
 use gradphoto_api::common::{
     AttemptStatus, AttemptView, DecisionView, FaceMatchView, OcrView, PhotoRule, PhotoSource,
-    PolicySummary, ReasonView, SchoolInfo,
+    PolicySummary, ReasonView, SchoolInfo, UploadFormat, UploadRules,
 };
 use gradphoto_api::error::ErrorBody;
 use gradphoto_api::review::FlagReasons;
@@ -33,7 +33,7 @@ use serde::Deserialize;
 use crate::analyzer::OcrResult;
 use crate::http::auth::{bearer_token, StudentSession};
 use crate::http::error::{AppError, AppResult, ErrorCode};
-use crate::objects::{sniff_image, ImageType, ObjectKind};
+use crate::objects::{sniff_image, ObjectKind};
 use crate::payment::{OrderRequest, PaymentNotice, PaymentStart};
 use crate::ratelimit::{self, Limit};
 use crate::store::{
@@ -336,6 +336,7 @@ pub async fn case_view(state: &AppState, case_id: &str) -> AppResult<StudentCase
         flagged: case.flagged,
         face_match_failures: case.face_match_failures,
         latest_decision: latest_decision(state, case_id).await?,
+        uploads: UploadRules::new(state.config.max_upload_bytes),
     })
 }
 
@@ -510,12 +511,30 @@ pub async fn read_field_limited(
 }
 
 fn upload_too_large(limit: u64) -> AppError {
-    let mb = limit / (1024 * 1024);
+    let max = size_text(limit);
     AppError::new(
         ErrorCode::UploadTooLarge,
-        format!("文件太大，最大 {mb} MB。"),
-        format!("The file is too large; the maximum is {mb} MB."),
+        format!("文件太大，每个文件不能超过 {max}。"),
+        format!("The file is too large; each file may be at most {max}."),
     )
+}
+
+/// A size in units of 1024, rounded down so a limit never reads larger than it is: "20 MB",
+/// "1.5 MB", "400 KB" (the portal writes the advertised limit the same way).
+fn size_text(bytes: u64) -> String {
+    const KB: u64 = 1024;
+    const MB: u64 = 1024 * 1024;
+    if bytes >= MB {
+        let tenths = (bytes % MB) * 10 / MB;
+        match tenths {
+            0 => format!("{} MB", bytes / MB),
+            t => format!("{}.{t} MB", bytes / MB),
+        }
+    } else if bytes >= KB {
+        format!("{} KB", bytes / KB)
+    } else {
+        format!("{bytes} B")
+    }
 }
 
 const TEXT_FIELD_LIMIT: u64 = 4096;
@@ -530,7 +549,7 @@ async fn read_image(
     field: &mut Field<'_>,
     limit: u64,
     name: &str,
-) -> AppResult<(Vec<u8>, ImageType)> {
+) -> AppResult<(Vec<u8>, UploadFormat)> {
     let bytes = read_field_limited(field, limit, name).await?;
     let kind = sniff_image(&bytes).map_err(|e| e.with_field(name))?;
     Ok((bytes, kind))
@@ -1245,7 +1264,7 @@ pub(crate) mod tests {
     use std::path::PathBuf;
     use std::sync::{Arc, OnceLock};
 
-    use gradphoto_api::common::{AttemptStatus, AttemptView};
+    use gradphoto_api::common::{AttemptStatus, AttemptView, UploadFormat, UploadRules};
     use gradphoto_api::error::ErrorBody;
     use gradphoto_api::error::ErrorCode;
     use gradphoto_api::student::{ClaimResponse, PaymentResponse, StudentCase};
@@ -1309,11 +1328,18 @@ pub(crate) mod tests {
     /// The upload limit of these tests: above the sample ID cards (about 330 KB).
     const MAX_UPLOAD: u64 = 400 * 1024;
 
-    /// JPEG-looking bytes just over [`MAX_UPLOAD`].
-    fn oversized_jpeg() -> Vec<u8> {
+    /// JPEG-looking bytes of exactly `len` bytes: accepted at upload, never decodable.
+    fn jpeg_of_size(len: u64) -> Vec<u8> {
         let mut bytes = vec![0xFF, 0xD8, 0xFF, 0xE0];
-        bytes.resize(MAX_UPLOAD as usize + 1024, 0x55);
+        bytes.resize(len as usize - 2, 0x55);
         bytes.extend_from_slice(&[0xFF, 0xD9]);
+        bytes
+    }
+
+    /// The start of an iPhone photo (HEIC): what the sniffer sees of one.
+    fn heic() -> Vec<u8> {
+        let mut bytes = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic".to_vec();
+        bytes.resize(4096, 0);
         bytes
     }
 
@@ -1325,11 +1351,15 @@ pub(crate) mod tests {
     }
 
     async fn world() -> World {
+        world_with_upload_limit(MAX_UPLOAD).await
+    }
+
+    async fn world_with_upload_limit(max_upload_bytes: u64) -> World {
         let dir = tempfile::tempdir().unwrap();
         let config = Config {
             listen: "127.0.0.1:0".into(),
             data_dir: dir.path().to_path_buf(),
-            max_upload_bytes: MAX_UPLOAD,
+            max_upload_bytes,
             identity_max_failures: 2,
             // Jobs run when the test drains the queue, so every check sees a finished analysis.
             workers: 0,
@@ -1694,7 +1724,12 @@ pub(crate) mod tests {
         let case: StudentCase = w.get_json("/api/student/case", &token).await;
         assert_eq!(case.state, CaseState::Ready);
 
-        // Uploads: content sniffed, size limited, retried uploads deduplicated.
+        // Uploads: the rules the case advertises are the ones enforced; content sniffed, size
+        // limited, retried uploads deduplicated.
+        let rules = case.uploads.clone();
+        assert_eq!(rules.max_upload_bytes, MAX_UPLOAD);
+        let formats: Vec<_> = rules.accepted_formats.iter().map(|f| f.format).collect();
+        assert_eq!(formats, UploadFormat::ALL);
         let upload = |bytes: Vec<u8>, key: &str| {
             post("/api/student/attempts")
                 .header("Idempotency-Key", key)
@@ -1709,12 +1744,27 @@ pub(crate) mod tests {
         )
         .await;
         assert_eq!(err.code, ErrorCode::NotAnImage);
+        // HEIC is a picture, but not one the analysis can read: refused at once, named, and
+        // not counted as an attempt.
         let err = World::error(
-            upload(oversized_jpeg(), "u-big").send().await.unwrap(),
+            upload(heic(), "u-heic").send().await.unwrap(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+        assert_eq!(err.code, ErrorCode::UnsupportedFormat);
+        assert_eq!(err.field.as_deref(), Some("photo"));
+        assert!(err.message_zh.contains("HEIC"), "{}", err.message_zh);
+        assert!(err.message_en.contains("JPEG or PNG"), "{}", err.message_en);
+        let err = World::error(
+            upload(jpeg_of_size(rules.max_upload_bytes + 1), "u-big")
+                .send()
+                .await
+                .unwrap(),
             StatusCode::PAYLOAD_TOO_LARGE,
         )
         .await;
         assert_eq!(err.code, ErrorCode::UploadTooLarge);
+        assert!(err.message_en.contains("400 KB"), "{}", err.message_en);
         let resp = upload(portrait(), "u1").send().await.unwrap();
         assert_eq!(resp.status(), StatusCode::CREATED);
         let first: AttemptView = resp.json().await.unwrap();
@@ -1799,6 +1849,74 @@ pub(crate) mod tests {
                 .unwrap() as u64)
         );
         w.handle.shutdown().await;
+    }
+
+    /// The identity form carries two images, each held to the advertised limit and formats: two
+    /// at the limit pass together, one byte over or a HEIC is refused naming the field.
+    #[tokio::test]
+    async fn identity_images_are_held_to_the_advertised_upload_rules() {
+        const LIMIT: u64 = 3 * 1024 * 1024;
+        let w = world_with_upload_limit(LIMIT).await;
+        let code = w.code_for(1).await;
+        let claim: ClaimResponse = w
+            .http
+            .post(w.url("/api/student/claim"))
+            .json(&serde_json::json!({ "code": code }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(claim.case.uploads, UploadRules::new(LIMIT));
+        let token = claim.token;
+        let post = |path: &str| w.http.post(w.url(path)).bearer_auth(&token);
+        post("/api/student/consent")
+            .json(
+                &serde_json::json!({ "version": demo_policy().privacy_version, "accepted": true }),
+            )
+            .send()
+            .await
+            .unwrap();
+        let id = demo_id_number(1).unwrap();
+        let form = |front: Vec<u8>, back: Vec<u8>| {
+            Form::new()
+                .text("name", "学生1")
+                .text("id_number", id.as_str().to_string())
+                .part("id_front", Part::bytes(front).file_name("front.jpg"))
+                .part("id_back", Part::bytes(back).file_name("back.jpg"))
+        };
+        let err = World::error(
+            post("/api/student/identity")
+                .multipart(form(jpeg_of_size(LIMIT), jpeg_of_size(LIMIT + 1)))
+                .send()
+                .await
+                .unwrap(),
+            StatusCode::PAYLOAD_TOO_LARGE,
+        )
+        .await;
+        assert_eq!(err.code, ErrorCode::UploadTooLarge);
+        assert_eq!(err.field.as_deref(), Some("id_back"));
+        assert!(err.message_zh.contains("3 MB"), "{}", err.message_zh);
+        let err = World::error(
+            post("/api/student/identity")
+                .multipart(form(heic(), jpeg_of_size(1024)))
+                .send()
+                .await
+                .unwrap(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+        assert_eq!(err.code, ErrorCode::UnsupportedFormat);
+        assert_eq!(err.field.as_deref(), Some("id_front"));
+        let resp = post("/api/student/identity")
+            .multipart(form(jpeg_of_size(LIMIT), jpeg_of_size(LIMIT)))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        let case: StudentCase = resp.json().await.unwrap();
+        assert_eq!(case.state, CaseState::IdentityVerified);
     }
 
     #[tokio::test]

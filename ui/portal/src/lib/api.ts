@@ -2,23 +2,29 @@
 // an en message, whether the server sent them ({code, message_zh, message_en}) or the request
 // never got an answer, so the screen always has a sentence to show.
 
-export interface ErrorBody {
-  code: string;
-  message_zh: string;
-  message_en: string;
-  field?: string;
-  retry_after_s?: number;
-}
+import type { ErrorBody, ErrorCode } from "./types";
+
+/** Failures the portal names itself: no answer, or an answer that is not the server's. */
+export type ClientErrorCode =
+  | "network_error"
+  | "upload_aborted"
+  | "payload_too_large"
+  | "server_unavailable"
+  | "unexpected_response";
+
+/** The body of an ApiError: the server's (its codes are generated from crates/api) or the portal's own. */
+export type ApiErrorBody = Omit<ErrorBody, "code"> & { code: ErrorCode | ClientErrorCode };
 
 export class ApiError extends Error {
   readonly status: number;
-  readonly code: string;
+  /** Compared against the generated codes, so a misspelt code fails the type check. */
+  readonly code: ErrorCode | ClientErrorCode;
   readonly message_zh: string;
   readonly message_en: string;
   readonly field?: string;
   readonly retryAfterS?: number;
 
-  constructor(status: number, body: ErrorBody) {
+  constructor(status: number, body: ApiErrorBody) {
     super(`${body.code}: ${body.message_en}`);
     this.name = "ApiError";
     this.status = status;
@@ -51,6 +57,7 @@ export function abortedError(): ApiError {
   });
 }
 
+/** The server's error shape. The portal ships inside the server binary, so a code is one of its own. */
 function isErrorBody(v: unknown): v is ErrorBody {
   if (typeof v !== "object" || v === null) return false;
   const o = v as Record<string, unknown>;
@@ -66,10 +73,12 @@ export function errorFromResponse(status: number, text: string): ApiError {
     // Not JSON: fall through.
   }
   if (status === 413) {
+    // The server answers 413 in JSON (upload_too_large, naming its limit); a bare 413 comes from
+    // a proxy in front of it, whose limit is not known here, so no number is promised.
     return new ApiError(status, {
       code: "payload_too_large",
-      message_zh: "文件太大，服务器拒绝接收。请选择 20 MB 以内的照片。",
-      message_en: "The file is too large for the server. Choose a photo under 20 MB.",
+      message_zh: "文件太大，上传被拒绝。请选择更小的照片后重试。",
+      message_en: "The file is too large and the upload was refused. Choose a smaller photo and try again.",
     });
   }
   if (status === 502 || status === 503 || status === 504) {

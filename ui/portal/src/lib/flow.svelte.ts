@@ -5,8 +5,8 @@
 import { ApiError, readResponse, setToken, setUnauthorizedHandler } from "./api";
 import { codeFromLocation, forgetToken, lastCode, loadToken, rememberCode, saveToken } from "./session";
 import { screenFor, type CaptureStage, type Screen } from "./steps";
-import { student, type ClaimResponse, type StudentCase } from "./student";
-import type { SchoolInfo } from "./types";
+import { student } from "./student";
+import type { ClaimResponse, SchoolInfo, StudentCase } from "./types";
 
 export type Phase = "boot" | "nocode" | "claiming" | "refused" | "active" | "fatal";
 

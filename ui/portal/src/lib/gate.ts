@@ -2,17 +2,17 @@
 // `gate::submit_decision`) and sends the decision with every attempt; the portal follows it,
 // so it offers exactly what the server will accept and never re-derives the rule.
 
-import type { AttemptView, MeasureResult } from "./types";
+import type { AttemptView, MeasureId, MeasureResult } from "./types";
 
 export type NextStep =
   | { kind: "wait" } // still processing
   // Retake: the photo could not be analysed, a check failed, or the face did not match.
   // `attemptsLeft`: further attempts failing the same way before submit-anyway is offered;
   // null when no number of attempts helps (a hard failure, or nothing to submit).
-  | { kind: "retake"; hard: string[]; soft: string[]; faceMismatch: boolean; attemptsLeft: number | null }
+  | { kind: "retake"; hard: MeasureId[]; soft: MeasureId[]; faceMismatch: boolean; attemptsLeft: number | null }
   | { kind: "continue" } // go on to the standardized photo
   // Failed often enough: retake, or submit anyway for a reviewer to check by hand.
-  | { kind: "choose"; measures: string[]; faceMismatch: boolean };
+  | { kind: "choose"; measures: MeasureId[]; faceMismatch: boolean };
 
 const NOTHING_TO_SUBMIT: NextStep = { kind: "retake", hard: [], soft: [], faceMismatch: false, attemptsLeft: null };
 
@@ -37,7 +37,7 @@ export function nextStep(attempt: AttemptView): NextStep {
 }
 
 /** Shown in their own sections of the results (face comparison, ID card reading). */
-const OWN_SECTION = new Set(["face_similarity", "id_card_ocr"]);
+const OWN_SECTION = new Set<MeasureId>(["face_similarity", "id_card_ocr"]);
 
 /**
  * The headline above the results. Whether the photo can be submitted comes from the server's

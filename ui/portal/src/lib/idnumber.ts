@@ -2,6 +2,8 @@
 // Mirrors the server's rules so a student learns about a typo before submitting; the server
 // re-checks everything and its answer is the one that counts.
 
+import type { ErrorCode } from "./types";
+
 export type IdKind =
   | "resident" // 居民身份证
   | "hong_kong_permit" // 港澳台居民居住证（香港）810000
@@ -12,14 +14,11 @@ export type IdKind =
 /** Which part of the number is wrong; the form highlights that part. */
 export type IdPart = "length" | "chars" | "region" | "birth" | "check";
 
-/** The server's codes (crates/domain idnumber::IdError). */
-export type IdErrorCode =
-  | "id_number_empty"
-  | "id_number_length"
-  | "id_number_invalid_char"
-  | "id_number_region"
-  | "id_number_birth_date"
-  | "id_number_check_digit";
+/**
+ * The server's codes (crates/domain idnumber::IdError): every generated error code about the ID
+ * number, so a code the server adds must be handled here (idtext.ts switches over all of them).
+ */
+export type IdErrorCode = Extract<ErrorCode, `id_number_${string}`>;
 
 export type DateProblem = "does_not_exist" | "in_future" | "before_1900";
 

@@ -73,9 +73,3 @@ export function statusKey(state: CaseState): CaseState {
 export function yuan(cents: number): string {
   return (cents / 100).toFixed(2);
 }
-
-export function formatSize(bytes: number): string {
-  if (bytes >= 1024 * 1024) return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
-  if (bytes >= 1024) return `${Math.round(bytes / 1024)} KB`;
-  return `${bytes} B`;
-}

@@ -3,81 +3,15 @@
 import { request, upload, type Upload } from "./api";
 import type {
   AttemptView,
-  CaseState,
-  DecisionView,
+  ClaimRequest,
+  ClaimResponse,
+  ConsentRequest,
+  PaymentResponse,
   PhotoSource,
-  PolicySummary,
-  ReasonView,
-  SchoolInfo,
+  PublicSchool,
+  StudentCase,
+  SubmitRequest,
 } from "./types";
-
-/** The enrollment record (学籍), ID number masked (api::student::RecordView). */
-export interface RecordView {
-  name: string;
-  id_number_masked: string;
-  school: string;
-  college: string;
-  major: string;
-  level: string;
-  student_no: string;
-  graduation_year: number;
-}
-
-export interface ConsentView {
-  version: string;
-  accepted_at_ms: number;
-}
-
-export type OrderStatus = "created" | "paid" | "waived";
-
-export interface OrderView {
-  id: string;
-  provider: string;
-  amount_cents: number;
-  status: OrderStatus;
-  round: number;
-}
-
-/** api::student::StudentCase */
-export interface StudentCase {
-  case_id: string;
-  state: CaseState;
-  state_label_zh: string;
-  state_label_en: string;
-  round: number;
-  school: SchoolInfo;
-  policy: PolicySummary;
-  consent: ConsentView | null;
-  /** Shown once identity is verified. */
-  record: RecordView | null;
-  order: OrderView | null;
-  /** Newest first. */
-  attempts: AttemptView[];
-  submitted_attempt_id: string | null;
-  flagged: boolean;
-  face_match_failures: number;
-  latest_decision: DecisionView | null;
-}
-
-export interface ClaimResponse {
-  token: string;
-  case: StudentCase;
-}
-
-export interface PaymentResponse {
-  order: OrderView;
-  /** Where to pay, when the order is not complete yet. */
-  pay_url: string | null;
-  case: StudentCase;
-}
-
-export interface PublicSchool {
-  school: SchoolInfo;
-  policy: PolicySummary;
-  reject_reasons: ReasonView[];
-  photo_rules: { code: string; zh: string; en: string }[];
-  spec: { width: number; height: number; background: { r: number; g: number; b: number } };
-}
 
 /** Uploads left in the current round (the server refuses more with too_many_photos). */
 export function attemptsLeft(c: StudentCase): number {
@@ -88,9 +22,10 @@ export function attemptsLeft(c: StudentCase): number {
 export const student = {
   /** With a session token the server answers for the student's school; without, for the only school. */
   school: () => request<PublicSchool>("GET", "/api/public/school"),
-  claim: (code: string) => request<ClaimResponse>("POST", "/api/student/claim", { json: { code } }),
+  claim: (code: string) => request<ClaimResponse>("POST", "/api/student/claim", { json: { code } satisfies ClaimRequest }),
   getCase: () => request<StudentCase>("GET", "/api/student/case"),
-  consent: (version: string) => request<StudentCase>("POST", "/api/student/consent", { json: { version, accepted: true } }),
+  consent: (version: string) =>
+    request<StudentCase>("POST", "/api/student/consent", { json: { version, accepted: true } satisfies ConsentRequest }),
   /** Multipart with upload progress: two phone photos of the ID card can take a while on 3G. */
   identity: (name: string, idNumber: string, front: Blob, back: Blob, onProgress: (f: number) => void): Upload<StudentCase> => {
     const form = new FormData();
@@ -116,7 +51,8 @@ export const student = {
     return upload<AttemptView>("/api/student/attempts", form, onProgress, { "Idempotency-Key": uploadId });
   },
   attempt: (id: string) => request<AttemptView>("GET", `/api/student/attempts/${encodeURIComponent(id)}`),
-  submit: (attemptId: string) => request<StudentCase>("POST", "/api/student/submit", { json: { attempt_id: attemptId } }),
+  submit: (attemptId: string) =>
+    request<StudentCase>("POST", "/api/student/submit", { json: { attempt_id: attemptId } satisfies SubmitRequest }),
   withdraw: () => request<StudentCase>("POST", "/api/student/withdraw", { json: {} }),
   retake: () => request<StudentCase>("POST", "/api/student/retake", { json: {} }),
 };

@@ -5,14 +5,14 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import Check from "../../src/views/Check.svelte";
 import { app } from "../../src/lib/flow.svelte";
 import { setLang } from "../../src/lib/i18n.svelte";
-import type { StudentCase } from "../../src/lib/student";
-import type { AttemptView, SubmitDecision } from "../../src/lib/types";
+import type { AttemptView, MeasureId, MeasureResult, StudentCase, SubmitDecision } from "../../src/lib/types";
+import { uploads } from "./uploads";
 
-function measure(id: string, verdict: "pass" | "warn" | "fail", zh = "", en = "") {
+function measure(id: MeasureId, verdict: "pass" | "warn" | "fail", zh = "", en = ""): MeasureResult {
   return { id, raw: 1, score: 50, verdict, status: "ok", message_zh: zh, message_en: en };
 }
 
-function attempt(sameFace: boolean, extra: ReturnType<typeof measure>[] = [], gate: SubmitDecision = { kind: "allowed" }): AttemptView {
+function attempt(sameFace: boolean, extra: MeasureResult[] = [], gate: SubmitDecision = { kind: "allowed" }): AttemptView {
   return {
     id: "a1",
     round: 0,
@@ -31,7 +31,7 @@ function attempt(sameFace: boolean, extra: ReturnType<typeof measure>[] = [], ga
     original_size: 1,
     created_at_ms: 0,
     gate,
-  } as AttemptView;
+  };
 }
 
 function theCase(failures: number): StudentCase {
@@ -51,6 +51,7 @@ function theCase(failures: number): StudentCase {
     flagged: false,
     face_match_failures: failures,
     latest_decision: null,
+    uploads,
   };
 }
 

@@ -4,7 +4,8 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import Identity from "../../src/views/Identity.svelte";
 import { app } from "../../src/lib/flow.svelte";
 import { setLang } from "../../src/lib/i18n.svelte";
-import type { StudentCase } from "../../src/lib/student";
+import type { StudentCase } from "../../src/lib/types";
+import { uploads } from "./uploads";
 
 function fixture(consented: boolean): StudentCase {
   return {
@@ -31,6 +32,7 @@ function fixture(consented: boolean): StudentCase {
     flagged: false,
     face_match_failures: 0,
     latest_decision: null,
+    uploads,
   };
 }
 

@@ -1,13 +1,15 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { ApiError, errorFromResponse, newUploadId, request, setToken } from "../../src/lib/api";
 import { portraitCrop } from "../../src/lib/camera";
-import { fileProblem, MAX_UPLOAD_BYTES } from "../../src/lib/files";
+import { acceptAttribute, fileProblem, fileProblemText, formatNames, formatSize, uploadRulesText } from "../../src/lib/files";
 import { nextStep, sortMeasures, summaryOf } from "../../src/lib/gate";
 import { en, zh } from "../../src/lib/messages";
 import { codeFromLocation, forgetToken, loadToken, saveToken } from "../../src/lib/session";
 import { canWithdraw, screenFor, stepOf, statusKey, yuan } from "../../src/lib/steps";
-import { attemptsLeft, type StudentCase } from "../../src/lib/student";
-import type { AttemptView, MeasureResult, PolicySummary } from "../../src/lib/types";
+import { setLang } from "../../src/lib/i18n.svelte";
+import { attemptsLeft } from "../../src/lib/student";
+import type { AttemptView, MeasureId, MeasureResult, PolicySummary, StudentCase, UploadRules } from "../../src/lib/types";
+import { uploads } from "./uploads";
 import type { NextStep } from "../../src/lib/gate";
 
 const policy: PolicySummary = {
@@ -20,7 +22,7 @@ const policy: PolicySummary = {
   privacy_version: "2025-09",
 };
 
-function measure(id: string, verdict: MeasureResult["verdict"], status: MeasureResult["status"] = "ok"): MeasureResult {
+function measure(id: MeasureId, verdict: MeasureResult["verdict"], status: MeasureResult["status"] = "ok"): MeasureResult {
   return { id, raw: null, score: null, verdict, status, message_zh: "", message_en: "" };
 }
 
@@ -155,13 +157,58 @@ describe("steps", () => {
 });
 
 describe("files", () => {
-  it("refuses empty, oversized and non-image files before uploading", () => {
-    expect(fileProblem({ size: 0, type: "image/jpeg" })).toEqual({ key: "file_empty" });
-    expect(fileProblem({ size: MAX_UPLOAD_BYTES + 1, type: "image/jpeg" })).toEqual({ key: "file_too_large", size: MAX_UPLOAD_BYTES + 1 });
-    expect(fileProblem({ size: 10, type: "text/plain", name: "a.txt" })).toEqual({ key: "file_not_image" });
-    expect(fileProblem({ size: 10, type: "", name: "IMG_0001.HEIC" })).toBeNull();
-    expect(fileProblem({ size: 10, type: "", name: "notes" })).toEqual({ key: "file_not_image" });
-    expect(fileProblem({ size: MAX_UPLOAD_BYTES, type: "image/png" })).toBeNull();
+  // A server configured below its default: the portal must follow the number it is sent.
+  const small: UploadRules = { ...uploads, max_upload_bytes: 5 * 1024 * 1024 };
+
+  afterEach(() => setLang("zh"));
+
+  it("refuses files above the server's limit, and only those", () => {
+    const limit = small.max_upload_bytes;
+    expect(fileProblem({ size: limit, type: "image/jpeg", name: "a.jpg" }, small)).toBeNull();
+    expect(fileProblem({ size: limit + 1, type: "image/jpeg", name: "a.jpg" }, small)).toEqual({
+      key: "file_too_large",
+      size: limit + 1,
+      limit,
+    });
+    // 8 MB is fine for a server that takes 20 MB.
+    expect(fileProblem({ size: 8 * 1024 * 1024, type: "image/jpeg" }, uploads)).toBeNull();
+    expect(fileProblem({ size: 8 * 1024 * 1024, type: "image/jpeg" }, small)?.key).toBe("file_too_large");
+    expect(fileProblem({ size: 0, type: "image/jpeg" }, small)).toEqual({ key: "file_empty" });
+  });
+
+  it("names the server's limit, rounding so a refused file never reads as within it", () => {
+    const p = fileProblem({ size: small.max_upload_bytes + 1, type: "image/jpeg" }, small);
+    expect(p).not.toBeNull();
+    expect(fileProblemText(p!, small)).toBe("文件太大（5.1 MB），请选择不超过 5 MB 的照片。");
+    setLang("en");
+    expect(fileProblemText(p!, small)).toBe("The file is too large (5.1 MB). Choose a photo of at most 5 MB.");
+    expect(uploadRulesText(uploads)).toBe("JPEG or PNG, at most 20 MB each.");
+    setLang("zh");
+    expect(uploadRulesText({ ...uploads, max_upload_bytes: 400 * 1024 })).toBe("支持 JPEG 或 PNG 格式，每张不超过 400 KB。");
+    expect(formatSize(1536 * 1024)).toBe("1.5 MB");
+    expect(formatSize(999)).toBe("999 B");
+  });
+
+  it("accepts the server's formats by type or extension and refuses the rest", () => {
+    expect(fileProblem({ size: 10, type: "image/png", name: "x.png" }, uploads)).toBeNull();
+    // Phones that report no type, or an unusual one, are vouched for by the extension.
+    expect(fileProblem({ size: 10, type: "", name: "IMG_0001.JPG" }, uploads)).toBeNull();
+    expect(fileProblem({ size: 10, type: "image/jpg", name: "a.jpeg" }, uploads)).toBeNull();
+    // HEIC is a picture the server cannot process: refused here, naming what it can.
+    expect(fileProblem({ size: 10, type: "image/heic", name: "IMG_0001.HEIC" }, uploads)).toEqual({ key: "file_unsupported_format" });
+    expect(fileProblem({ size: 10, type: "", name: "IMG_0001.HEIC" }, uploads)).toEqual({ key: "file_unsupported_format" });
+    expect(fileProblem({ size: 10, type: "image/webp", name: "a.webp" }, uploads)).toEqual({ key: "file_unsupported_format" });
+    expect(fileProblem({ size: 10, type: "text/plain", name: "a.txt" }, uploads)).toEqual({ key: "file_not_image" });
+    expect(fileProblemText({ key: "file_unsupported_format" }, uploads)).toBe("无法处理这种格式的图片，请选择 JPEG 或 PNG 格式的照片。");
+    // A server that took only JPEG would be named as such.
+    const jpegOnly: UploadRules = { ...uploads, accepted_formats: uploads.accepted_formats.slice(0, 1) };
+    expect(fileProblem({ size: 10, type: "image/png", name: "x.png" }, jpegOnly)).toEqual({ key: "file_unsupported_format" });
+    expect(formatNames(jpegOnly, "en")).toBe("JPEG");
+    expect(formatNames(uploads, "en")).toBe("JPEG or PNG");
+  });
+
+  it("offers the file picker exactly the server's formats", () => {
+    expect(acceptAttribute(uploads)).toBe("image/jpeg,.jpg,.jpeg,image/png,.png");
   });
 });
 
@@ -227,8 +274,8 @@ describe("after the checks", () => {
   });
 
   it("lists failures first", () => {
-    const sorted = sortMeasures([measure("a", "pass"), measure("b", "warn"), measure("c", "fail"), measure("d", "pass", "failed_to_assess")]);
-    expect(sorted.map((m) => m.id)).toEqual(["c", "b", "d", "a"]);
+    const sorted = sortMeasures([measure("yaw", "pass"), measure("pitch", "warn"), measure("roll", "fail"), measure("exposure", "pass", "failed_to_assess")]);
+    expect(sorted.map((m) => m.id)).toEqual(["roll", "pitch", "exposure", "yaw"]);
   });
 
   it("counts uploads left in the current round", () => {

@@ -5,8 +5,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import Status from "../../src/views/Status.svelte";
 import { app } from "../../src/lib/flow.svelte";
 import { setLang } from "../../src/lib/i18n.svelte";
-import type { StudentCase } from "../../src/lib/student";
-import type { CaseState } from "../../src/lib/types";
+import type { CaseState, StudentCase } from "../../src/lib/types";
+import { uploads } from "./uploads";
 
 function theCase(state: CaseState, over: Partial<StudentCase> = {}): StudentCase {
   return {
@@ -25,6 +25,7 @@ function theCase(state: CaseState, over: Partial<StudentCase> = {}): StudentCase
     flagged: false,
     face_match_failures: 0,
     latest_decision: null,
+    uploads,
     ...over,
   };
 }
