@@ -260,3 +260,9 @@ impl UploadRules {
         }
     }
 }
+
+/// Answer to signing out: the session is gone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedOut {
+    pub ok: bool,
+}

@@ -136,3 +136,22 @@ pub struct PublicSchool {
     pub photo_rules: Vec<PhotoRule>,
     pub spec: PhotoSpec,
 }
+
+/// What became of a payment a provider reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentResult {
+    Paid,
+    /// Reported before (a provider's retry): nothing changed.
+    AlreadyPaid,
+}
+
+/// Answer to a provider's payment callback, and to the sandbox's confirmation (which names
+/// the order it paid).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentCallbackAnswer {
+    pub ok: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<String>,
+    pub result: PaymentResult,
+}

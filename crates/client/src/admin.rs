@@ -1,7 +1,7 @@
 //! Administrator endpoints and staff sign-in.
 
 use gradphoto_api::admin::{RosterCheck, RosterImported};
-use gradphoto_api::common::{LoginRequest, LoginResponse, StaffUser};
+use gradphoto_api::common::{LoginRequest, LoginResponse, SignedOut, StaffUser};
 use reqwest::Method;
 
 use crate::{Client, ClientResult};
@@ -23,7 +23,7 @@ impl Client {
     }
 
     pub async fn logout(&mut self) -> ClientResult<()> {
-        let _: serde_json::Value = self.post_empty("/api/auth/logout").await?;
+        let _: SignedOut = self.post_empty("/api/auth/logout").await?;
         self.token = None;
         Ok(())
     }

@@ -1,11 +1,13 @@
 //! The sandbox payment provider (development and tests): confirming a sandbox order plays the
 //! role of the payer; the server then sends itself the signed callback.
 
+use gradphoto_api::student::PaymentCallbackAnswer;
+
 use crate::{seg, Client, ClientResult};
 
 impl Client {
     /// Pays a sandbox order (`POST /api/payments/sandbox/pay/{order_id}`).
-    pub async fn sandbox_pay(&self, order_id: &str) -> ClientResult<serde_json::Value> {
+    pub async fn sandbox_pay(&self, order_id: &str) -> ClientResult<PaymentCallbackAnswer> {
         self.post_empty(&format!("/api/payments/sandbox/pay/{}", seg(order_id)))
             .await
     }
@@ -16,7 +18,7 @@ impl Client {
         provider: &str,
         headers: &[(&str, &str)],
         body: Vec<u8>,
-    ) -> ClientResult<serde_json::Value> {
+    ) -> ClientResult<PaymentCallbackAnswer> {
         let mut builder = self
             .request(
                 reqwest::Method::POST,

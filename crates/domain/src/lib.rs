@@ -15,6 +15,7 @@ pub mod policy;
 pub mod reasons;
 pub mod role;
 pub mod roster;
+pub mod rules;
 pub mod spec;
 pub mod state;
 

@@ -13,16 +13,17 @@ use gradphoto_domain::policy::SchoolPolicy;
 use gradphoto_domain::reasons::RejectReason;
 use gradphoto_domain::role::Role;
 use gradphoto_domain::roster::RosterRecord;
-use gradphoto_domain::state::{CaseState, Event};
+use gradphoto_domain::state::CaseState;
 
 use crate::crypto::{hash_password, random_code};
 use crate::http::error::{AppError, AppResult};
-use crate::objects::ObjectKind;
-use crate::store::review::CheckedVerdict;
-use crate::store::{
-    attempts, cases, codes, consents, jobs, new_id, orders, review, schools, students, users, Actor,
-};
+use crate::journey;
+use crate::journey::review::Decider;
+use crate::journey::student::{IdentityForm, Recorded, Upload};
+use crate::store::{cases, codes, new_id, review, schools, students, users, Actor};
 use crate::AppState;
+use gradphoto_api::common::PhotoSource;
+use gradphoto_api::review::Verdict;
 
 pub const DEMO_SCHOOL: &str = "演示大学 Demo University";
 
@@ -237,6 +238,7 @@ pub async fn seed(state: &AppState) -> AppResult<DemoReport> {
         let photo = photos.get(i % photos.len().max(1)).cloned();
         let (reached, token) = advance(
             state,
+            rec,
             &case.id,
             targets[i],
             photo.as_deref(),
@@ -259,6 +261,7 @@ async fn school_id(state: &AppState) -> AppResult<String> {
 /// Walks one case forward through the student (and review) steps until `target`.
 async fn advance(
     state: &AppState,
+    record: &RosterRecord,
     case_id: &str,
     target: CaseState,
     photo: Option<&Path>,
@@ -288,66 +291,21 @@ async fn advance(
         return Ok((CaseState::Claimed, token));
     }
 
-    let front = state
-        .objects
-        .put_sensitive(ObjectKind::IdCard, &demo_card_front()?)
+    journey::student::record_consent(state, &student, case_id, true, &policy.privacy_version)
         .await?;
-    let back = state
-        .objects
-        .put_sensitive(ObjectKind::IdCard, &demo_card(1)?)
-        .await?;
-    let mut tx = state.store.begin().await?;
-    consents::record(
-        &mut tx,
-        &student,
-        case_id,
-        consents::KIND_PRIVACY,
-        &policy.privacy_version,
-    )
-    .await?;
-    sqlx::query("UPDATE cases SET id_front_key = $1, id_back_key = $2 WHERE id = $3")
-        .bind(&front)
-        .bind(&back)
-        .bind(case_id)
-        .execute(tx.conn())
-        .await?;
-    let case = cases::get_in(tx.conn(), case_id).await?;
-    cases::apply(
-        &mut tx,
-        &case,
-        &Event::VerifyIdentity,
-        &student,
-        &policy,
-        serde_json::json!({}),
-    )
-    .await?;
-    tx.commit().await?;
+    let form = IdentityForm {
+        name: Some(record.name.clone()),
+        id_number: Some(record.id_number.as_str().to_string()),
+        id_front: Some(demo_card_front()?),
+        id_back: Some(demo_card(1)?),
+    };
+    journey::student::verify_identity(state, &student, case_id, form).await?;
     if target == CaseState::IdentityVerified {
         return Ok((target, token));
     }
 
-    let mut tx = state.store.begin().await?;
-    let case = cases::get_in(tx.conn(), case_id).await?;
-    cases::apply(
-        &mut tx,
-        &case,
-        &Event::ConfirmRecord,
-        &student,
-        &policy,
-        serde_json::json!({}),
-    )
-    .await?;
-    let order = orders::create(
-        &mut tx,
-        &student,
-        case_id,
-        "sandbox",
-        policy.fee_cents,
-        case.round,
-        orders::STATUS_CREATED,
-    )
-    .await?;
-    tx.commit().await?;
+    journey::student::confirm_record(state, &student, case_id).await?;
+    let (order, _) = journey::student::start_payment(state, &student, case_id).await?;
     if target == CaseState::RecordConfirmed {
         return Ok((target, token));
     }
@@ -378,66 +336,38 @@ async fn advance(
     let bytes = std::fs::read(photo)
         .map_err(|e| AppError::internal(format_args!("reading {}: {e}", photo.display())))?;
     let kind = crate::objects::sniff_image(&bytes)?;
-    let key = state
-        .objects
-        .put_sensitive(ObjectKind::Original, &bytes)
-        .await?;
-    let mut tx = state.store.begin().await?;
-    let case = cases::get_in(tx.conn(), case_id).await?;
-    let attempt_id = attempts::insert(
-        &mut tx,
-        &attempts::NewAttempt {
-            case_id,
-            round: case.round,
-            client_upload_id: None,
-            source: "camera",
-            original_key: &key,
-            original_mime: kind.mime(),
-            original_size: bytes.len() as i64,
-        },
-    )
-    .await?;
-    jobs::enqueue(
-        &mut tx,
-        jobs::KIND_ANALYZE_ATTEMPT,
-        &serde_json::json!({ "attempt_id": attempt_id }),
-    )
-    .await?;
-    cases::touch(&mut tx, case_id).await?;
-    tx.commit().await?;
+    let upload = Upload {
+        source: PhotoSource::Camera,
+        upload_id: None,
+        bytes,
+        mime: kind.mime(),
+    };
+    let attempt_id = match journey::student::record_upload(state, &student, case_id, upload).await?
+    {
+        Recorded::New(id) | Recorded::Again(id) => id,
+    };
+    // The server's own worker may have taken the job already: wait for the result either way.
     crate::jobs::drain(state).await?;
-    let attempt = attempts::get(&state.store, &attempt_id)
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    while crate::store::attempts::get(&state.store, &attempt_id)
         .await?
-        .ok_or_else(|| AppError::internal("demo attempt"))?;
-    if attempt.status != attempts::STATUS_CHECKED || attempt.standardized_key.is_none() {
+        .is_some_and(|a| a.analyzed_at.is_none())
+    {
+        if std::time::Instant::now() > deadline {
+            return Err(AppError::internal("demo photo analysis did not finish"));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        crate::jobs::drain(state).await?;
+    }
+    // The student's next step is the portal's: submit what the checks allow.
+    if let Err(e) = journey::student::submit(state, &student, case_id, &attempt_id).await {
         report.notes.push(format!(
-            "photo {} was not standardized ({}): case left at `ready`",
+            "photo {} was not accepted for submission ({}): case left at `ready`",
             photo.display(),
-            attempt
-                .error_code
-                .as_deref()
-                .unwrap_or("no standardized image")
+            e.code.as_str()
         ));
         return Ok((CaseState::Ready, token));
     }
-
-    let mut tx = state.store.begin().await?;
-    sqlx::query("UPDATE cases SET submitted_attempt_id = $1 WHERE id = $2")
-        .bind(&attempt_id)
-        .bind(case_id)
-        .execute(tx.conn())
-        .await?;
-    let case = cases::get_in(tx.conn(), case_id).await?;
-    cases::apply(
-        &mut tx,
-        &case,
-        &Event::Submit { flagged: false },
-        &student,
-        &policy,
-        serde_json::json!({ "attempt_id": attempt_id }),
-    )
-    .await?;
-    tx.commit().await?;
     if target == CaseState::PendingReview {
         return Ok((target, token));
     }
@@ -453,24 +383,22 @@ async fn advance(
     )
     .await?;
     let verdict = if target == CaseState::Rejected {
-        CheckedVerdict::Reject {
-            reasons: vec![RejectReason::Background, RejectReason::Clothing],
+        Verdict::Reject {
+            reasons: [RejectReason::Background, RejectReason::Clothing]
+                .iter()
+                .map(|r| r.code().to_string())
+                .collect(),
             comment: Some("演示：请换一件非蓝色的有领上衣，站在白墙前重拍。".into()),
         }
     } else {
-        CheckedVerdict::Approve
+        Verdict::Approve
     };
-    review::decide(
-        &state.store,
-        review::DecisionInput {
-            actor: &reviewer,
-            case_id,
-            decision_id: &new_id(),
-            verdict,
-            override_comment: None,
-            visible_school: None,
-        },
-    )
-    .await?;
+    let who = Decider {
+        actor: &reviewer,
+        case_id,
+        decision_id: &new_id(),
+        visible_school: None,
+    };
+    journey::review::decide(state, who, &verdict).await?;
     Ok((target, token))
 }

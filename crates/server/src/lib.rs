@@ -15,6 +15,7 @@ pub mod demo;
 pub mod http;
 pub mod invite;
 pub mod jobs;
+pub mod journey;
 pub mod objects;
 pub mod payment;
 pub mod ratelimit;

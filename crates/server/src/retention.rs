@@ -132,11 +132,7 @@ mod tests {
             .await
             .unwrap();
         let mut tx = state.store.begin().await.unwrap();
-        sqlx::query("UPDATE cases SET id_front_key = $1, id_back_key = $2 WHERE id = $3")
-            .bind(&front)
-            .bind(&back)
-            .bind(&case_id)
-            .execute(tx.conn())
+        cases::set_id_card(&mut tx, &case_id, &front, &back)
             .await
             .unwrap();
         for event in [Event::VerifyIdentity, Event::ConfirmRecord, Event::Pay] {
@@ -209,10 +205,7 @@ mod tests {
         )
         .await
         .unwrap();
-        sqlx::query("UPDATE cases SET submitted_attempt_id = $1 WHERE id = $2")
-            .bind(&attempt_id)
-            .bind(&case_id)
-            .execute(tx.conn())
+        cases::set_submitted_attempt(&mut tx, &case_id, &attempt_id)
             .await
             .unwrap();
         let reviewer = Actor::new(Role::Reviewer, &reviewer_id);

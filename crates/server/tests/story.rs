@@ -54,6 +54,7 @@ stories!(
     tampered_audit_chain_is_detected,
     supervisor_override_and_stats,
     sync_and_queue_paging,
+    demo_data_has_the_audit_trail_of_real_use,
     repeated_soft_check_failures_may_be_submitted_flagged,
     hard_check_failures_always_block,
     repeated_face_mismatches_reach_the_reviewer_flagged,
@@ -1029,4 +1030,83 @@ async fn repeated_face_mismatches_reach_the_reviewer_flagged(db: Db) {
     assert_eq!(item.face_match.same_person, Some(false));
     assert_eq!(i64::from(needed), item.face_match.failures);
     w.server.stop().await;
+}
+
+/// The demo walks its students through the same journey functions as the HTTP API, so its
+/// cases carry the rows and audit events real use leaves (consent, ID card, upload, submission,
+/// the reviewer's decision), never a shortcut.
+async fn demo_data_has_the_audit_trail_of_real_use(db: Db) {
+    use gradphoto_domain::audit::AuditAction;
+    use gradphoto_server::demo::{seed, DEMO_SCHOOL};
+    use gradphoto_server::store::{audit, cases, review, schools, students};
+
+    let server = TestServer::start(db).await;
+    let state = server.state();
+    let report = seed(state).await.unwrap();
+    let school = schools::find_by_name(&state.store, DEMO_SCHOOL)
+        .await
+        .unwrap()
+        .unwrap();
+    let past = |reached: CaseState, states: &[CaseState]| states.contains(&reached);
+    let mut reviewed = 0;
+    for (i, (name, reached, _)) in report.cases.iter().enumerate() {
+        let student =
+            students::find_by_student_no(&state.store, &school.id, &format!("2021{:04}", i + 1))
+                .await
+                .unwrap()
+                .unwrap();
+        assert_eq!(&student.name, name);
+        let case = cases::get_by_student(&state.store, &student.id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(case.state, *reached, "{name}");
+        let actions: HashSet<AuditAction> = audit::for_subject(&state.store, &case.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.action)
+            .collect();
+        use CaseState::*;
+        let mut expected = Vec::new();
+        if past(
+            *reached,
+            &[
+                IdentityVerified,
+                RecordConfirmed,
+                Ready,
+                PendingReview,
+                Rejected,
+                Approved,
+            ],
+        ) {
+            expected.extend([
+                AuditAction::ConsentRecorded,
+                AuditAction::IdCardUploaded,
+                AuditAction::IdentityVerified,
+            ]);
+        }
+        if past(*reached, &[PendingReview, Rejected, Approved]) {
+            expected.extend([AuditAction::PhotoUploaded, AuditAction::Submitted]);
+        }
+        if past(*reached, &[Rejected, Approved]) {
+            expected.push(AuditAction::Claimed);
+            let decisions = review::decisions_for_case(&state.store, &case.id)
+                .await
+                .unwrap();
+            assert_eq!(decisions.len(), 1, "{name}: one decision row");
+            reviewed += 1;
+        }
+        for action in expected {
+            assert!(
+                actions.contains(&action),
+                "{name} ({reached:?}) lacks {action:?}: {actions:?}"
+            );
+        }
+    }
+    assert_eq!(
+        reviewed, 2,
+        "the demo has one rejected and one approved case"
+    );
+    server.stop().await;
 }

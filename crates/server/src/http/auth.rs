@@ -4,7 +4,7 @@ use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::routing::post;
 use axum::{Json, Router};
-use gradphoto_api::common::{LoginRequest, LoginResponse, StaffUser};
+use gradphoto_api::common::{LoginRequest, LoginResponse, SignedOut, StaffUser};
 use gradphoto_domain::audit::AuditAction;
 use gradphoto_domain::role::Role;
 
@@ -198,10 +198,7 @@ async fn login(
     }))
 }
 
-async fn logout(
-    State(state): State<AppState>,
-    staff: StaffSession,
-) -> AppResult<Json<serde_json::Value>> {
+async fn logout(State(state): State<AppState>, staff: StaffSession) -> AppResult<Json<SignedOut>> {
     let mut tx = state.store.begin().await?;
     sessions::revoke(&mut tx, &staff.token_hash).await?;
     tx.audit(
@@ -212,7 +209,7 @@ async fn logout(
     )
     .await?;
     tx.commit().await?;
-    Ok(Json(serde_json::json!({ "ok": true })))
+    Ok(Json(SignedOut { ok: true }))
 }
 
 async fn me(staff: StaffSession) -> Json<StaffUser> {

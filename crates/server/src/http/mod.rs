@@ -13,6 +13,7 @@ use crate::AppState;
 pub mod admin;
 pub mod auth;
 pub mod error;
+pub mod multipart;
 pub mod portal;
 pub mod review;
 pub mod student;

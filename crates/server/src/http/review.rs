@@ -23,8 +23,9 @@ use gradphoto_domain::state::CaseState;
 
 use crate::http::auth::StaffSession;
 use crate::http::error::{AppError, AppResult};
+use crate::journey::{self, review::Decider};
 use crate::store::cases::{self, CaseRow};
-use crate::store::review::{self as rstore, DecisionInput, QueueFilter, MAX_CLAIM};
+use crate::store::review::{self as rstore, QueueFilter, MAX_CLAIM};
 use crate::store::{attempts, now_ms, schools, students};
 use crate::AppState;
 
@@ -251,22 +252,16 @@ async fn decision(
     Json(req): Json<DecisionRequest>,
 ) -> AppResult<Json<DecisionRecord>> {
     staff.require_reviewer()?;
-    rstore::check_decision_id(&req.decision_id)?;
-    let verdict = rstore::check_verdict(&req.verdict)?;
     let actor = staff.actor();
-    let record = rstore::decide(
-        &state.store,
-        DecisionInput {
-            actor: &actor,
-            case_id: &case_id,
-            decision_id: &req.decision_id,
-            verdict,
-            override_comment: None,
-            visible_school: staff.school_id.as_deref(),
-        },
-    )
-    .await?;
-    Ok(Json(record))
+    let who = Decider {
+        actor: &actor,
+        case_id: &case_id,
+        decision_id: &req.decision_id,
+        visible_school: staff.school_id.as_deref(),
+    };
+    Ok(Json(
+        journey::review::decide(&state, who, &req.verdict).await?,
+    ))
 }
 
 /// Loads a case the staff member may see.

@@ -11,8 +11,9 @@ use gradphoto_domain::Localized;
 
 use crate::http::auth::StaffSession;
 use crate::http::error::{AppError, AppResult};
+use crate::journey::{self, review::Decider};
 use crate::store::audit;
-use crate::store::review::{self as rstore, DecisionInput};
+use crate::store::review as rstore;
 use crate::AppState;
 
 /// Days of per-reviewer statistics returned.
@@ -36,25 +37,16 @@ async fn override_decision(
     Json(req): Json<OverrideRequest>,
 ) -> AppResult<Json<DecisionRecord>> {
     staff.require_supervisor()?;
-    rstore::check_decision_id(&req.decision_id)?;
-    let verdict = rstore::check_verdict(&req.verdict)?;
-    let override_comment = rstore::check_comment(Some(&req.override_comment), "override_comment")?
-        .ok_or_else(|| {
-            AppError::from(ErrorCode::OverrideCommentRequired).with_field("override_comment")
-        })?;
     let actor = staff.actor();
-    let record = rstore::decide(
-        &state.store,
-        DecisionInput {
-            actor: &actor,
-            case_id: &case_id,
-            decision_id: &req.decision_id,
-            verdict,
-            override_comment: Some(override_comment),
-            visible_school: staff.school_id.as_deref(),
-        },
-    )
-    .await?;
+    let who = Decider {
+        actor: &actor,
+        case_id: &case_id,
+        decision_id: &req.decision_id,
+        visible_school: staff.school_id.as_deref(),
+    };
+    let record =
+        journey::review::override_decision(&state, who, &req.verdict, &req.override_comment)
+            .await?;
     Ok(Json(record))
 }
 

@@ -217,3 +217,19 @@ pub async fn mark_failed(
         .await?;
     Ok(())
 }
+
+/// The attempt a client upload id already names in this case, read inside the writing
+/// transaction so a retry racing the first upload finds it.
+pub async fn id_by_upload_id(
+    conn: &mut AnyConnection,
+    case_id: &str,
+    upload_id: &str,
+) -> StoreResult<Option<String>> {
+    Ok(
+        sqlx::query_scalar("SELECT id FROM attempts WHERE case_id = $1 AND client_upload_id = $2")
+            .bind(case_id)
+            .bind(upload_id)
+            .fetch_optional(conn)
+            .await?,
+    )
+}

@@ -335,3 +335,33 @@ pub async fn mark_purged(tx: &mut WriteTx, case_id: &str, now: i64) -> StoreResu
     .await?;
     Ok(())
 }
+
+/// Where the case's ID card sides are kept (object keys).
+pub async fn set_id_card(
+    tx: &mut WriteTx,
+    case_id: &str,
+    front_key: &str,
+    back_key: &str,
+) -> StoreResult<()> {
+    sqlx::query("UPDATE cases SET id_front_key = $1, id_back_key = $2 WHERE id = $3")
+        .bind(front_key)
+        .bind(back_key)
+        .bind(case_id)
+        .execute(tx.conn())
+        .await?;
+    Ok(())
+}
+
+/// The attempt a submission puts up for review.
+pub async fn set_submitted_attempt(
+    tx: &mut WriteTx,
+    case_id: &str,
+    attempt_id: &str,
+) -> StoreResult<()> {
+    sqlx::query("UPDATE cases SET submitted_attempt_id = $1 WHERE id = $2")
+        .bind(attempt_id)
+        .bind(case_id)
+        .execute(tx.conn())
+        .await?;
+    Ok(())
+}

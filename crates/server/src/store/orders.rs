@@ -197,3 +197,23 @@ pub async fn complete_case_payment(
     .await?;
     Ok(())
 }
+
+/// Closes an order the provider settled without a payment (a waived fee).
+pub async fn mark_waived(tx: &mut WriteTx, order_id: &str) -> StoreResult<()> {
+    sqlx::query("UPDATE orders SET status = $1, paid_at = $2 WHERE id = $3")
+        .bind(STATUS_WAIVED)
+        .bind(now_ms())
+        .bind(order_id)
+        .execute(tx.conn())
+        .await?;
+    Ok(())
+}
+
+impl From<Settled> for gradphoto_api::student::PaymentResult {
+    fn from(s: Settled) -> Self {
+        match s {
+            Settled::Paid => gradphoto_api::student::PaymentResult::Paid,
+            Settled::AlreadyPaid => gradphoto_api::student::PaymentResult::AlreadyPaid,
+        }
+    }
+}

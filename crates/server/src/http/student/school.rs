@@ -1,0 +1,80 @@
+//! Public school information (before a code is claimed) and the school of a signed-in student.
+
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::Json;
+use gradphoto_api::common::{PhotoRule, ReasonView};
+use gradphoto_api::student::PublicSchool;
+use gradphoto_domain::reasons::RejectReason;
+use gradphoto_domain::spec::PhotoSpec;
+use serde::Deserialize;
+
+use super::*;
+use crate::http::auth::bearer_token;
+use crate::http::error::{AppError, AppResult, ErrorCode};
+use crate::store::{cases, schools, sessions};
+use crate::AppState;
+
+#[derive(Debug, Deserialize)]
+pub(super) struct SchoolQuery {
+    id: Option<String>,
+}
+
+pub(super) async fn public_school(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<SchoolQuery>,
+) -> AppResult<Json<PublicSchool>> {
+    let school = match q.id {
+        Some(id) => schools::get(&state.store, &id).await?,
+        None => match student_school_from_token(&state, &headers).await? {
+            Some(s) => Some(s),
+            None => {
+                let mut all = schools::list(&state.store).await?;
+                if all.len() == 1 {
+                    all.pop()
+                } else {
+                    return Err(AppError::from(ErrorCode::SchoolRequired));
+                }
+            }
+        },
+    }
+    .ok_or_else(|| AppError::not_found("学校", "School"))?;
+    Ok(Json(PublicSchool {
+        school: school_info(&school),
+        policy: policy_summary(&school.policy),
+        reject_reasons: RejectReason::ALL
+            .into_iter()
+            .map(ReasonView::from)
+            .collect(),
+        photo_rules: gradphoto_domain::rules::PHOTO_RULES
+            .iter()
+            .map(|(code, zh, en)| PhotoRule {
+                code: code.to_string(),
+                zh: zh.to_string(),
+                en: en.to_string(),
+            })
+            .collect(),
+        spec: PhotoSpec::chsi(),
+    }))
+}
+
+pub(super) async fn student_school_from_token(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> AppResult<Option<schools::SchoolRow>> {
+    let Some(token) = bearer_token(headers) else {
+        return Ok(None);
+    };
+    let Some(session) = sessions::find_live(&state.store, &sessions::token_hash(token)).await?
+    else {
+        return Ok(None);
+    };
+    let Some(case_id) = session.case_id else {
+        return Ok(None);
+    };
+    let Some(case) = cases::get(&state.store, &case_id).await? else {
+        return Ok(None);
+    };
+    Ok(schools::get(&state.store, &case.school_id).await?)
+}

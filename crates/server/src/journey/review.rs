@@ -1,0 +1,69 @@
+//! The review side's decisions: a reviewer's on an item they hold, a supervisor's override.
+//! The verdict's checks (reasons, comment, decision id) run here once for every caller.
+
+use gradphoto_api::review::{DecisionRecord, Verdict};
+use gradphoto_domain::audit::Actor;
+
+use crate::http::error::{AppError, AppResult, ErrorCode};
+use crate::store::review::{self, DecisionInput};
+use crate::AppState;
+
+/// Who decides on which item, under which client decision id (the same id sent again is the
+/// same decision), and what the decider may see.
+#[derive(Debug, Clone, Copy)]
+pub struct Decider<'a> {
+    pub actor: &'a Actor,
+    pub case_id: &'a str,
+    pub decision_id: &'a str,
+    /// The decider's school, for staff bound to one.
+    pub visible_school: Option<&'a str>,
+}
+
+/// A reviewer's decision on an item they hold.
+pub async fn decide(
+    state: &AppState,
+    who: Decider<'_>,
+    verdict: &Verdict,
+) -> AppResult<DecisionRecord> {
+    review::check_decision_id(who.decision_id)?;
+    let verdict = review::check_verdict(verdict)?;
+    Ok(review::decide(
+        &state.store,
+        DecisionInput {
+            actor: who.actor,
+            case_id: who.case_id,
+            decision_id: who.decision_id,
+            verdict,
+            override_comment: None,
+            visible_school: who.visible_school,
+        },
+    )
+    .await?)
+}
+
+/// A supervisor's override of a decision (or of a pending item), with the reason for it.
+pub async fn override_decision(
+    state: &AppState,
+    who: Decider<'_>,
+    verdict: &Verdict,
+    override_comment: &str,
+) -> AppResult<DecisionRecord> {
+    review::check_decision_id(who.decision_id)?;
+    let verdict = review::check_verdict(verdict)?;
+    let override_comment = review::check_comment(Some(override_comment), "override_comment")?
+        .ok_or_else(|| {
+            AppError::from(ErrorCode::OverrideCommentRequired).with_field("override_comment")
+        })?;
+    Ok(review::decide(
+        &state.store,
+        DecisionInput {
+            actor: who.actor,
+            case_id: who.case_id,
+            decision_id: who.decision_id,
+            verdict,
+            override_comment: Some(override_comment),
+            visible_school: who.visible_school,
+        },
+    )
+    .await?)
+}
