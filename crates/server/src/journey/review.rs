@@ -25,20 +25,7 @@ pub async fn decide(
     who: Decider<'_>,
     verdict: &Verdict,
 ) -> AppResult<DecisionRecord> {
-    review::check_decision_id(who.decision_id)?;
-    let verdict = review::check_verdict(verdict)?;
-    Ok(review::decide(
-        &state.store,
-        DecisionInput {
-            actor: who.actor,
-            case_id: who.case_id,
-            decision_id: who.decision_id,
-            verdict,
-            override_comment: None,
-            visible_school: who.visible_school,
-        },
-    )
-    .await?)
+    record(state, who, verdict, None).await
 }
 
 /// A supervisor's override of a decision (or of a pending item), with the reason for it.
@@ -48,12 +35,21 @@ pub async fn override_decision(
     verdict: &Verdict,
     override_comment: &str,
 ) -> AppResult<DecisionRecord> {
-    review::check_decision_id(who.decision_id)?;
-    let verdict = review::check_verdict(verdict)?;
     let override_comment = review::check_comment(Some(override_comment), "override_comment")?
         .ok_or_else(|| {
             AppError::from(ErrorCode::OverrideCommentRequired).with_field("override_comment")
         })?;
+    record(state, who, verdict, Some(override_comment)).await
+}
+
+async fn record(
+    state: &AppState,
+    who: Decider<'_>,
+    verdict: &Verdict,
+    override_comment: Option<String>,
+) -> AppResult<DecisionRecord> {
+    review::check_decision_id(who.decision_id)?;
+    let verdict = review::check_verdict(verdict)?;
     Ok(review::decide(
         &state.store,
         DecisionInput {
@@ -61,7 +57,7 @@ pub async fn override_decision(
             case_id: who.case_id,
             decision_id: who.decision_id,
             verdict,
-            override_comment: Some(override_comment),
+            override_comment,
             visible_school: who.visible_school,
         },
     )
