@@ -19,6 +19,9 @@ LISTEN="${GRADPHOTO_LISTEN:-127.0.0.1:8080}"
 URL="http://$LISTEN"
 
 mkdir -p data
+# The demo school charges a fee, paid on the sandbox's test page: no real money. Without this the
+# server pays nothing by default and refuses to serve a school with a fee.
+export GRADPHOTO_PAYMENT_PROVIDER="${GRADPHOTO_PAYMENT_PROVIDER:-sandbox}"
 if [ ! -e data/gradphoto.db ]; then
   log "first start: seeding demo data (accounts and links are kept in data/demo.txt)"
   GRADPHOTO_PUBLIC_URL="$URL" "$SERVER_BIN" demo --out data/demo | tee data/demo.txt

@@ -105,7 +105,7 @@ let serverProc = null;
 let accounts = {};
 
 function serverEnv(port = serverPort) {
-  return { ...process.env, GRADPHOTO_DATA_DIR: serverDir, GRADPHOTO_LISTEN: `127.0.0.1:${port}`, GRADPHOTO_WORKERS: "1" };
+  return { ...process.env, GRADPHOTO_DATA_DIR: serverDir, GRADPHOTO_LISTEN: `127.0.0.1:${port}`, GRADPHOTO_WORKERS: "1", GRADPHOTO_PAYMENT_PROVIDER: "sandbox" };
 }
 
 // Another port serves the same data where the workstation cannot reach it: others act on the

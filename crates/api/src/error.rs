@@ -139,6 +139,8 @@ error_codes! {
     NoCallbacks = "no_callbacks", 400, "免缴费方式没有支付回调。", "The waived provider has no callbacks.";
     BadSignature = "bad_signature", 401, "支付回调签名无效，已拒绝。", "The payment callback signature is invalid; refused.";
     BadCallback = "bad_callback", 400, "支付回调内容无法识别。", "The payment callback body is not understood.";
+    PaymentNotConfigured = "payment_not_configured", 503, "学校收取费用，但本系统尚未配置收费方式，请联系学校。", "The school charges a fee but no payment provider is set up here; please contact the school.";
+    PaymentTicketInvalid = "payment_ticket_invalid", 403, "支付链接无效，请回到门户重新发起支付。", "The payment link is not valid; start the payment again from the portal.";
 
     // Uploads.
     UploadTooLarge = "upload_too_large", 413, "上传内容太大。", "The upload is too large.";
@@ -191,6 +193,9 @@ error_codes! {
     CommentRequired = "comment_required", 400, "选择“其他问题”时，请填写具体的审核意见。", "Reason \"other\" needs a comment explaining the problem.";
     UnknownRejectReason = "unknown_reject_reason", 400, "不通过原因无效。", "Unknown reject reason.";
     CommentTooLong = "comment_too_long", 400, "备注太长。", "The comment is too long.";
+    FieldTooLong = "field_too_long", 400, "填写的内容太长。", "A field is too long.";
+    FieldBadChar = "field_bad_char", 400, "填写的内容含有不允许的字符。", "A field holds a character it may not hold.";
+    BodyTooLarge = "body_too_large", 413, "请求内容太大。", "The request body is too large.";
     OverrideCommentRequired = "override_comment_required", 400, "改判时请说明理由。", "Explain why you override the decision.";
     BadClaim = "bad_claim", 400, "请指定 count 或 case_id 其中之一。", "Give either count or case_id.";
     BadImageKind = "bad_image_kind", 400, "图片类型须为 id_front、id_back、enrollment、original 或 standardized。", "The image kind must be id_front, id_back, enrollment, original or standardized.";

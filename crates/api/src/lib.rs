@@ -10,6 +10,7 @@ pub mod admin;
 pub mod audit;
 #[cfg(test)]
 mod bindings;
+pub mod bounds;
 pub mod common;
 pub mod error;
 pub mod review;

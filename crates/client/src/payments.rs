@@ -3,13 +3,20 @@
 
 use gradphoto_api::student::PaymentCallbackAnswer;
 
-use crate::{seg, Client, ClientResult};
+use crate::{seg, Client, ClientError, ClientResult};
 
 impl Client {
-    /// Pays a sandbox order (`POST /api/payments/sandbox/pay/{order_id}`).
-    pub async fn sandbox_pay(&self, order_id: &str) -> ClientResult<PaymentCallbackAnswer> {
-        self.post_empty(&format!("/api/payments/sandbox/pay/{}", seg(order_id)))
-            .await
+    /// Pays a sandbox order through the pay link the server answered when the payment started
+    /// (`POST /api/payments/sandbox/pay/{order_id}?ticket=…`): the link's ticket is what lets
+    /// its owner, and nobody else, confirm the order.
+    pub async fn sandbox_pay(&self, pay_url: &str) -> ClientResult<PaymentCallbackAnswer> {
+        let url = reqwest::Url::parse(pay_url)
+            .map_err(|_| ClientError::BadBaseUrl(pay_url.to_string()))?;
+        let path = match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_string(),
+        };
+        self.post_empty(&path).await
     }
 
     /// Delivers a provider callback body with its headers, as the provider would.

@@ -18,5 +18,6 @@ pub mod roster;
 pub mod rules;
 pub mod spec;
 pub mod state;
+pub mod text;
 
 pub use localized::Localized;

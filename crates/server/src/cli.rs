@@ -1,5 +1,6 @@
 //! Command line: `serve`, `worker`, `migrate` and the admin commands.
 
+use std::collections::BTreeSet;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -300,6 +301,7 @@ async fn serve(config: Config) -> anyhow::Result<ExitCode> {
         .await
         .map_err(app_err)?;
     println!("gradphoto 正在监听 / listening on {scheme}://{addr}");
+    println!("{}", handle.state.payments.describe());
     println!(
         "学生链接前缀 / student links: {}/c/<code>",
         handle.state.public_url
@@ -424,6 +426,16 @@ async fn roster_import(
         None => SchoolPolicy::default(),
     };
     let state = open(config).await?;
+    for school in records
+        .iter()
+        .map(|r| r.school.as_str())
+        .collect::<BTreeSet<_>>()
+    {
+        state
+            .payments
+            .check_fee(school, policy.fee_cents)
+            .map_err(app_err)?;
+    }
     let mut tx = state.store.begin().await.map_err(app_err)?;
     let summary = students::import_as(&mut tx, &state.crypto, &cli_actor(), &records, &policy)
         .await
@@ -453,6 +465,10 @@ async fn school(config: Config, command: SchoolCommand) -> anyhow::Result<ExitCo
                 .await
                 .map_err(app_err)?
                 .with_context(|| format!("no school named {school:?}"))?;
+            state
+                .payments
+                .check_fee(&row.name, policy.fee_cents)
+                .map_err(app_err)?;
             let mut tx = state.store.begin().await.map_err(app_err)?;
             schools::set_policy(tx.conn(), &row.id, &policy)
                 .await

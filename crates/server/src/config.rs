@@ -47,24 +47,31 @@ pub struct Config {
     pub identity_window_minutes: u64,
     /// How long a reviewer's claim on a case lasts before it returns to the queue.
     pub review_lease_seconds: u64,
+    /// Failed staff sign-ins per account, and per client address, within the window.
+    pub login_max_failures: u32,
+    pub login_address_max_failures: u32,
+    pub login_window_minutes: u64,
     pub payment: PaymentConfig,
     pub s3: Option<S3Config>,
     pub tls: Option<TlsConfig>,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
 #[serde(default, deny_unknown_fields)]
 pub struct PaymentConfig {
-    /// `sandbox` (signed test callbacks) or `waived` (the school pays).
-    pub provider: String,
+    /// Who collects fees: `sandbox` (test payments with signed callbacks, never real money) or
+    /// `waived` (nobody: only schools without a fee). Unset is `waived`, and a server with a
+    /// school that charges a fee then refuses to start, so nobody is let past a fee by accident.
+    pub provider: Option<String>,
     /// Secret used to sign sandbox callbacks; derived from the encryption key when unset.
     pub sandbox_secret: Option<Secret>,
 }
 
-impl Default for PaymentConfig {
-    fn default() -> Self {
+impl PaymentConfig {
+    /// The sandbox, chosen explicitly (the demo and tests).
+    pub fn sandbox() -> PaymentConfig {
         PaymentConfig {
-            provider: "sandbox".into(),
+            provider: Some("sandbox".into()),
             sandbox_secret: None,
         }
     }
@@ -102,6 +109,9 @@ impl Default for Config {
             identity_max_failures: 5,
             identity_window_minutes: 15,
             review_lease_seconds: 15 * 60,
+            login_max_failures: 10,
+            login_address_max_failures: 50,
+            login_window_minutes: 15,
             payment: PaymentConfig::default(),
             s3: None,
             tls: None,
@@ -179,7 +189,7 @@ impl Config {
             self.workers = parse_num("GRADPHOTO_WORKERS", &v)?;
         }
         if let Some(v) = var("PAYMENT_PROVIDER") {
-            self.payment.provider = v;
+            self.payment.provider = Some(v);
         }
         if let Some(v) = var("SANDBOX_SECRET") {
             self.payment.sandbox_secret = Some(Secret(v));
@@ -271,7 +281,7 @@ mod tests {
         })
         .unwrap();
         assert_eq!(config.listen, "127.0.0.1:7000");
-        assert_eq!(config.payment.provider, "waived");
+        assert_eq!(config.payment.provider.as_deref(), Some("waived"));
         assert_eq!(config.s3.as_ref().unwrap().bucket, "photos");
         assert_eq!(config.max_upload_bytes, 20 * 1024 * 1024);
         let shown = format!("{config:?}");

@@ -203,6 +203,22 @@ pub fn hash_password(password: &str) -> Result<String, CryptoError> {
         .map_err(|_| CryptoError::Encrypt)
 }
 
+/// Checks a password against the account's hash, or against a hash of nothing when there is no
+/// such account, so an unknown username costs the same time as a known one and the answer's
+/// timing does not tell which accounts exist.
+pub fn verify_password_or_dummy(password: &str, hash: Option<&str>) -> bool {
+    static DUMMY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        hash_password("gradphoto: no such account").unwrap_or_default()
+    });
+    match hash {
+        Some(hash) => verify_password(password, hash),
+        None => {
+            verify_password(password, &DUMMY);
+            false
+        }
+    }
+}
+
 pub fn verify_password(password: &str, hash: &str) -> bool {
     use argon2::password_hash::{PasswordHash, PasswordVerifier};
     match PasswordHash::new(hash) {

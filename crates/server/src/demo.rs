@@ -149,6 +149,8 @@ pub async fn seed(state: &AppState) -> AppResult<DemoReport> {
     let mut report = DemoReport::default();
     let admin = Actor::new(Role::Admin, "demo");
     let policy = demo_policy();
+    // The demo school charges a fee, paid through the sandbox: it must be configured.
+    state.payments.check_fee(DEMO_SCHOOL, policy.fee_cents)?;
 
     // Roster.
     let mut records = Vec::new();
@@ -317,7 +319,7 @@ async fn advance(
         amount_cents: order.amount_cents,
         paid: true,
     };
-    let (body, signature) = state.payments.sandbox().callback_for(&notice)?;
+    let (body, signature) = state.payments.sandbox()?.callback_for(&notice)?;
     let mut headers = axum::http::HeaderMap::new();
     headers.insert(
         crate::payment::SANDBOX_SIGNATURE_HEADER,

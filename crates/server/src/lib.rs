@@ -179,6 +179,14 @@ pub async fn serve_state(
     let addr = listener
         .local_addr()
         .map_err(|e| AppError::internal(format_args!("local address: {e}")))?;
+    // A fee nobody collects would let students past it, or stop them at the payment step:
+    // refuse to serve until the configuration says who collects it.
+    for school in store::schools::charging_fee(&state.store).await? {
+        state
+            .payments
+            .check_fee(&school.name, school.policy.fee_cents)?;
+    }
+    tracing::info!("{}", state.payments.describe());
     let (stop, mut stopped) = watch::channel(false);
     let tls = match &state.config.tls {
         Some(tls) => Some(tls::server_config(tls)?),
@@ -196,16 +204,25 @@ pub async fn serve_state(
         Some(config) => {
             let listener = tls::TlsListener::new(listener, config, stop.subscribe())
                 .map_err(|e| AppError::internal(format_args!("TLS listener: {e}")))?;
+            // `tap_io` gives the TLS listener the connection info the plain one has (the
+            // client's address, for sign-in throttling).
+            let listener = axum::serve::ListenerExt::tap_io(listener, |_| ());
             tokio::spawn(async move {
-                axum::serve(listener, router)
-                    .with_graceful_shutdown(shutdown)
-                    .await
+                axum::serve(
+                    listener,
+                    router.into_make_service_with_connect_info::<SocketAddr>(),
+                )
+                .with_graceful_shutdown(shutdown)
+                .await
             })
         }
         None => tokio::spawn(async move {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(shutdown)
-                .await
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(shutdown)
+            .await
         }),
     };
     Ok((

@@ -39,11 +39,29 @@ pub async fn check(store: &Store, bucket: &str, limit: Limit) -> AppResult<()> {
     }
 }
 
-/// Counts one failure; returns the failures left in the current window.
-pub async fn record_failure(tx: &mut WriteTx, bucket: &str, limit: Limit) -> AppResult<u32> {
+/// Takes one attempt from the bucket before the attempt is judged, in one conditional write
+/// committed at once, so parallel attempts are each counted against the limit; refuses (429,
+/// `Retry-After`) when the window has none left. Answers the attempts left after this one.
+/// A successful attempt gives its place back ([`give_back`]) or clears the bucket ([`reset`]).
+pub async fn take(store: &Store, bucket: &str, limit: Limit) -> AppResult<u32> {
     let now = now_ms();
-    let hits = rate_limits::count_failure(tx, bucket, now, now - limit.window_ms).await?;
-    Ok(u32::try_from(i64::from(limit.max_failures) - hits).unwrap_or(0))
+    let max = i64::from(limit.max_failures);
+    let mut tx = store.begin().await?;
+    let taken = rate_limits::take(&mut tx, bucket, now, now - limit.window_ms, max).await?;
+    tx.commit().await?;
+    match taken {
+        Some(hits) => Ok(u32::try_from(max - hits).unwrap_or(0)),
+        None => {
+            let start = rate_limits::window(store, bucket)
+                .await?
+                .map_or(now, |(start, _)| start);
+            Err(too_many(start + limit.window_ms - now))
+        }
+    }
+}
+
+pub async fn give_back(tx: &mut WriteTx, bucket: &str) -> AppResult<()> {
+    Ok(rate_limits::give_back(tx, bucket).await?)
 }
 
 pub async fn reset(tx: &mut WriteTx, bucket: &str) -> AppResult<()> {

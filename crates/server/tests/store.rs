@@ -549,7 +549,7 @@ async fn a_code_binds_to_its_first_session_and_reissue_revokes_it() {
 }
 
 #[tokio::test]
-async fn rate_limit_counts_failures_per_window() {
+async fn rate_limit_counts_attempts_per_window() {
     on_both(|store| async move {
         let limit = Limit {
             max_failures: 3,
@@ -557,23 +557,30 @@ async fn rate_limit_counts_failures_per_window() {
         };
         ratelimit::check(&store, "identity:a", limit).await.unwrap();
         for left in [2, 1, 0] {
-            let mut tx = store.begin().await.unwrap();
             assert_eq!(
-                ratelimit::record_failure(&mut tx, "identity:a", limit)
-                    .await
-                    .unwrap(),
+                ratelimit::take(&store, "identity:a", limit).await.unwrap(),
                 left
             );
-            tx.commit().await.unwrap();
         }
-        let err = ratelimit::check(&store, "identity:a", limit)
+        let err = ratelimit::take(&store, "identity:a", limit)
             .await
             .unwrap_err();
         assert_eq!(err.code, ErrorCode::TooManyAttempts);
         let retry = err.retry_after_s.unwrap();
         assert!(retry > 0 && retry <= 15 * 60);
-        // Other buckets are unaffected; a reset clears the bucket.
+        let err = ratelimit::check(&store, "identity:a", limit)
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, ErrorCode::TooManyAttempts);
+        // Other buckets are unaffected; a success gives its attempt back; a reset clears.
         ratelimit::check(&store, "identity:b", limit).await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        ratelimit::give_back(&mut tx, "identity:a").await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(
+            ratelimit::take(&store, "identity:a", limit).await.unwrap(),
+            0
+        );
         let mut tx = store.begin().await.unwrap();
         ratelimit::reset(&mut tx, "identity:a").await.unwrap();
         tx.commit().await.unwrap();
@@ -584,18 +591,40 @@ async fn rate_limit_counts_failures_per_window() {
             window_ms: 0,
         };
         for _ in 0..2 {
-            let mut tx = store.begin().await.unwrap();
             assert_eq!(
-                ratelimit::record_failure(&mut tx, "identity:c", expired)
+                ratelimit::take(&store, "identity:c", expired)
                     .await
                     .unwrap(),
                 0
             );
-            tx.commit().await.unwrap();
         }
-        ratelimit::check(&store, "identity:c", expired)
-            .await
-            .unwrap();
+    })
+    .await;
+}
+
+/// Twenty parallel attempts against a limit of five: exactly five are let through, however
+/// the requests interleave (the probe saw all twenty evaluated).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_attempts_cannot_slip_under_a_rate_limit() {
+    on_both(|store| async move {
+        let limit = Limit {
+            max_failures: 5,
+            window_ms: 15 * 60_000,
+        };
+        let tasks: Vec<_> = (0..20)
+            .map(|_| {
+                let store = store.clone();
+                tokio::spawn(async move { ratelimit::take(&store, "identity:race", limit).await })
+            })
+            .collect();
+        let mut passed = 0;
+        for t in tasks {
+            match t.await.unwrap() {
+                Ok(_) => passed += 1,
+                Err(e) => assert_eq!(e.code, ErrorCode::TooManyAttempts),
+            }
+        }
+        assert_eq!(passed, 5);
     })
     .await;
 }

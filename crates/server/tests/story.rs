@@ -4,6 +4,7 @@
 // Stories are tests: a failed unwrap is a failed story.
 #![allow(clippy::unwrap_used)]
 
+#[macro_use]
 mod support;
 
 use gradphoto_api::error::ErrorCode;
@@ -19,27 +20,6 @@ use gradphoto_domain::role::Role;
 use gradphoto_domain::state::CaseState;
 use support::fixture::{self, Fixture};
 use support::{flows, photos, Db, TestServer};
-
-macro_rules! stories {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::Db::Sqlite).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::Db::Postgres).await;
-                }
-            )*
-        }
-    };
-}
 
 stories!(
     code_to_approval,

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use gradphoto_domain::measures::{AssessStatus, CheckReport, MeasureId, MeasureResult, Verdict};
 use gradphoto_domain::role::Role;
 use gradphoto_server::analyzer::{AnalyzeError, AnalyzeInput, AnalyzeOutput, PhotoAnalyzer};
-use gradphoto_server::config::Config;
+use gradphoto_server::config::{Config, PaymentConfig};
 use gradphoto_server::demo::DemoReport;
 use gradphoto_server::{serve, ServerHandle};
 use image::imageops::FilterType;
@@ -91,6 +91,7 @@ impl Server {
             data_dir: dir.path().to_path_buf(),
             workers: 1,
             review_lease_seconds: lease_seconds,
+            payment: PaymentConfig::sandbox(),
             ..Config::default()
         };
         let (addr, handle) = serve(config, Arc::new(ScalingAnalyzer)).await.unwrap();

@@ -2,6 +2,7 @@
 //! HTTP (the CLI offers the same).
 
 use axum::body::Bytes;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::State;
 use axum::routing::post;
 use axum::{Json, Router};
@@ -15,14 +16,24 @@ use gradphoto_domain::roster::{parse_roster_csv, RosterRowError};
 
 use crate::http::auth::StaffSession;
 use crate::http::error::{AppError, AppResult, ErrorCode};
+use crate::http::extract::JsonBody;
 use crate::invite::{self, InviteSelection};
 use crate::store::{schools, students, users};
 use crate::AppState;
 
+/// A roster CSV: tens of thousands of students fit well within it.
+pub const ROSTER_BODY_MAX: usize = 16 * 1024 * 1024;
+
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/api/admin/roster/check", post(roster_check))
-        .route("/api/admin/roster/import", post(roster_import))
+        .route(
+            "/api/admin/roster/check",
+            post(roster_check).layer(DefaultBodyLimit::max(ROSTER_BODY_MAX)),
+        )
+        .route(
+            "/api/admin/roster/import",
+            post(roster_import).layer(DefaultBodyLimit::max(ROSTER_BODY_MAX)),
+        )
         .route("/api/admin/invites", post(invites))
         .route("/api/admin/users", post(add_user))
 }
@@ -108,7 +119,7 @@ async fn roster_import(
 async fn invites(
     State(state): State<AppState>,
     staff: StaffSession,
-    Json(req): Json<InviteRequest>,
+    JsonBody(req): JsonBody<InviteRequest>,
 ) -> AppResult<Json<Vec<InviteLink>>> {
     staff.require_admin()?;
     let school = match &staff.school_id {
@@ -132,7 +143,7 @@ async fn invites(
 async fn add_user(
     State(state): State<AppState>,
     staff: StaffSession,
-    Json(req): Json<NewUserRequest>,
+    JsonBody(req): JsonBody<NewUserRequest>,
 ) -> AppResult<Json<NewUser>> {
     staff.require_admin()?;
     // A school's administrator creates accounts for that school only.

@@ -1,14 +1,19 @@
 //! Bearer-token extractors (`StudentSession`, `StaffSession`) and staff sign-in.
 
-use axum::extract::{FromRequestParts, State};
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::routing::post;
 use axum::{Json, Router};
 use gradphoto_api::common::{LoginRequest, LoginResponse, SignedOut, StaffUser};
 use gradphoto_domain::audit::AuditAction;
 use gradphoto_domain::role::Role;
+use gradphoto_domain::text;
 
 use crate::http::error::{AppError, AppResult, ErrorCode};
+use crate::http::extract::JsonBody;
+use crate::ratelimit::{self, Limit};
 use crate::store::sessions::{self, SessionRow, KIND_STAFF, KIND_STUDENT};
 use crate::store::{users, Actor};
 use crate::AppState;
@@ -144,36 +149,84 @@ pub fn routes() -> Router<AppState> {
         .route("/api/auth/me", axum::routing::get(me))
 }
 
+/// The client's address, when the server was started with connection info (always, outside
+/// unit tests that call the router directly).
+pub struct Peer(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Peer {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Peer(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip()),
+        ))
+    }
+}
+
+fn login_limits(state: &AppState) -> (Limit, Limit) {
+    let window_ms = i64::try_from(state.config.login_window_minutes)
+        .unwrap_or(15)
+        .saturating_mul(60_000);
+    (
+        Limit {
+            max_failures: state.config.login_max_failures,
+            window_ms,
+        },
+        Limit {
+            max_failures: state.config.login_address_max_failures,
+            window_ms,
+        },
+    )
+}
+
 async fn login(
     State(state): State<AppState>,
-    Json(req): Json<LoginRequest>,
+    Peer(peer): Peer,
+    JsonBody(req): JsonBody<LoginRequest>,
 ) -> AppResult<Json<LoginResponse>> {
-    let user = users::find_by_username(&state.store, req.username.trim()).await?;
+    let username = req.username.trim().to_string();
+    // Counted before the password is checked, per account and per address, so neither a
+    // burst of parallel guesses nor guesses spread over many accounts get past the limits.
+    let (per_account, per_address) = login_limits(&state);
+    let address_bucket = peer.map(|ip| format!("login-address:{ip}"));
+    if let Some(bucket) = &address_bucket {
+        ratelimit::take(&state.store, bucket, per_address).await?;
+    }
+    let account_bucket = format!("login-account:{}", username.to_lowercase());
+    ratelimit::take(&state.store, &account_bucket, per_account).await?;
+
+    let user = users::find_by_username(&state.store, &username)
+        .await?
+        .filter(|u| !u.disabled);
     let password = req.password.clone();
-    let user = match user {
-        Some(u) if !u.disabled => {
-            let hash = u.password_hash.clone();
-            let ok = tokio::task::spawn_blocking(move || {
-                crate::crypto::verify_password(&password, &hash)
-            })
-            .await?;
-            ok.then_some(u)
-        }
-        _ => None,
-    };
-    let Some(user) = user else {
-        // Failed sign-ins are kept on record (who tried which account, when).
+    let hash = user.as_ref().map(|u| u.password_hash.clone());
+    let ok = tokio::task::spawn_blocking(move || {
+        crate::crypto::verify_password_or_dummy(&password, hash.as_deref())
+    })
+    .await?;
+    let Some(user) = user.filter(|_| ok) else {
+        // Failed sign-ins are kept on record: which account was tried, as far as it is fit to
+        // keep (bounded, invisible characters shown), and when.
         let mut tx = state.store.begin().await?;
         tx.audit(
             &Actor::system(),
             AuditAction::LoginFailed,
-            req.username.trim(),
+            &text::stranger(&username),
             serde_json::json!({}),
         )
         .await?;
         tx.commit().await?;
         return Err(AppError::from(ErrorCode::BadCredentials));
     };
+    let mut tx = state.store.begin().await?;
+    ratelimit::reset(&mut tx, &account_bucket).await?;
+    if let Some(bucket) = &address_bucket {
+        ratelimit::give_back(&mut tx, bucket).await?;
+    }
+    tx.commit().await?;
     let mut tx = state.store.begin().await?;
     let ttl = state.session_ttl_ms();
     let (token, _) =

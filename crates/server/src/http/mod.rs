@@ -12,7 +12,9 @@ use crate::AppState;
 
 pub mod admin;
 pub mod auth;
+pub mod drain;
 pub mod error;
+pub mod extract;
 pub mod multipart;
 pub mod portal;
 pub mod review;
@@ -22,10 +24,14 @@ pub mod sync;
 
 pub use error::{AppError, AppResult, ErrorCode};
 
+/// The largest JSON body any route takes (a decision with its comment is under 8 KiB).
+pub const JSON_BODY_MAX: usize = 64 * 1024;
+
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
     // Uploads enforce their own, configurable limit per file while streaming; the largest body
-    // is the identity form, two images each up to that limit. Other bodies are small.
+    // is the identity form, two images each up to that limit. Those routes (and the roster
+    // import) raise the limit for themselves; every other body is JSON and small.
     let upload_limit = usize::try_from(state.config.max_upload_bytes)
         .unwrap_or(usize::MAX)
         .saturating_mul(2)
@@ -33,14 +39,15 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .merge(auth::routes())
-        .merge(student::routes())
+        .merge(student::routes(upload_limit))
         .merge(admin::routes())
         .merge(review::routes())
         .merge(supervisor::routes())
         .merge(sync::routes())
         .fallback_service(portal::service())
         .layer(axum::middleware::map_response(json_errors))
-        .layer(DefaultBodyLimit::max(upload_limit))
+        .layer(DefaultBodyLimit::max(JSON_BODY_MAX))
+        .layer(axum::middleware::from_fn(drain::drain_unread))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -77,7 +84,7 @@ async fn json_errors(response: Response) -> Response {
         .map(|b| String::from_utf8_lossy(&b).into_owned())
         .unwrap_or_default();
     let code = match status {
-        StatusCode::PAYLOAD_TOO_LARGE => ErrorCode::UploadTooLarge,
+        StatusCode::PAYLOAD_TOO_LARGE => ErrorCode::BodyTooLarge,
         StatusCode::UNSUPPORTED_MEDIA_TYPE => ErrorCode::UnsupportedMediaType,
         StatusCode::UNPROCESSABLE_ENTITY => ErrorCode::InvalidBody,
         StatusCode::METHOD_NOT_ALLOWED => ErrorCode::MethodNotAllowed,

@@ -4,6 +4,7 @@
 use axum::extract::multipart::Field;
 use axum::http::StatusCode;
 use gradphoto_api::common::UploadFormat;
+use gradphoto_domain::text::Limit;
 
 use crate::http::error::{AppError, AppResult, ErrorCode};
 use crate::objects::sniff_image;
@@ -60,11 +61,27 @@ pub(crate) fn size_text(bytes: u64) -> String {
     }
 }
 
-pub(crate) const TEXT_FIELD_LIMIT: u64 = 4096;
-
-pub(crate) async fn read_text(field: &mut Field<'_>, name: &str) -> AppResult<String> {
-    let bytes = read_field_limited(field, TEXT_FIELD_LIMIT, name).await?;
-    String::from_utf8(bytes).map_err(|_| AppError::from(ErrorCode::BadText).with_field(name))
+/// A text part within its `domain::text` limit: too long is a field error naming the field and
+/// its limit in characters (never a file-size message).
+pub(crate) async fn read_text(field: &mut Field<'_>, limit: Limit) -> AppResult<String> {
+    let too_long = || AppError::localized(&limit.exceeded()).with_field(limit.field);
+    // UTF-8 takes at most four bytes a character: more bytes than that are too many characters.
+    let max_bytes = (limit.max_chars as u64).saturating_mul(4);
+    let bytes = read_field_limited(field, max_bytes, limit.field)
+        .await
+        .map_err(|e| {
+            if e.code == ErrorCode::UploadTooLarge {
+                too_long()
+            } else {
+                e
+            }
+        })?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| AppError::from(ErrorCode::BadText).with_field(limit.field))?;
+    limit
+        .check(&text)
+        .map_err(|e| AppError::localized(&e).with_field(limit.field))?;
+    Ok(text)
 }
 
 /// An image part: read within the limit, then its type sniffed from the content.

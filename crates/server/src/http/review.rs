@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -23,6 +23,7 @@ use gradphoto_domain::state::CaseState;
 
 use crate::http::auth::StaffSession;
 use crate::http::error::{AppError, AppResult};
+use crate::http::extract::{JsonBody, Params};
 use crate::journey::{self, review::Decider};
 use crate::store::cases::{self, CaseRow};
 use crate::store::review::{self as rstore, QueueFilter, MAX_CLAIM};
@@ -95,7 +96,7 @@ fn page_limit(limit: Option<u32>, default: u32, max: u32) -> AppResult<u32> {
 async fn queue(
     State(state): State<AppState>,
     staff: StaffSession,
-    Query(q): Query<QueueQuery>,
+    Params(q): Params<QueueQuery>,
 ) -> AppResult<Json<QueuePage>> {
     staff.require_reviewer()?;
     let school = school_scope(&staff, q.school.as_deref())?;
@@ -170,7 +171,7 @@ async fn cached_counts(state: &AppState, school: Option<&str>) -> AppResult<Vec<
 async fn claim(
     State(state): State<AppState>,
     staff: StaffSession,
-    Json(req): Json<ClaimRequest>,
+    JsonBody(req): JsonBody<ClaimRequest>,
 ) -> AppResult<Json<ClaimResponse>> {
     staff.require_reviewer()?;
     let lease = lease_ms(&state);
@@ -249,7 +250,7 @@ async fn decision(
     State(state): State<AppState>,
     staff: StaffSession,
     Path(case_id): Path<String>,
-    Json(req): Json<DecisionRequest>,
+    JsonBody(req): JsonBody<DecisionRequest>,
 ) -> AppResult<Json<DecisionRecord>> {
     staff.require_reviewer()?;
     let actor = staff.actor();

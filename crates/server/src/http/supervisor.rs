@@ -1,6 +1,6 @@
 //! Supervisor endpoints: overrides, the audit log (paged, verifiable) and statistics.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use gradphoto_api::audit::{AuditEntry, AuditPage, AuditQuery, AuditVerification, BrokenLink};
@@ -11,6 +11,7 @@ use gradphoto_domain::Localized;
 
 use crate::http::auth::StaffSession;
 use crate::http::error::{AppError, AppResult};
+use crate::http::extract::{JsonBody, Params};
 use crate::journey::{self, review::Decider};
 use crate::store::audit;
 use crate::store::review as rstore;
@@ -34,7 +35,7 @@ async fn override_decision(
     State(state): State<AppState>,
     staff: StaffSession,
     Path(case_id): Path<String>,
-    Json(req): Json<OverrideRequest>,
+    JsonBody(req): JsonBody<OverrideRequest>,
 ) -> AppResult<Json<DecisionRecord>> {
     staff.require_supervisor()?;
     let actor = staff.actor();
@@ -53,7 +54,7 @@ async fn override_decision(
 async fn audit_page(
     State(state): State<AppState>,
     staff: StaffSession,
-    Query(q): Query<AuditQuery>,
+    Params(q): Params<AuditQuery>,
 ) -> AppResult<Json<AuditPage>> {
     staff.require_supervisor()?;
     let limit = match q.limit {

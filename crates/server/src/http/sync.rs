@@ -1,7 +1,7 @@
 //! `GET /api/review/sync`: incremental, paged, gzip-compressed case changes for the reviewer
 //! workstation.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use gradphoto_api::error::ErrorCode;
@@ -10,6 +10,7 @@ use tower_http::compression::CompressionLayer;
 
 use crate::http::auth::StaffSession;
 use crate::http::error::{AppError, AppResult};
+use crate::http::extract::Params;
 use crate::store::review as rstore;
 use crate::store::sync as sstore;
 use crate::AppState;
@@ -23,7 +24,7 @@ pub fn routes() -> Router<AppState> {
 async fn sync(
     State(state): State<AppState>,
     staff: StaffSession,
-    Query(q): Query<SyncQuery>,
+    Params(q): Params<SyncQuery>,
 ) -> AppResult<Json<SyncPage>> {
     staff.require_reviewer()?;
     let limit = match q.limit {

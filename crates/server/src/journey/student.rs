@@ -274,12 +274,14 @@ pub async fn verify_identity(
     let record = students::get(&state.store, &case.student_id)
         .await?
         .ok_or_else(|| AppError::internal("case without student"))?;
+    // The attempt is counted before it is judged, so parallel attempts cannot all slip under
+    // the limit; a match clears the count again.
+    let bucket = identity_bucket(case_id);
+    let left = ratelimit::take(&state.store, &bucket, identity_limit(state)).await?;
     let matches = record.name == name
         && record.id_number_hash == students::id_hash(&state.crypto, id_number.as_str());
-    let bucket = identity_bucket(case_id);
     if !matches {
         let mut tx = state.store.begin().await?;
-        let left = ratelimit::record_failure(&mut tx, &bucket, identity_limit(state)).await?;
         tx.audit(
             actor,
             AuditAction::IdentityFailed,

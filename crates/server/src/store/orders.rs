@@ -154,7 +154,11 @@ pub async fn settle(
         .bind(&order.id)
         .execute(tx.conn())
         .await?;
-    let actor = Actor::new(gradphoto_domain::role::Role::Student, &order.case_id);
+    // The provider's verified notice moves the case, not the student: the audit says so.
+    let actor = Actor {
+        role: None,
+        id: format!("payment:{}", order.provider),
+    };
     complete_case_payment(tx, &order.case_id, &order.id, &actor).await?;
     Ok(Settled::Paid)
 }

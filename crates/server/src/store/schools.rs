@@ -92,3 +92,12 @@ pub async fn set_policy(
         .await?;
     Ok(())
 }
+
+/// Schools whose policy charges a fee (the start-up check that someone collects it).
+pub async fn charging_fee(store: &Store) -> StoreResult<Vec<SchoolRow>> {
+    Ok(list(store)
+        .await?
+        .into_iter()
+        .filter(|s| s.policy.fee_cents > 0)
+        .collect())
+}

@@ -25,6 +25,26 @@ pub async fn to_ready(base: &Client, student: &StudentFixture) -> Client {
 pub async fn to_ready_with_card(
     base: &Client,
     student: &StudentFixture,
+    card: (PhotoUpload, PhotoUpload),
+) -> Client {
+    let client = to_record_confirmed(base, student, card).await;
+    // A school that charges nothing needs no payment step.
+    if client.student_case().await.expect("case").state == CaseState::RecordConfirmed {
+        let paid = client.start_payment().await.expect("payment");
+        if let Some(pay_url) = &paid.pay_url {
+            client.sandbox_pay(pay_url).await.expect("sandbox pay");
+        }
+    }
+    let case = client.student_case().await.expect("case");
+    assert_eq!(case.state, CaseState::Ready);
+    client
+}
+
+/// Consent, identity check and record confirmation: the case waits for payment when the school
+/// charges (`record_confirmed`), or is ready when it does not.
+pub async fn to_record_confirmed(
+    base: &Client,
+    student: &StudentFixture,
     (front, back): (PhotoUpload, PhotoUpload),
 ) -> Client {
     let client = claim(base, student).await;
@@ -36,19 +56,7 @@ pub async fn to_ready_with_card(
         .await
         .expect("identity");
     assert_eq!(case.state, CaseState::IdentityVerified);
-    let case = client.confirm_record().await.expect("confirm");
-    // A school that charges nothing needs no payment step.
-    if case.state == CaseState::RecordConfirmed {
-        let paid = client.start_payment().await.expect("payment");
-        if paid.pay_url.is_some() {
-            client
-                .sandbox_pay(&paid.order.id)
-                .await
-                .expect("sandbox pay");
-        }
-    }
-    let case = client.student_case().await.expect("case");
-    assert_eq!(case.state, CaseState::Ready);
+    client.confirm_record().await.expect("confirm");
     client
 }
 

@@ -14,4 +14,28 @@ pub mod seed;
 pub mod server;
 
 pub use analyzer::analyzer;
+
+/// Declares each story twice, on SQLite and on a throwaway PostgreSQL: `stories!(a, b);` with
+/// `async fn a(db: Db)` in the including file.
+#[allow(unused_macros)]
+macro_rules! stories {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::Db::Sqlite).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::Db::Postgres).await;
+                }
+            )*
+        }
+    };
+}
 pub use server::{Db, TestServer};

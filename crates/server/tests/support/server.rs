@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use gradphoto_client::Client;
 use gradphoto_server::analyzer::PhotoAnalyzer;
-use gradphoto_server::config::{Config, Secret};
+use gradphoto_server::config::{Config, PaymentConfig, Secret};
 use gradphoto_server::{serve, AppState, ServerHandle};
 use tempfile::TempDir;
 
@@ -27,6 +27,24 @@ pub struct TestServer {
 }
 
 impl TestServer {
+    /// The configuration a test server runs with: a free port, `data_dir`, two workers, the
+    /// sandbox payment provider, SQLite in `data_dir` or a fresh PostgreSQL database.
+    pub async fn config(db: Db, data_dir: &std::path::Path) -> Config {
+        let database = match db {
+            Db::Sqlite => None,
+            Db::Postgres => Some(pg::PgCluster::shared().fresh_database().await),
+        };
+        Config {
+            listen: "127.0.0.1:0".into(),
+            data_dir: data_dir.to_path_buf(),
+            workers: 2,
+            payment: PaymentConfig::sandbox(),
+            // SQLite uses the default: a file in the data directory.
+            database_url: database.map(Secret::new),
+            ..Config::default()
+        }
+    }
+
     pub async fn start(db: Db) -> TestServer {
         TestServer::start_with(db, super::analyzer(), |_| {}).await
     }
@@ -37,18 +55,7 @@ impl TestServer {
         tweak: impl FnOnce(&mut Config),
     ) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
-        let database = match db {
-            Db::Sqlite => None,
-            Db::Postgres => Some(pg::PgCluster::shared().fresh_database().await),
-        };
-        let mut config = Config {
-            listen: "127.0.0.1:0".into(),
-            data_dir: dir.path().to_path_buf(),
-            workers: 2,
-            ..Config::default()
-        };
-        // SQLite uses the default: a file in the data directory.
-        config.database_url = database.map(Secret::new);
+        let mut config = TestServer::config(db, dir.path()).await;
         tweak(&mut config);
         let (addr, handle) = serve(config, analyzer).await.expect("server starts");
         TestServer {

@@ -76,6 +76,8 @@ export async function startServer({ bin, cwd, env: extraEnv = {}, serveDist = nu
     GRADPHOTO_DATA_DIR: dataDir,
     GRADPHOTO_LISTEN: "127.0.0.1:0",
     RUST_LOG: process.env.RUST_LOG ?? "warn",
+    // The demo school charges a fee, paid through the sandbox (never the default).
+    GRADPHOTO_PAYMENT_PROVIDER: "sandbox",
     ...(front ? { GRADPHOTO_PUBLIC_URL: front.url } : {}),
     ...extraEnv,
   };

@@ -4,10 +4,12 @@ use axum::extract::{Multipart, State};
 use axum::http::HeaderMap;
 use axum::Json;
 use gradphoto_api::student::{ClaimRequest, ClaimResponse, ConsentRequest, StudentCase};
+use gradphoto_domain::text;
 
 use super::*;
 use crate::http::auth::{bearer_token, StudentSession};
 use crate::http::error::{AppResult, ErrorCode};
+use crate::http::extract::JsonBody;
 use crate::journey::{self, student::IdentityForm};
 use crate::store::{codes, sessions};
 use crate::AppState;
@@ -15,7 +17,7 @@ use crate::AppState;
 pub(super) async fn claim(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Json(req): Json<ClaimRequest>,
+    JsonBody(req): JsonBody<ClaimRequest>,
 ) -> AppResult<Json<ClaimResponse>> {
     let presented = bearer_token(&headers).map(str::to_string);
     let presented_hash = presented.as_deref().map(sessions::token_hash);
@@ -60,7 +62,7 @@ pub(super) async fn get_case(
 pub(super) async fn consent(
     State(state): State<AppState>,
     student: StudentSession,
-    Json(req): Json<ConsentRequest>,
+    JsonBody(req): JsonBody<ConsentRequest>,
 ) -> AppResult<Json<StudentCase>> {
     journey::student::record_consent(
         &state,
@@ -84,8 +86,8 @@ pub(super) async fn identity(
     let mut form = IdentityForm::default();
     while let Some(mut field) = multipart.next_field().await.map_err(malformed_multipart)? {
         match field.name().unwrap_or_default().to_string().as_str() {
-            "name" => form.name = Some(read_text(&mut field, "name").await?),
-            "id_number" => form.id_number = Some(read_text(&mut field, "id_number").await?),
+            "name" => form.name = Some(read_text(&mut field, text::PERSON_NAME).await?),
+            "id_number" => form.id_number = Some(read_text(&mut field, text::ID_NUMBER).await?),
             "id_front" => form.id_front = Some(read_image(&mut field, max, "id_front").await?.0),
             "id_back" => form.id_back = Some(read_image(&mut field, max, "id_back").await?.0),
             _ => {}

@@ -3,6 +3,7 @@
 //! callbacks. Each part is its own module; what a request does to the data is in
 //! [`crate::journey`], so the demo and the HTTP API share it.
 
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::Router;
 
@@ -30,16 +31,19 @@ use submit::*;
 use views::*;
 pub use views::{attempt_view, case_view, latest_decision, policy_summary, school_info};
 
-pub fn routes() -> Router<AppState> {
+/// The student's routes; `upload_limit` bounds the two multipart bodies (identity, attempts),
+/// every other body stays within the application's small JSON limit.
+pub fn routes(upload_limit: usize) -> Router<AppState> {
+    let uploads = DefaultBodyLimit::max(upload_limit);
     Router::new()
         .route("/api/public/school", get(public_school))
         .route("/api/student/claim", post(claim))
         .route("/api/student/case", get(get_case))
         .route("/api/student/consent", post(consent))
-        .route("/api/student/identity", post(identity))
+        .route("/api/student/identity", post(identity).layer(uploads))
         .route("/api/student/confirm", post(confirm))
         .route("/api/student/payment", post(payment))
-        .route("/api/student/attempts", post(upload_attempt))
+        .route("/api/student/attempts", post(upload_attempt).layer(uploads))
         .route("/api/student/attempts/{id}", get(get_attempt))
         .route(
             "/api/student/attempts/{id}/standardized.jpg",

@@ -5,6 +5,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use gradphoto_api::common::{AttemptView, PhotoSource};
+use gradphoto_domain::text;
 
 use super::*;
 use crate::http::auth::StudentSession;
@@ -40,7 +41,10 @@ pub(super) async fn upload_attempt(
     while let Some(mut field) = multipart.next_field().await.map_err(malformed_multipart)? {
         match field.name().unwrap_or_default().to_string().as_str() {
             "upload_id" => {
-                let id = read_text(&mut field, "upload_id").await?.trim().to_string();
+                let id = read_text(&mut field, text::IDENTIFIER.named("upload_id"))
+                    .await?
+                    .trim()
+                    .to_string();
                 if !id.is_empty() && upload_id.is_none() {
                     if let Some(existing) =
                         attempts::by_upload_id(&state.store, &case.id, &id).await?
@@ -53,7 +57,10 @@ pub(super) async fn upload_attempt(
                 }
             }
             "source" => {
-                source = match read_text(&mut field, "source").await?.trim() {
+                source = match read_text(&mut field, text::LABEL.named("source"))
+                    .await?
+                    .trim()
+                {
                     "album" => PhotoSource::Album,
                     "camera" | "" => PhotoSource::Camera,
                     _ => return Err(AppError::from(ErrorCode::BadSource).with_field("source")),

@@ -1,6 +1,6 @@
 //! The sandbox provider's payment page (demo and tests).
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Json;
@@ -12,13 +12,37 @@ use crate::payment::PaymentNotice;
 use crate::store::orders;
 use crate::AppState;
 
+/// The pay link's capability (see `Sandbox::ticket`).
+#[derive(serde::Deserialize)]
+pub(super) struct Ticket {
+    ticket: Option<String>,
+}
+
+/// The sandbox order a ticket opens; anything else is refused before the order is read.
+async fn ticketed_order(
+    state: &AppState,
+    order_id: &str,
+    ticket: &Ticket,
+) -> AppResult<orders::OrderRow> {
+    state
+        .payments
+        .sandbox()?
+        .check_ticket(order_id, ticket.ticket.as_deref())?;
+    let order = orders::get(&state.store, order_id)
+        .await?
+        .ok_or_else(|| AppError::not_found("订单", "Order"))?;
+    if order.provider != "sandbox" {
+        return Err(AppError::not_found("订单", "Order"));
+    }
+    Ok(order)
+}
+
 pub(super) async fn sandbox_page(
     State(state): State<AppState>,
     Path(order_id): Path<String>,
+    Query(ticket): Query<Ticket>,
 ) -> AppResult<Html<String>> {
-    let order = orders::get(&state.store, &order_id)
-        .await?
-        .ok_or_else(|| AppError::not_found("订单", "Order"))?;
+    let order = ticketed_order(&state, &order_id, &ticket).await?;
     let yuan = order.amount_cents as f64 / 100.0;
     Ok(Html(format!(
         "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
@@ -37,21 +61,17 @@ pub(super) async fn sandbox_page(
 pub(super) async fn sandbox_confirm(
     State(state): State<AppState>,
     Path(order_id): Path<String>,
+    Query(ticket): Query<Ticket>,
     headers: HeaderMap,
 ) -> AppResult<Response> {
-    let order = orders::get(&state.store, &order_id)
-        .await?
-        .ok_or_else(|| AppError::not_found("订单", "Order"))?;
-    if order.provider != "sandbox" {
-        return Err(AppError::not_found("订单", "Order"));
-    }
+    let order = ticketed_order(&state, &order_id, &ticket).await?;
     let notice = PaymentNotice {
         order_id: order.id.clone(),
         provider_ref: format!("sandbox-{}", order.id),
         amount_cents: order.amount_cents,
         paid: true,
     };
-    let (body, signature) = state.payments.sandbox().callback_for(&notice)?;
+    let (body, signature) = state.payments.sandbox()?.callback_for(&notice)?;
     let mut callback_headers = HeaderMap::new();
     callback_headers.insert(
         crate::payment::SANDBOX_SIGNATURE_HEADER,

@@ -1,6 +1,6 @@
 //! Public school information (before a code is claimed) and the school of a signed-in student.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::Json;
 use gradphoto_api::common::{PhotoRule, ReasonView};
@@ -12,6 +12,7 @@ use serde::Deserialize;
 use super::*;
 use crate::http::auth::bearer_token;
 use crate::http::error::{AppError, AppResult, ErrorCode};
+use crate::http::extract::Params;
 use crate::store::{cases, schools, sessions};
 use crate::AppState;
 
@@ -20,10 +21,16 @@ pub(super) struct SchoolQuery {
     id: Option<String>,
 }
 
+impl gradphoto_api::bounds::Bounded for SchoolQuery {
+    fn check_bounds(&self) -> Result<(), gradphoto_domain::text::TextError> {
+        gradphoto_domain::text::IDENTIFIER.check_opt(self.id.as_deref())
+    }
+}
+
 pub(super) async fn public_school(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(q): Query<SchoolQuery>,
+    Params(q): Params<SchoolQuery>,
 ) -> AppResult<Json<PublicSchool>> {
     let school = match q.id {
         Some(id) => schools::get(&state.store, &id).await?,

@@ -8,13 +8,14 @@ use gradphoto_domain::state::Event;
 use super::*;
 use crate::http::auth::StudentSession;
 use crate::http::error::AppResult;
+use crate::http::extract::JsonBody;
 use crate::journey;
 use crate::AppState;
 
 pub(super) async fn submit(
     State(state): State<AppState>,
     student: StudentSession,
-    Json(req): Json<SubmitRequest>,
+    JsonBody(req): JsonBody<SubmitRequest>,
 ) -> AppResult<Json<StudentCase>> {
     journey::student::submit(&state, &student.actor(), &student.case_id, &req.attempt_id).await?;
     Ok(Json(case_view(&state, &student.case_id).await?))

@@ -103,6 +103,7 @@ async fn world_with_upload_limit(max_upload_bytes: u64) -> World {
         identity_max_failures: 2,
         // Jobs run when the test drains the queue, so every check sees a finished analysis.
         workers: 0,
+        payment: crate::config::PaymentConfig::sandbox(),
         ..Config::default()
     };
     let (addr, handle) = crate::serve(config, analyzer()).await.unwrap();
@@ -419,7 +420,7 @@ async fn student_journey_over_http() {
     )
     .await;
     assert_eq!(err.code, ErrorCode::BadSignature);
-    let sandbox = w.handle.state.payments.sandbox();
+    let sandbox = w.handle.state.payments.sandbox().unwrap();
     let cheap = serde_json::to_vec(&serde_json::json!({
         "order_id": pay.order.id, "provider_ref": "x", "amount_cents": 1, "paid": true
     }))

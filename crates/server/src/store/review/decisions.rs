@@ -28,7 +28,8 @@ pub enum CheckedVerdict {
 }
 
 /// Longest comment accepted, in characters.
-const MAX_COMMENT_CHARS: usize = 1000;
+/// Comments are bounded where every text field is (`domain::text`).
+const MAX_COMMENT_CHARS: usize = gradphoto_domain::text::COMMENT.max_chars;
 
 pub fn check_comment(comment: Option<&str>, field: &str) -> StoreResult<Option<String>> {
     let comment = comment.map(str::trim).filter(|c| !c.is_empty());

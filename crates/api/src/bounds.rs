@@ -1,0 +1,149 @@
+//! The size bounds of every request body and query, from `domain::text`: the server checks
+//! them before it uses or stores anything a request carries.
+
+use gradphoto_domain::text::{self, check_items, Limit, TextError};
+
+use crate::admin::{InviteRequest, NewUserRequest};
+use crate::audit::AuditQuery;
+use crate::common::LoginRequest;
+use crate::review::{self, DecisionRequest, OverrideRequest, QueueQuery, Verdict};
+use crate::student::{self, ConsentRequest, SubmitRequest};
+use crate::sync::SyncQuery;
+
+/// A request whose text fields are bounded.
+pub trait Bounded {
+    fn check_bounds(&self) -> Result<(), TextError>;
+}
+
+const DECISION_ID: Limit = text::IDENTIFIER.named("decision_id");
+const CASE_ID: Limit = text::IDENTIFIER.named("case_id");
+const ATTEMPT_ID: Limit = text::IDENTIFIER.named("attempt_id");
+const SCHOOL: Limit = text::LABEL.named("school");
+const SCHOOL_ID: Limit = text::IDENTIFIER.named("school_id");
+const STUDENT_NO: Limit = text::LABEL.named("student_no");
+const VERSION: Limit = text::LABEL.named("version");
+const REASON: Limit = text::LABEL.named("reasons");
+const OVERRIDE_COMMENT: Limit = text::COMMENT.named("override_comment");
+
+impl Bounded for LoginRequest {
+    fn check_bounds(&self) -> Result<(), TextError> {
+        text::USERNAME.check(&self.username)?;
+        text::PASSWORD.check(&self.password)
+    }
+}
+
+impl Bounded for NewUserRequest {
+    fn check_bounds(&self) -> Result<(), TextError> {
+        text::USERNAME.check(&self.username)?;
+        text::DISPLAY_NAME.check_opt(self.display_name.as_deref())?;
+        SCHOOL_ID.check_opt(self.school_id.as_deref())
+    }
+}
+
+impl Bounded for InviteRequest {
+    fn check_bounds(&self) -> Result<(), TextError> {
+        STUDENT_NO.check_opt(self.student_no.as_deref())?;
+        SCHOOL.check_opt(self.school.as_deref())
+    }
+}
+
+impl Bounded for AuditQuery {
+    fn check_bounds(&self) -> Result<(), TextError> {
+        Ok(())
+    }
+}
+
+impl Bounded for SyncQuery {
+    fn check_bounds(&self) -> Result<(), TextError> {
+        Ok(())
+    }
+}
+
+impl Bounded for QueueQuery {
+    fn check_bounds(&self) -> Result<(), TextError> {
+        SCHOOL_ID.named("school").check_opt(self.school.as_deref())
+    }
+}
+
+impl Bounded for review::ClaimRequest {
+    fn check_bounds(&self) -> Result<(), TextError> {
+        CASE_ID.check_opt(self.case_id.as_deref())?;
+        SCHOOL_ID.named("school").check_opt(self.school.as_deref())
+    }
+}
+
+impl Bounded for Verdict {
+    fn check_bounds(&self) -> Result<(), TextError> {
+        match self {
+            Verdict::Approve => Ok(()),
+            Verdict::Reject { reasons, comment } => {
+                check_items("reasons", reasons, text::MAX_REASONS)?;
+                for r in reasons {
+                    REASON.check(r)?;
+                }
+                text::COMMENT.check_opt(comment.as_deref())
+            }
+        }
+    }
+}
+
+impl Bounded for DecisionRequest {
+    fn check_bounds(&self) -> Result<(), TextError> {
+        DECISION_ID.check(&self.decision_id)?;
+        self.verdict.check_bounds()
+    }
+}
+
+impl Bounded for OverrideRequest {
+    fn check_bounds(&self) -> Result<(), TextError> {
+        DECISION_ID.check(&self.decision_id)?;
+        self.verdict.check_bounds()?;
+        OVERRIDE_COMMENT.check(&self.override_comment)
+    }
+}
+
+impl Bounded for student::ClaimRequest {
+    fn check_bounds(&self) -> Result<(), TextError> {
+        text::CODE.check(&self.code)
+    }
+}
+
+impl Bounded for ConsentRequest {
+    fn check_bounds(&self) -> Result<(), TextError> {
+        VERSION.check(&self.version)
+    }
+}
+
+impl Bounded for SubmitRequest {
+    fn check_bounds(&self) -> Result<(), TextError> {
+        ATTEMPT_ID.check(&self.attempt_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_huge_username_is_refused_by_name() {
+        let req = LoginRequest {
+            username: "a".repeat(65),
+            password: "x".into(),
+        };
+        assert_eq!(req.check_bounds().unwrap_err().field, "username");
+    }
+
+    #[test]
+    fn a_rejection_is_bounded_in_reasons_and_comment() {
+        let many = Verdict::Reject {
+            reasons: vec!["other".into(); 17],
+            comment: None,
+        };
+        assert_eq!(many.check_bounds().unwrap_err().field, "reasons");
+        let long = Verdict::Reject {
+            reasons: vec!["other".into()],
+            comment: Some("长".repeat(1001)),
+        };
+        assert_eq!(long.check_bounds().unwrap_err().field, "comment");
+    }
+}

@@ -1,0 +1,301 @@
+//! What an outside probe of the running server tried, kept as stories: each one guards a hole
+//! that was found and closed. Every story runs on SQLite and on a throwaway PostgreSQL.
+
+// Stories are tests: a failed unwrap is a failed story.
+#![allow(clippy::unwrap_used)]
+
+#[macro_use]
+mod support;
+
+use gradphoto_api::error::ErrorCode;
+use gradphoto_client::ClientError;
+use gradphoto_domain::audit::AuditAction;
+use gradphoto_domain::role::Role;
+use gradphoto_domain::state::CaseState;
+use gradphoto_server::config::PaymentConfig;
+use gradphoto_server::store::audit;
+use gradphoto_server::{serve_state, AppState};
+use support::{fixture, flows, photos, Db, TestServer};
+
+/// A raw JSON POST, for bodies the typed client would never send.
+async fn post_raw(base: &str, path: &str, body: Vec<u8>) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(format!("{base}{path}"))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn error_body(res: reqwest::Response) -> gradphoto_api::error::ErrorBody {
+    res.json().await.unwrap()
+}
+
+stories!(
+    nobody_pays_by_posting,
+    what_a_stranger_sends_is_bounded_before_it_is_kept,
+    staff_sign_in_is_throttled_per_account_and_address,
+    a_fee_nobody_collects_stops_the_server_at_start,
+    a_free_school_needs_no_payment_provider,
+);
+
+fn code(err: ClientError) -> ErrorCode {
+    err.code()
+        .unwrap_or_else(|| panic!("expected a server error code, got {err:?}"))
+}
+
+/// The sandbox's pay link carries a ticket only its student receives; the bare order URL, another
+/// order's ticket or no ticket at all pay nothing, and the payment is recorded as the provider's.
+async fn nobody_pays_by_posting(db: Db) {
+    let server = TestServer::start(db).await;
+    let fx = fixture::seed(server.state(), 2, &fixture::policy(2000)).await;
+    let anon = server.client();
+    let (sa, sb) = (&fx.students[0], &fx.students[1]);
+    let a = flows::to_record_confirmed(&anon, sa, photos::id_card_sides()).await;
+    let b = flows::to_record_confirmed(&anon, sb, photos::id_card_sides()).await;
+    let pa = a.start_payment().await.unwrap();
+    let pb = b.start_payment().await.unwrap();
+    let url_a = pa.pay_url.unwrap();
+    let url_b = pb.pay_url.unwrap();
+
+    // The probe's request: the order's URL without a ticket, anonymous or as another student.
+    let bare = format!(
+        "{}/api/payments/sandbox/pay/{}",
+        server.base_url, pa.order.id
+    );
+    for client in [&anon, &b] {
+        let err = client.sandbox_pay(&bare).await.unwrap_err();
+        assert_eq!(code(err), ErrorCode::PaymentTicketInvalid);
+    }
+    // Another order's ticket does not open this order, and the page itself is closed too.
+    let swapped = url_b.replace(&pb.order.id, &pa.order.id);
+    assert_ne!(swapped, url_a);
+    let err = b.sandbox_pay(&swapped).await.unwrap_err();
+    assert_eq!(code(err), ErrorCode::PaymentTicketInvalid);
+    let page = reqwest::get(&bare).await.unwrap();
+    assert_eq!(page.status().as_u16(), 403);
+    assert_eq!(
+        a.student_case().await.unwrap().state,
+        CaseState::RecordConfirmed,
+        "nothing was paid"
+    );
+
+    // The owner's link pays, and the page it opens is the order's.
+    let page = reqwest::get(&url_a).await.unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    assert!(page.text().await.unwrap().contains(&pa.order.id));
+    a.sandbox_pay(&url_a).await.unwrap();
+    assert_eq!(a.student_case().await.unwrap().state, CaseState::Ready);
+    assert_eq!(
+        b.student_case().await.unwrap().state,
+        CaseState::RecordConfirmed
+    );
+
+    // The audit names the provider's notice as the payer's word, not the student.
+    let events = audit::for_subject(&server.state().store, &sa.case_id)
+        .await
+        .unwrap();
+    let paid = events
+        .iter()
+        .rev()
+        .find(|e| e.details.get("order_id").is_some() && e.action != AuditAction::PaymentStarted)
+        .unwrap_or_else(|| panic!("no payment event: {events:?}"));
+    assert_eq!(paid.actor.role, None, "{paid:?}");
+    assert_eq!(paid.actor.id, "payment:sandbox");
+    server.stop().await;
+}
+
+/// With no payment configuration nobody collects fees: a school with a fee stops the server at
+/// start-up, with a message naming the school and the setting, instead of students meeting it.
+async fn a_fee_nobody_collects_stops_the_server_at_start(db: Db) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = TestServer::config(db, dir.path()).await;
+    let state = AppState::open(config.clone(), support::analyzer())
+        .await
+        .unwrap();
+    fixture::seed(&state, 1, &fixture::policy(2000)).await;
+    drop(state);
+
+    config.payment = PaymentConfig::default();
+    let state = AppState::open(config.clone(), support::analyzer())
+        .await
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let err = serve_state(listener, state).await.err().unwrap();
+    assert_eq!(err.code, ErrorCode::PaymentNotConfigured);
+    assert!(err.message_en.contains(fixture::SCHOOL), "{err:?}");
+    assert!(err.message_en.contains("provider"), "{err:?}");
+
+    // Configured explicitly, the same data serves.
+    config.payment = PaymentConfig::sandbox();
+    let state = AppState::open(config, support::analyzer()).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (_, handle) = serve_state(listener, state).await.unwrap();
+    handle.shutdown().await;
+}
+
+/// A school without a fee works with no payment configuration at all, and the sandbox's routes
+/// do not exist there.
+async fn a_free_school_needs_no_payment_provider(db: Db) {
+    let server = TestServer::start_with(db, support::analyzer(), |c| {
+        c.payment = PaymentConfig::default();
+    })
+    .await;
+    let fx = fixture::seed(server.state(), 1, &fixture::policy(0)).await;
+    let anon = server.client();
+    let s = &fx.students[0];
+    let student = flows::to_record_confirmed(&anon, s, photos::id_card_sides()).await;
+    if student.student_case().await.unwrap().state == CaseState::RecordConfirmed {
+        let paid = student.start_payment().await.unwrap();
+        assert_eq!(paid.pay_url, None);
+    }
+    assert_eq!(
+        student.student_case().await.unwrap().state,
+        CaseState::Ready
+    );
+    let page = reqwest::get(format!(
+        "{}/api/payments/sandbox/pay/anything?ticket=00",
+        server.base_url
+    ))
+    .await
+    .unwrap();
+    assert_eq!(page.status().as_u16(), 404);
+    server.stop().await;
+}
+
+/// A 15 MiB username made a 15 MiB audit row: now a body over the JSON limit is refused before
+/// it is read, a field over its limit is refused by name, and a failed sign-in keeps a bounded,
+/// visible rendering of what was typed.
+async fn what_a_stranger_sends_is_bounded_before_it_is_kept(db: Db) {
+    let server = TestServer::start(db).await;
+    let store = &server.state().store;
+    let before = audit::count(store).await.unwrap();
+    let base = &server.base_url;
+
+    let huge = "x".repeat(15 * 1024 * 1024);
+    let body = serde_json::to_vec(&serde_json::json!({"username": huge, "password": "p"})).unwrap();
+    let res = post_raw(base, "/api/auth/login", body).await;
+    assert_eq!(res.status().as_u16(), 413);
+    assert_eq!(error_body(res).await.code, ErrorCode::BodyTooLarge);
+
+    let long = "名".repeat(65);
+    let body = serde_json::to_vec(&serde_json::json!({"username": long, "password": "p"})).unwrap();
+    let res = post_raw(base, "/api/auth/login", body).await;
+    assert_eq!(res.status().as_u16(), 400);
+    let err = error_body(res).await;
+    assert_eq!(err.code, ErrorCode::FieldTooLong);
+    assert_eq!(err.field.as_deref(), Some("username"));
+    assert!(err.message_en.contains("64"), "{err:?}");
+    assert_eq!(audit::count(store).await.unwrap(), before, "nothing kept");
+
+    // Invisible and control characters are refused by name (PostgreSQL could not even store a
+    // NUL); an unknown account within the limits is one failed sign-in on record, as typed.
+    let mut anon = server.client();
+    let err = anon
+        .login("admin\u{202E}\u{0}nimda", "wrong")
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(ErrorCode::FieldBadChar));
+    assert_eq!(audit::count(store).await.unwrap(), before, "nothing kept");
+    let err = anon.login("no-such-user", "wrong").await.unwrap_err();
+    assert_eq!(err.code(), Some(ErrorCode::BadCredentials));
+    let kept = text_subjects(store, AuditAction::LoginFailed).await;
+    assert_eq!(kept, vec!["no-such-user".to_string()]);
+
+    // Student text fields too: a name over its limit is a field error, not a file size.
+    let fx = fixture::seed(server.state(), 1, &fixture::policy(0)).await;
+    let student = flows::claim(&anon, &fx.students[0]).await;
+    let case = student.student_case().await.unwrap();
+    student
+        .consent(&case.policy.privacy_version, true)
+        .await
+        .unwrap();
+    let (front, back) = photos::id_card_sides();
+    let err = student
+        .verify_identity(&"名".repeat(2000), &fx.students[0].id_number, front, back)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(ErrorCode::FieldTooLong), "{err:?}");
+    let ClientError::Api { body, .. } = err else {
+        unreachable!()
+    };
+    assert_eq!(body.field.as_deref(), Some("name"));
+    assert!(!body.message_en.contains("MB"), "{body:?}");
+    server.stop().await;
+}
+
+async fn text_subjects(store: &gradphoto_server::store::Store, action: AuditAction) -> Vec<String> {
+    audit::list(store, 0, 10_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == action)
+        .map(|e| e.subject)
+        .collect()
+}
+
+/// Sixty wrong passwords were all answered 401. Now an account locks after its limit (429 with
+/// `Retry-After`, even for the right password), and one address cannot go on guessing across
+/// accounts; a successful sign-in does not count against its address.
+async fn staff_sign_in_is_throttled_per_account_and_address(db: Db) {
+    let server = TestServer::start_with(db, support::analyzer(), |c| {
+        c.login_max_failures = 3;
+        c.login_address_max_failures = 5;
+    })
+    .await;
+    let state = server.state();
+    fixture::staff(state, &server.base_url, "reviewer1", Role::Reviewer).await;
+    fixture::staff(state, &server.base_url, "reviewer2", Role::Reviewer).await;
+    let right = "reviewer1-Passw0rd!";
+    let base = &server.base_url;
+    let login = |user: &str, password: &str| {
+        let body = serde_json::to_vec(&serde_json::json!({"username": user, "password": password}))
+            .unwrap();
+        post_raw(base, "/api/auth/login", body)
+    };
+
+    // A success is not a failure: it does not use up the address's allowance.
+    for _ in 0..6 {
+        assert_eq!(
+            login("reviewer2", "reviewer2-Passw0rd!")
+                .await
+                .status()
+                .as_u16(),
+            200
+        );
+    }
+    for _ in 0..3 {
+        assert_eq!(login("reviewer1", "guess").await.status().as_u16(), 401);
+    }
+    let locked = login("reviewer1", right).await;
+    assert_eq!(locked.status().as_u16(), 429);
+    let retry: u64 = locked.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry > 0 && retry <= 15 * 60, "{retry}");
+    assert_eq!(error_body(locked).await.code, ErrorCode::TooManyAttempts);
+
+    // Four of the address's five are used (the refused try was an attempt from it too): one
+    // more guess at an unknown account, and the address is refused for every account.
+    let mut answers = Vec::new();
+    for i in 0..4 {
+        answers.push(
+            login(&format!("nobody{i}"), "guess")
+                .await
+                .status()
+                .as_u16(),
+        );
+    }
+    assert_eq!(answers, vec![401, 429, 429, 429]);
+    assert_eq!(
+        login("reviewer2", "reviewer2-Passw0rd!")
+            .await
+            .status()
+            .as_u16(),
+        429
+    );
+    server.stop().await;
+}
