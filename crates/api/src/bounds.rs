@@ -6,7 +6,7 @@ use gradphoto_domain::text::{self, check_items, Limit, TextError};
 use crate::admin::{InviteRequest, NewUserRequest};
 use crate::audit::AuditQuery;
 use crate::common::LoginRequest;
-use crate::review::{self, DecisionRequest, OverrideRequest, QueueQuery, Verdict};
+use crate::review::{self, DecisionRequest, OverrideRequest, QueueQuery, SensitiveQuery, Verdict};
 use crate::student::{self, ConsentRequest, SubmitRequest};
 use crate::sync::SyncQuery;
 
@@ -62,6 +62,14 @@ impl Bounded for SyncQuery {
 impl Bounded for QueueQuery {
     fn check_bounds(&self) -> Result<(), TextError> {
         SCHOOL_ID.named("school").check_opt(self.school.as_deref())
+    }
+}
+
+impl Bounded for SensitiveQuery {
+    fn check_bounds(&self) -> Result<(), TextError> {
+        text::COMMENT
+            .named("reason")
+            .check_opt(self.reason.as_deref())
     }
 }
 

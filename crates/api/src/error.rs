@@ -197,6 +197,9 @@ error_codes! {
     FieldBadChar = "field_bad_char", 400, "填写的内容含有不允许的字符。", "A field holds a character it may not hold.";
     BodyTooLarge = "body_too_large", 413, "请求内容太大。", "The request body is too large.";
     OverrideCommentRequired = "override_comment_required", 400, "改判时请说明理由。", "Explain why you override the decision.";
+    LeaseRequired = "lease_required", 403, "只有在您领取该照片审核期间，才能查看敏感信息。", "Sensitive data can be viewed only while you hold the item for review.";
+    ReasonRequired = "reason_required", 400, "查看敏感信息须填写理由。", "Viewing sensitive data needs a reason.";
+    HoldLimitReached = "hold_limit_reached", 409, "您领取的照片已达上限，请先审核或释放后再领取。", "You hold as many items as allowed; decide or release some first.";
     BadClaim = "bad_claim", 400, "请指定 count 或 case_id 其中之一。", "Give either count or case_id.";
     BadImageKind = "bad_image_kind", 400, "图片类型须为 id_front、id_back、enrollment、original 或 standardized。", "The image kind must be id_front, id_back, enrollment, original or standardized.";
     BadQueueState = "bad_queue_state", 400, "审核队列只能按 待审核、审核中、未通过、已通过 筛选。", "The queue can be filtered by pending_review, in_review, rejected or approved only.";

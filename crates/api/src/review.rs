@@ -70,6 +70,18 @@ pub struct QueuePage {
     pub counts: Vec<StateCount>,
 }
 
+/// Query of the sensitive reads (`id-number`, ID-card and original images): a supervisor
+/// reading outside a lease states why; the audit log keeps it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SensitiveQuery {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// Most items one claim may take; a reviewer's live leases are capped as well (the server's
+/// `review_max_held`), and a claim takes no more than fit under that cap.
+pub const MAX_CLAIM: u32 = 20;
+
 /// `POST /api/review/claim`: either the next `count` items of the queue, or one named case.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClaimRequest {

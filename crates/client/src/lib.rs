@@ -140,7 +140,15 @@ impl Client {
     }
 
     async fn get_bytes(&self, path: &str) -> ClientResult<Downloaded> {
-        let response = Client::send(self.request(Method::GET, path)?).await?;
+        self.get_bytes_query(path, &[] as &[(&str, &str)]).await
+    }
+
+    async fn get_bytes_query<Q: Serialize + ?Sized>(
+        &self,
+        path: &str,
+        query: &Q,
+    ) -> ClientResult<Downloaded> {
+        let response = Client::send(self.request(Method::GET, path)?.query(query)).await?;
         let content_type = response
             .headers()
             .get(reqwest::header::CONTENT_TYPE)

@@ -56,13 +56,46 @@ impl Client {
             .await
     }
 
-    /// A decrypted image of the case (ID card views are audited by the server).
+    /// A decrypted image of the case. ID cards, the original and the enrollment photo are read
+    /// under the caller's lease only (the server audits each view).
     pub async fn review_image(&self, case_id: &str, kind: ImageKind) -> ClientResult<Downloaded> {
         self.get_bytes(&format!(
             "/api/review/items/{}/images/{}",
             seg(case_id),
             kind.as_str()
         ))
+        .await
+    }
+
+    /// A supervisor's read of the full ID number outside a lease, with the reason the audit
+    /// log keeps.
+    pub async fn review_id_number_because(
+        &self,
+        case_id: &str,
+        reason: &str,
+    ) -> ClientResult<IdNumberView> {
+        self.get_query(
+            &format!("/api/review/items/{}/id-number", seg(case_id)),
+            &[("reason", reason)],
+        )
+        .await
+    }
+
+    /// A supervisor's read of a sensitive image outside a lease, with the reason.
+    pub async fn review_image_because(
+        &self,
+        case_id: &str,
+        kind: ImageKind,
+        reason: &str,
+    ) -> ClientResult<Downloaded> {
+        self.get_bytes_query(
+            &format!(
+                "/api/review/items/{}/images/{}",
+                seg(case_id),
+                kind.as_str()
+            ),
+            &[("reason", reason)],
+        )
         .await
     }
 

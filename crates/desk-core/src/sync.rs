@@ -7,7 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gradphoto_api::error::ErrorCode;
-use gradphoto_api::review::{ImageKind as ApiImageKind, QueueQuery, ReviewItem, Verdict};
+use gradphoto_api::review::{
+    ImageKind as ApiImageKind, QueueQuery, ReviewItem, Verdict, MAX_CLAIM,
+};
 use gradphoto_api::sync::CaseChange;
 use gradphoto_domain::state::CaseState;
 use tokio::sync::{Mutex, MutexGuard, Notify};
@@ -162,10 +164,17 @@ impl SyncEngine {
 
     /// Claims up to `count` items and caches each with its images, oldest first.
     pub async fn claim(&self, s: &Signed, count: u32) -> DeskResult<ClaimResult> {
-        let response = match s.client.claim_next(count.clamp(1, 50)).await {
+        let response = match s.client.claim_next(count.clamp(1, MAX_CLAIM)).await {
             Ok(r) => r,
             Err(e) => {
                 let e = DeskError::from(e);
+                // Holding as many as allowed is not a failure: work on what is held.
+                if e.server_code() == Some(ErrorCode::HoldLimitReached) {
+                    return Ok(ClaimResult {
+                        claimed: 0,
+                        first_item_id: s.cache.next_claimed(None).await?,
+                    });
+                }
                 if e.is_offline() {
                     self.status.mark_online(false, Some(&e));
                 }

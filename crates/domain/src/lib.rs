@@ -6,6 +6,7 @@
 //! This crate performs no IO: no files, network, database or clock reads. Callers pass `today`
 //! or `now` explicitly so every rule is deterministic and testable.
 
+pub mod access;
 pub mod audit;
 pub mod gate;
 pub mod idnumber;

@@ -382,6 +382,7 @@ async fn advance(
         case_id,
         None,
         Duration::minutes(15).num_milliseconds(),
+        state.config.review_max_held,
     )
     .await?;
     let verdict = if target == CaseState::Rejected {

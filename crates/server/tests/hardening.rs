@@ -8,6 +8,7 @@
 mod support;
 
 use gradphoto_api::error::ErrorCode;
+use gradphoto_api::review::ImageKind;
 use gradphoto_client::ClientError;
 use gradphoto_domain::audit::AuditAction;
 use gradphoto_domain::role::Role;
@@ -36,6 +37,8 @@ stories!(
     nobody_pays_by_posting,
     what_a_stranger_sends_is_bounded_before_it_is_kept,
     staff_sign_in_is_throttled_per_account_and_address,
+    reviewers_read_sensitive_data_only_under_their_lease,
+    one_reviewer_cannot_take_the_whole_queue,
     a_fee_nobody_collects_stops_the_server_at_start,
     a_free_school_needs_no_payment_provider,
 );
@@ -297,5 +300,154 @@ async fn staff_sign_in_is_throttled_per_account_and_address(db: Db) {
             .as_u16(),
         429
     );
+    server.stop().await;
+}
+
+/// Any reviewer could read the full ID number, the ID-card images and the original of any case
+/// in any state, and the sync feed listed every case. Now those reads need the reader's lease
+/// (a supervisor may read with a reason, kept in the audit log), cases not submitted look
+/// missing, and the feed names only students whose cases are in review.
+async fn reviewers_read_sensitive_data_only_under_their_lease(db: Db) {
+    let server = TestServer::start(db).await;
+    let fx = fixture::seed(server.state(), 3, &fixture::policy(0)).await;
+    let anon = server.client();
+    let (a, b, c) = (&fx.students[0], &fx.students[1], &fx.students[2]);
+    flows::to_pending(&anon, a).await;
+    flows::to_pending(&anon, b).await;
+    flows::to_ready(&anon, c).await;
+    let state = server.state();
+    let r1 = fixture::staff(state, &server.base_url, "reviewer1", Role::Reviewer).await;
+    let r2 = fixture::staff(state, &server.base_url, "reviewer2", Role::Reviewer).await;
+    let sup = fixture::staff(state, &server.base_url, "supervisor1", Role::Supervisor).await;
+    r1.claim_case(&a.case_id).await.unwrap();
+
+    // The holder reads; the other reviewer does not, for the held case or a waiting one.
+    assert_eq!(
+        r1.review_id_number(&a.case_id).await.unwrap().id_number,
+        a.id_number
+    );
+    for kind in [ImageKind::IdFront, ImageKind::IdBack, ImageKind::Original] {
+        r1.review_image(&a.case_id, kind).await.unwrap();
+        let err = r2.review_image(&a.case_id, kind).await.unwrap_err();
+        assert_eq!(err.code(), Some(ErrorCode::LeaseRequired), "{kind:?}");
+    }
+    for case in [&a.case_id, &b.case_id] {
+        let err = r2.review_id_number(case).await.unwrap_err();
+        assert_eq!(err.code(), Some(ErrorCode::LeaseRequired));
+        // A reviewer's reason is no substitute for the lease.
+        let err = r2
+            .review_id_number_because(case, "curious")
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Some(ErrorCode::LeaseRequired));
+    }
+    // What is under review stays visible to every reviewer.
+    r2.review_item(&a.case_id).await.unwrap();
+    r2.review_image(&a.case_id, ImageKind::Standardized)
+        .await
+        .unwrap();
+
+    // A case not yet submitted is the student's alone.
+    for err in [
+        r1.review_item(&c.case_id).await.unwrap_err(),
+        sup.review_id_number_because(&c.case_id, "check")
+            .await
+            .unwrap_err(),
+    ] {
+        assert_eq!(err.code(), Some(ErrorCode::NotFound));
+    }
+
+    // A supervisor outside a lease states a reason, which the audit log keeps.
+    let err = sup.review_id_number(&b.case_id).await.unwrap_err();
+    assert_eq!(err.code(), Some(ErrorCode::ReasonRequired));
+    let seen = sup
+        .review_id_number_because(&b.case_id, "学生申诉复核")
+        .await
+        .unwrap();
+    assert_eq!(seen.id_number, b.id_number);
+    sup.review_image_because(&b.case_id, ImageKind::IdFront, "学生申诉复核")
+        .await
+        .unwrap();
+    let events = audit::for_subject(&state.store, &b.case_id).await.unwrap();
+    let viewed: Vec<_> = events
+        .iter()
+        .filter(|e| {
+            matches!(
+                e.action,
+                AuditAction::IdNumberViewed | AuditAction::IdCardViewed
+            )
+        })
+        .collect();
+    assert_eq!(viewed.len(), 2, "{viewed:?}");
+    for e in viewed {
+        assert_eq!(e.details["basis"], "supervisor_reason");
+        assert_eq!(e.details["reason"], "学生申诉复核");
+    }
+    let held = audit::for_subject(&state.store, &a.case_id).await.unwrap();
+    assert!(held
+        .iter()
+        .any(|e| e.action == AuditAction::IdNumberViewed && e.details["basis"] == "lease"));
+
+    // The feed: every change is there, but only cases in review carry the student's name.
+    let page = r2.sync_page(0, Some(1000)).await.unwrap();
+    let by_case = |id: &str| {
+        page.changes
+            .iter()
+            .find(|ch| ch.case_id == id)
+            .unwrap_or_else(|| panic!("no change for {id}"))
+            .clone()
+    };
+    assert_eq!(by_case(&a.case_id).student_name, a.name);
+    let hidden = by_case(&c.case_id);
+    assert_eq!(hidden.state, CaseState::Ready);
+    assert_eq!(hidden.student_name, "");
+    assert_eq!(hidden.student_no, "");
+    server.stop().await;
+}
+
+/// Two `claim {"count": 50}` calls leased all 36 pending items. Now a claim takes at most
+/// `MAX_CLAIM`, and no reviewer holds more than `review_max_held`, even claiming in parallel.
+async fn one_reviewer_cannot_take_the_whole_queue(db: Db) {
+    let server = TestServer::start_with(db, support::analyzer(), |c| c.review_max_held = 3).await;
+    let state = server.state();
+    let fx = fixture::seed(state, 1, &fixture::policy(0)).await;
+    support::seed::pending(&state.store, &state.crypto, &fx.school_id, "queue", 12)
+        .await
+        .unwrap();
+    let r1 = fixture::staff(state, &server.base_url, "reviewer1", Role::Reviewer).await;
+    let r2 = fixture::staff(state, &server.base_url, "reviewer2", Role::Reviewer).await;
+
+    let err = r1
+        .claim_next(gradphoto_api::review::MAX_CLAIM + 1)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(ErrorCode::BadClaim));
+    let first = r1
+        .claim_next(gradphoto_api::review::MAX_CLAIM)
+        .await
+        .unwrap();
+    assert_eq!(first.leases.len(), 3);
+    let err = r1.claim_next(1).await.unwrap_err();
+    assert_eq!(err.code(), Some(ErrorCode::HoldLimitReached));
+    // Renewing what one holds is not a new claim.
+    r1.claim_case(&first.leases[0].case_id).await.unwrap();
+
+    // Parallel claims of one reviewer share the same cap.
+    let (x, y) = tokio::join!(r2.claim_next(3), r2.claim_next(3));
+    let held: usize = [x, y]
+        .into_iter()
+        .map(|r| r.map(|c| c.leases.len()).unwrap_or(0))
+        .sum();
+    assert_eq!(held, 3);
+    // Deciding one makes room for one.
+    let case = &first.leases[1].case_id;
+    r1.decide(
+        case,
+        &uuid::Uuid::new_v4().to_string(),
+        gradphoto_api::review::Verdict::Approve,
+    )
+    .await
+    .unwrap();
+    assert_eq!(r1.claim_next(5).await.unwrap().leases.len(), 1);
     server.stop().await;
 }

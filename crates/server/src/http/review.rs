@@ -15,8 +15,9 @@ use axum::{Json, Router};
 use gradphoto_api::review::{
     AttemptSummary, ClaimRequest, ClaimResponse, DecisionRecord, DecisionRequest, FaceMatchSummary,
     IdNumberView, ImageKind, ImageRef, Lease, QueuePage, QueueQuery, Released, ReviewItem,
-    ReviewStudent, StateCount,
+    ReviewStudent, SensitiveQuery, StateCount,
 };
+use gradphoto_domain::access;
 use gradphoto_domain::audit::AuditAction;
 use gradphoto_domain::measures::CheckReport;
 use gradphoto_domain::state::CaseState;
@@ -183,6 +184,7 @@ async fn claim(
                 case_id,
                 staff.school_id.as_deref(),
                 lease,
+                state.config.review_max_held,
             )
             .await?,
         ],
@@ -194,6 +196,7 @@ async fn claim(
                 count,
                 school.as_deref(),
                 lease,
+                state.config.review_max_held,
             )
             .await?
         }
@@ -265,7 +268,8 @@ async fn decision(
     ))
 }
 
-/// Loads a case the staff member may see.
+/// Loads a case the staff member may see: of their school, and submitted for review (before
+/// that, and after a withdrawal, it is the student's alone and looks missing).
 pub async fn visible_case(
     state: &AppState,
     staff: &StaffSession,
@@ -273,9 +277,41 @@ pub async fn visible_case(
 ) -> AppResult<CaseRow> {
     let case = cases::get(&state.store, case_id)
         .await?
+        .filter(|c| access::visible_to_reviewers(c.state))
         .ok_or_else(|| AppError::not_found("采集记录", "Case"))?;
     rstore::ensure_visible(&case, staff.school_id.as_deref())?;
     Ok(case)
+}
+
+/// Allows a read of the case's sensitive parts (the rule is `domain::access`) and records it,
+/// with its basis, before anything leaves the server.
+async fn sensitive_read(
+    state: &AppState,
+    staff: &StaffSession,
+    case: &CaseRow,
+    reason: Option<&str>,
+    action: AuditAction,
+    details: serde_json::Value,
+) -> AppResult<()> {
+    let now = now_ms();
+    let holds_lease = case.state == CaseState::InReview
+        && case
+            .lease
+            .as_ref()
+            .is_some_and(|l| l.holder == staff.user_id && cases::utc_to_ms(l.until) > now);
+    let basis = access::sensitive_read(staff.role, holds_lease, reason)
+        .map_err(|e| AppError::localized(&e))?;
+    let mut record = serde_json::json!({ "basis": basis.as_str() });
+    if let access::Basis::SupervisorReason(why) = basis {
+        record["reason"] = serde_json::Value::from(why);
+    }
+    if let (Some(all), Some(extra)) = (record.as_object_mut(), details.as_object()) {
+        all.extend(extra.clone());
+    }
+    let mut tx = state.store.begin().await?;
+    tx.audit(&staff.actor(), action, &case.id, record).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 async fn item(
@@ -369,21 +405,21 @@ async fn id_number(
     State(state): State<AppState>,
     staff: StaffSession,
     Path(case_id): Path<String>,
+    Params(q): Params<SensitiveQuery>,
 ) -> AppResult<Json<IdNumberView>> {
     staff.require_reviewer()?;
     let case = visible_case(&state, &staff, &case_id).await?;
-    let id_number =
-        students::reveal_id_number(&state.store, &state.crypto, &case.student_id).await?;
-    // The view is recorded before the number leaves the server.
-    let mut tx = state.store.begin().await?;
-    tx.audit(
-        &staff.actor(),
+    sensitive_read(
+        &state,
+        &staff,
+        &case,
+        q.reason.as_deref(),
         AuditAction::IdNumberViewed,
-        &case.id,
         serde_json::json!({}),
     )
     .await?;
-    tx.commit().await?;
+    let id_number =
+        students::reveal_id_number(&state.store, &state.crypto, &case.student_id).await?;
     Ok(Json(IdNumberView {
         case_id: case.id,
         id_number,
@@ -410,6 +446,7 @@ async fn image(
     State(state): State<AppState>,
     staff: StaffSession,
     Path((case_id, kind)): Path<(String, String)>,
+    Params(q): Params<SensitiveQuery>,
 ) -> AppResult<Response> {
     staff.require_reviewer()?;
     let kind = ImageKind::parse(&kind)
@@ -429,22 +466,24 @@ async fn image(
         ImageKind::Standardized => submitted.and_then(|a| a.standardized_key),
     }
     .ok_or_else(image_not_found)?;
-    // Views of ID cards and of the untouched original are recorded before the bytes leave.
-    let audited = match kind {
+    // ID cards, the untouched original and the school's enrollment photo are sensitive: read
+    // under the rule of `domain::access`, recorded before the bytes leave. The standardized
+    // photo is what is under review, and visible with the case.
+    let sensitive = match kind {
         ImageKind::IdFront | ImageKind::IdBack => Some(AuditAction::IdCardViewed),
-        ImageKind::Original => Some(AuditAction::PhotoViewed),
-        ImageKind::Enrollment | ImageKind::Standardized => None,
+        ImageKind::Original | ImageKind::Enrollment => Some(AuditAction::PhotoViewed),
+        ImageKind::Standardized => None,
     };
-    if let Some(action) = audited {
-        let mut tx = state.store.begin().await?;
-        tx.audit(
-            &staff.actor(),
+    if let Some(action) = sensitive {
+        sensitive_read(
+            &state,
+            &staff,
+            &case,
+            q.reason.as_deref(),
             action,
-            &case.id,
             serde_json::json!({ "image": kind.as_str() }),
         )
         .await?;
-        tx.commit().await?;
     }
     let bytes = state.objects.get_sensitive(&key).await?;
     let content_type = HeaderValue::from_static(content_type_of(&bytes));

@@ -6,13 +6,16 @@
 
 use gradphoto_api::review::Lease;
 use gradphoto_api::sync::CaseChange;
+use gradphoto_domain::access;
 use sqlx::Row;
 
 use super::error::StoreResult;
 use super::{cases, review, Store};
 
 /// Changes after `cursor`, oldest first, and whether more follow. `school_id` restricts the
-/// feed for staff bound to one school.
+/// feed for staff bound to one school. A case outside review (not yet submitted, or withdrawn)
+/// is listed by id and state only, without the student's name or number: a workstation learns
+/// that it is not waiting, and nothing about the student.
 pub async fn changes(
     store: &Store,
     cursor: i64,
@@ -41,7 +44,8 @@ pub async fn changes(
     let mut out = Vec::with_capacity(rows.len().min(limit as usize));
     for row in rows.iter().take(limit as usize) {
         let case_id: String = row.try_get("id")?;
-        let state: String = row.try_get("state")?;
+        let state = cases::parse_state(&row.try_get::<String, _>("state")?)?;
+        let seen = access::visible_to_reviewers(state);
         let holder: Option<String> = row.try_get("lease_holder")?;
         let until: Option<i64> = row.try_get("lease_until")?;
         out.push(CaseChange {
@@ -56,11 +60,19 @@ pub async fn changes(
             },
             case_id,
             school_id: row.try_get("school_id")?,
-            state: cases::parse_state(&state)?,
+            state,
             round: row.try_get("round")?,
             flagged: row.try_get::<i64, _>("flagged")? != 0,
-            student_name: row.try_get("student_name")?,
-            student_no: row.try_get("student_no")?,
+            student_name: if seen {
+                row.try_get("student_name")?
+            } else {
+                String::new()
+            },
+            student_no: if seen {
+                row.try_get("student_no")?
+            } else {
+                String::new()
+            },
             submitted_at_ms: row.try_get("submitted_at")?,
             updated_at_ms: row.try_get("updated_at")?,
             latest_decision: None,

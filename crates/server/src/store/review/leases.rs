@@ -68,25 +68,60 @@ pub async fn sweep_expired(store: &Store, actor: &Actor) -> StoreResult<u64> {
 // ---------------------------------------------------------------------------------------------
 // Leases
 
+/// How many live leases `actor` holds, counted under a lock on their account row: two claims
+/// of one reviewer in parallel cannot both see room for more.
+async fn held_by(tx: &mut WriteTx, actor: &Actor) -> StoreResult<i64> {
+    let lock = format!(
+        "SELECT id FROM users WHERE id = $1{}",
+        tx.backend().lock_rows()
+    );
+    sqlx::query(&lock)
+        .bind(&actor.id)
+        .fetch_optional(tx.conn())
+        .await?;
+    Ok(sqlx::query_scalar(
+        "SELECT COUNT(*) FROM cases WHERE state = 'in_review' AND lease_holder = $1 AND lease_until > $2",
+    )
+    .bind(&actor.id)
+    .bind(now_ms())
+    .fetch_one(tx.conn())
+    .await?)
+}
+
+fn hold_limit(max_held: u32) -> StoreError {
+    StoreError::refused(
+        ErrorCode::HoldLimitReached,
+        format!("您已领取 {max_held} 张照片（上限），请先审核或释放后再领取。"),
+        format!("You already hold {max_held} items (the limit); decide or release some first."),
+    )
+}
+
 /// Claims up to `count` of the oldest pending cases (after returning expired leases to the
-/// queue). Returns the claimed cases as stored after the claim.
+/// queue), never past `max_held` live leases for the actor. Returns the claimed cases as
+/// stored after the claim.
 pub async fn claim_next(
     store: &Store,
     actor: &Actor,
     count: u32,
     school_id: Option<&str>,
     lease_ms: i64,
+    max_held: u32,
 ) -> StoreResult<Vec<CaseRow>> {
     let mut tx = store.begin().await?;
     let mut policies = Policies::default();
     expire_in(&mut tx, actor, &mut policies).await?;
+    let room = i64::from(max_held) - held_by(&mut tx, actor).await?;
+    if room <= 0 {
+        return Err(hold_limit(max_held));
+    }
+    let count = i64::from(count.clamp(1, MAX_CLAIM)).min(room);
     let mut sql = format!("SELECT {COLUMNS} FROM cases WHERE state = 'pending_review'");
     if school_id.is_some() {
         sql.push_str(" AND school_id = $1");
     }
     sql.push_str(&format!(
         " ORDER BY submitted_at, id LIMIT {}{}",
-        count.clamp(1, MAX_CLAIM),
+        count,
         tx.backend().lock_rows_skip_locked()
     ));
     let mut q = sqlx::query(&sql);
@@ -110,10 +145,16 @@ pub async fn claim_case(
     case_id: &str,
     visible_school: Option<&str>,
     lease_ms: i64,
+    max_held: u32,
 ) -> StoreResult<CaseRow> {
     let mut tx = store.begin().await?;
+    let held = held_by(&mut tx, actor).await?;
     let case = lock_case(&mut tx, case_id).await?;
     ensure_visible(&case, visible_school)?;
+    let already_mine = case.lease.as_ref().is_some_and(|l| l.holder == actor.id);
+    if !already_mine && held >= i64::from(max_held) {
+        return Err(hold_limit(max_held));
+    }
     let mut policies = Policies::default();
     let claimed = lease(&mut tx, &mut policies, &case, actor, lease_ms).await?;
     tx.commit().await?;

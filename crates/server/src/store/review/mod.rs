@@ -14,8 +14,8 @@ use super::cases::{self, CaseRow, COLUMNS};
 use super::error::{StoreError, StoreResult};
 use super::{schools, WriteTx};
 
-/// Most items one claim may take.
-pub const MAX_CLAIM: u32 = 50;
+/// Most items one claim may take (the API's bound, so clients know it).
+pub use gradphoto_api::review::MAX_CLAIM;
 /// Expired leases returned to the queue per sweep; the rest go on the next call.
 pub(crate) const SWEEP_BATCH: i64 = 200;
 
