@@ -157,6 +157,7 @@ error_codes! {
     NotReadyForPhotos = "not_ready_for_photos", 409, "当前步骤不能上传照片，请按页面提示完成前面的步骤。", "Photos cannot be uploaded at this step; complete the earlier steps first.";
 
     // The photo's checks (what the student sees when a photo cannot be used).
+    NotAnIdCard = "not_an_id_card", 422, "这张图片不是可用的身份证正面照片。", "This picture is not a usable photo of an ID card's front.";
     UnreadableImage = "unreadable_image", 422, "无法读取这张图片，请重新拍摄或选择。", "This image cannot be read; take or choose another.";
     UnsupportedFormat = "unsupported_format", 422, "不支持这种图片格式，请使用 JPEG 或 PNG。", "This image format is not supported; use JPEG or PNG.";
     TooManyPixels = "too_many_pixels", 422, "图片像素过多，请使用较小的照片。", "The image has too many pixels; use a smaller photo.";

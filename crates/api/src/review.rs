@@ -219,6 +219,10 @@ pub struct FlagReasons {
     /// The face comparison with the ID card portrait failed on the submitted photo after the
     /// school's number of failed comparisons.
     pub face_mismatch: bool,
+    /// The face comparison could not be made (no portrait found on the card or in the
+    /// photo): the reviewer compares the faces.
+    #[serde(default)]
+    pub face_unchecked: bool,
 }
 
 /// `GET /api/review/items/{case_id}`.

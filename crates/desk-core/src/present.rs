@@ -57,6 +57,7 @@ pub fn flag_view(item: &ReviewItem) -> Option<FlagView> {
         return Some(FlagView {
             measures: Vec::new(),
             face_mismatch: false,
+            face_unchecked: false,
             reasons_known: false,
         });
     };
@@ -71,6 +72,7 @@ pub fn flag_view(item: &ReviewItem) -> Option<FlagView> {
             })
             .collect(),
         face_mismatch: reasons.face_mismatch,
+        face_unchecked: reasons.face_unchecked,
         reasons_known: true,
     })
 }
@@ -83,7 +85,8 @@ fn queue_row(r: CachedRow, now_ms: i64) -> QueueRow {
         school: r.school,
         college: r.college,
         submitted_at: rfc3339(r.submitted_ms),
-        waiting_minutes: (now_ms - r.submitted_ms).max(0) / 60_000,
+        // Times come from the server: saturate rather than overflow on extreme ones.
+        waiting_minutes: now_ms.saturating_sub(r.submitted_ms).max(0) / 60_000,
         status: r.status,
         flagged: r.flagged,
         attempt_no: u32::try_from(r.round).unwrap_or(0),
@@ -270,6 +273,7 @@ mod tests {
             Some(FlagReasons {
                 measures: vec![MeasureId::Sharpness, MeasureId::TintedGlasses],
                 face_mismatch: true,
+                face_unchecked: false,
             }),
         );
         let view = flag_view(&flagged).expect("flagged");
@@ -301,6 +305,7 @@ mod tests {
             Some(FlagView {
                 measures: vec![],
                 face_mismatch: false,
+                face_unchecked: false,
                 reasons_known: false,
             })
         );
@@ -309,5 +314,30 @@ mod tests {
         json.as_object_mut().expect("object").remove("flag");
         let old: ReviewItem = serde_json::from_value(json).expect("reads without `flag`");
         assert_eq!(old.flag, None);
+    }
+
+    /// Found by fuzzing (tests/fuzz_cache.rs): a queue row with an extreme submission time from
+    /// the server overflowed the waiting time (a panic in debug builds, nonsense in release).
+    #[test]
+    fn waiting_time_of_an_extreme_submission_time_does_not_overflow() {
+        let row = |submitted_ms| CachedRow {
+            item_id: "c1".into(),
+            student_name: "张三".into(),
+            student_no: "S1".into(),
+            school: "示范大学".into(),
+            college: "理学院".into(),
+            submitted_ms,
+            round: 1,
+            flagged: false,
+            status: crate::view::RowStatus::Pending,
+            lease_until_ms: None,
+            hint_verdict: None,
+        };
+        assert_eq!(
+            queue_row(row(i64::MIN), i64::MAX).waiting_minutes,
+            i64::MAX / 60_000
+        );
+        assert_eq!(queue_row(row(i64::MAX), i64::MIN).waiting_minutes, 0);
+        assert_eq!(queue_row(row(0), 120_000).waiting_minutes, 2);
     }
 }

@@ -478,11 +478,19 @@ impl SyncEngine {
                 if FETCHED_IMAGES.contains(&img.kind)
                     && !have.iter().any(|k| k == img.kind.as_str())
                 {
-                    let got = s
-                        .client
-                        .review_image(&row.item_id, img.kind)
-                        .await
-                        .map_err(DeskError::from)?;
+                    let got = match s.client.review_image(&row.item_id, img.kind).await {
+                        Ok(got) => got,
+                        Err(e) => {
+                            let e = DeskError::from(e);
+                            // The lease lapsed before the images came: the server shows
+                            // them only under a lease, and the lease's fate is settled by
+                            // renewal and the change feed, not here.
+                            if e.server_code() == Some(ErrorCode::LeaseRequired) {
+                                break;
+                            }
+                            return Err(e);
+                        }
+                    };
                     let ct = got
                         .content_type
                         .unwrap_or_else(|| "application/octet-stream".into());

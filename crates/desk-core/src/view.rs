@@ -217,6 +217,8 @@ pub struct FlagView {
     pub measures: Vec<FlagMeasureView>,
     /// The face comparison with the ID card failed on the submitted photo.
     pub face_mismatch: bool,
+    /// The face comparison could not be made: the reviewer compares the faces.
+    pub face_unchecked: bool,
     /// The server sent no reasons (it predates them): the window says so instead of guessing.
     pub reasons_known: bool,
 }

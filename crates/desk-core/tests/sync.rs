@@ -269,8 +269,9 @@ async fn offline_decisions_survive_a_restart_and_sync_when_the_server_returns() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn late_decisions_become_conflicts_and_are_never_dropped() {
-    // Leases of two seconds, so that they lapse while the reviewer works offline.
-    let server = Server::start(2).await;
+    // Leases of five seconds, so that they lapse while the reviewer works offline (and last
+    // long enough for the claim to fetch each item's images under them on a busy machine).
+    let server = Server::start(5).await;
     server
         .add_staff("reviewer2", Role::Reviewer, "second-reviewer-pw")
         .await;
@@ -302,7 +303,7 @@ async fn late_decisions_become_conflicts_and_are_never_dropped() {
         .await
         .unwrap();
     }
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    tokio::time::sleep(Duration::from_millis(5500)).await;
 
     // a: the lease lapsed and another reviewer took the item.
     let other = staff_client(&server, "reviewer2", "second-reviewer-pw").await;
@@ -329,12 +330,8 @@ async fn late_decisions_become_conflicts_and_are_never_dropped() {
         .find(|(n, _)| *n == c_name)
         .map(|(_, t)| t)
         .unwrap();
-    Client::new(&server.url)
-        .unwrap()
-        .with_token(token)
-        .withdraw()
-        .await
-        .unwrap();
+    let student = Client::new(&server.url).unwrap().with_token(token);
+    student.withdraw().await.unwrap();
 
     let st = ws.sync_pass().await.unwrap();
     assert!(st.online);
@@ -350,8 +347,11 @@ async fn late_decisions_become_conflicts_and_are_never_dropped() {
     assert!(!conflict_a.message_zh.is_empty() && !conflict_a.message_en.is_empty());
     assert_eq!(ws.item(&a).await.unwrap().status, RowStatus::Conflict);
 
-    let check = sup.review_item(&c).await.unwrap();
+    // Withdrawn, the case is the student's again: reviewers no longer see it at all.
+    let check = student.student_case().await.unwrap();
     assert_eq!(check.state, CaseState::Ready, "withdrawn to retake");
+    let gone = sup.review_item(&c).await.unwrap_err();
+    assert_eq!(gone.code(), Some(gradphoto_api::error::ErrorCode::NotFound));
     let on_a = sup.review_item(&a).await.unwrap();
     assert_eq!(on_a.state, CaseState::InReview, "reviewer2 still holds it");
 
@@ -382,7 +382,7 @@ async fn late_decisions_become_conflicts_and_are_never_dropped() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lapsed_lease_is_claimed_again_when_nobody_took_the_item() {
-    let server = Server::start(2).await;
+    let server = Server::start(4).await;
     let dir = tempfile::tempdir().unwrap();
     let ws = desk(dir.path()).await;
     ws.sign_in(sign_in_request(
@@ -399,7 +399,7 @@ async fn a_lapsed_lease_is_claimed_again_when_nobody_took_the_item() {
     })
     .await
     .unwrap();
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    tokio::time::sleep(Duration::from_millis(4500)).await;
 
     let st = ws.sync_pass().await.unwrap();
     assert_eq!((st.outbox, st.conflicts), (0, 0));

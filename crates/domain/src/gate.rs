@@ -61,6 +61,9 @@ pub struct CheckedPhoto<'a> {
     /// The comparison with the ID card portrait: `Some(false)` when it failed, `None` when
     /// none was made (no card face).
     pub same_person: Option<bool>,
+    /// The case holds an ID card front, so a comparison was expected: when none could be
+    /// made, the submission goes to the reviewer flagged instead of passing unchecked.
+    pub card_given: bool,
 }
 
 /// What the server accepts on submit of one attempt, and why.
@@ -77,6 +80,10 @@ pub enum SubmitDecision {
         measures: Vec<MeasureId>,
         /// The face comparison with the ID card failed on this photo.
         face_mismatch: bool,
+        /// The face comparison could not be made (no portrait found on the card, or none in
+        /// the photo): the reviewer compares the faces.
+        #[serde(default)]
+        face_unchecked: bool,
     },
     /// The photo must be retaken.
     MustRetake {
@@ -191,12 +198,14 @@ pub fn submit_decision<'a>(
         };
     }
     let face_mismatch = face == SubmitGate::AllowedWithFlag;
-    if soft_now.is_empty() && !face_mismatch {
+    let face_unchecked = photo.card_given && photo.same_person.is_none();
+    if soft_now.is_empty() && !face_mismatch && !face_unchecked {
         SubmitDecision::Allowed
     } else {
         SubmitDecision::AllowedWithFlag {
             measures: soft_now,
             face_mismatch,
+            face_unchecked,
         }
     }
 }
@@ -238,6 +247,7 @@ mod tests {
             report,
             standardized: true,
             same_person: Some(true),
+            card_given: true,
         }
     }
 
@@ -284,10 +294,36 @@ mod tests {
         // The comparison and the card reading are not photo checks.
         let r = report(&[FaceSimilarity, IdCardOcr]);
         let p = CheckedPhoto {
-            same_person: None,
+            same_person: Some(true),
             ..photo(1, &r)
         };
         assert_eq!(decide(p, &[], 0), SubmitDecision::Allowed);
+        // Without a card there is nothing to compare with, and nothing to flag.
+        let p = CheckedPhoto {
+            same_person: None,
+            card_given: false,
+            ..photo(1, &r)
+        };
+        assert_eq!(decide(p, &[], 0), SubmitDecision::Allowed);
+    }
+
+    #[test]
+    fn a_comparison_that_could_not_run_goes_to_the_reviewer_flagged() {
+        let r = report(&[]);
+        let p = CheckedPhoto {
+            same_person: None,
+            ..photo(1, &r)
+        };
+        let d = decide(p, &[], 0);
+        assert_eq!(
+            d,
+            SubmitDecision::AllowedWithFlag {
+                measures: vec![],
+                face_mismatch: false,
+                face_unchecked: true,
+            }
+        );
+        assert!(d.allows_submit() && d.flagged());
     }
 
     #[test]
@@ -302,7 +338,8 @@ mod tests {
             d,
             SubmitDecision::AllowedWithFlag {
                 measures: vec![Sharpness],
-                face_mismatch: false
+                face_mismatch: false,
+                face_unchecked: false,
             }
         );
         assert!(d.allows_submit() && d.flagged());
@@ -391,7 +428,8 @@ mod tests {
             decide(mismatch, &[], 3),
             SubmitDecision::AllowedWithFlag {
                 measures: vec![],
-                face_mismatch: true
+                face_mismatch: true,
+                face_unchecked: false,
             }
         );
         // A soft failure reached its count but the face has not: still a retake, and the
@@ -415,7 +453,8 @@ mod tests {
             decide(both, &earlier, 3),
             SubmitDecision::AllowedWithFlag {
                 measures: vec![Sharpness],
-                face_mismatch: true
+                face_mismatch: true,
+                face_unchecked: false,
             }
         );
         // A photo that matches is not held back by earlier failed comparisons.
@@ -434,7 +473,8 @@ mod tests {
             submit_decision(photo(1, &r), [], 0, &lenient),
             SubmitDecision::AllowedWithFlag {
                 measures: vec![IlluminationUniformity],
-                face_mismatch: false
+                face_mismatch: false,
+                face_unchecked: false,
             }
         );
         let strict = SchoolPolicy {
@@ -469,6 +509,7 @@ mod tests {
         let d = SubmitDecision::AllowedWithFlag {
             measures: vec![Yaw],
             face_mismatch: true,
+            face_unchecked: false,
         };
         let json = serde_json::to_value(&d).unwrap();
         assert_eq!(json["kind"], "allowed_with_flag");

@@ -69,6 +69,28 @@ impl gradphoto_domain::Localized for AnalyzeError {
     }
 }
 
+/// A side of the ID card, as the identity step receives it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CardSide {
+    Front,
+    Back,
+}
+
+impl CardSide {
+    /// The form field the side arrives in.
+    pub fn field(self) -> &'static str {
+        match self {
+            CardSide::Front => "id_front",
+            CardSide::Back => "id_back",
+        }
+    }
+}
+
 pub trait PhotoAnalyzer: Send + Sync + 'static {
     fn analyze(&self, input: AnalyzeInput) -> Result<AnalyzeOutput, AnalyzeError>;
+
+    /// Whether a picture can serve as this side of the ID card (the front: with a portrait
+    /// and a card's text, so the face comparison has something to compare with). Runs on a
+    /// blocking thread at the identity step, before the pictures are kept.
+    fn check_id_card(&self, side: CardSide, picture: &[u8]) -> Result<(), AnalyzeError>;
 }

@@ -6,7 +6,7 @@ use gradphoto_domain::measures::Thresholds;
 use gradphoto_vision::{idcard, Vision, VisionError};
 
 use crate::analyzer::{
-    AnalyzeError, AnalyzeInput, AnalyzeOutput, FaceMatchResult, OcrResult, PhotoAnalyzer,
+    AnalyzeError, AnalyzeInput, AnalyzeOutput, CardSide, FaceMatchResult, OcrResult, PhotoAnalyzer,
 };
 
 /// Models are loaded on first use (or by [`VisionAnalyzer::warm`]), once per process, so that
@@ -36,6 +36,15 @@ impl VisionAnalyzer {
 }
 
 impl PhotoAnalyzer for VisionAnalyzer {
+    fn check_id_card(&self, side: CardSide, picture: &[u8]) -> Result<(), AnalyzeError> {
+        let vision = self.warm()?;
+        match side {
+            CardSide::Front => vision.check_card_front(picture),
+            CardSide::Back => vision.check_card_back(picture),
+        }
+        .map_err(|e| AnalyzeError::from_localized(&e))
+    }
+
     fn analyze(&self, input: AnalyzeInput) -> Result<AnalyzeOutput, AnalyzeError> {
         let typed = input
             .typed

@@ -9,10 +9,13 @@ mod support;
 
 use gradphoto_api::error::ErrorCode;
 use gradphoto_api::review::ImageKind;
-use gradphoto_client::ClientError;
+use gradphoto_client::{ClientError, PhotoUpload};
 use gradphoto_domain::audit::AuditAction;
 use gradphoto_domain::role::Role;
 use gradphoto_domain::state::CaseState;
+use gradphoto_server::analyzer::{
+    AnalyzeError, AnalyzeInput, AnalyzeOutput, CardSide, PhotoAnalyzer,
+};
 use gradphoto_server::config::PaymentConfig;
 use gradphoto_server::store::audit;
 use gradphoto_server::{serve_state, AppState};
@@ -39,6 +42,7 @@ stories!(
     staff_sign_in_is_throttled_per_account_and_address,
     reviewers_read_sensitive_data_only_under_their_lease,
     one_reviewer_cannot_take_the_whole_queue,
+    the_face_comparison_cannot_be_skipped,
     a_fee_nobody_collects_stops_the_server_at_start,
     a_free_school_needs_no_payment_provider,
 );
@@ -449,5 +453,145 @@ async fn one_reviewer_cannot_take_the_whole_queue(db: Db) {
     .await
     .unwrap();
     assert_eq!(r1.claim_next(5).await.unwrap().leases.len(), 1);
+    server.stop().await;
+}
+
+/// A PNG whose header announces `width`×`height` pixels, with no pixel data to speak of: what a
+/// decompression bomb looks like to a decoder that reads the header first.
+fn png_header_only(width: u32, height: u32) -> Vec<u8> {
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut crc = !0u32;
+        for &b in bytes {
+            crc ^= u32::from(b);
+            for _ in 0..8 {
+                crc = if crc & 1 != 0 {
+                    (crc >> 1) ^ 0xEDB8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    }
+    fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+        out.extend_from_slice(&u32::try_from(data.len()).unwrap().to_be_bytes());
+        let mut body = kind.to_vec();
+        body.extend_from_slice(data);
+        out.extend_from_slice(&body);
+        out.extend_from_slice(&crc32(&body).to_be_bytes());
+    }
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut ihdr = Vec::new();
+    ihdr.extend_from_slice(&width.to_be_bytes());
+    ihdr.extend_from_slice(&height.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]); // 8-bit RGB
+    chunk(&mut out, b"IHDR", &ihdr);
+    // An empty zlib stream: decoders read the header as far as the first data chunk.
+    chunk(&mut out, b"IDAT", &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]);
+    chunk(&mut out, b"IEND", &[]);
+    out
+}
+
+fn blank_png(width: u32, height: u32) -> Vec<u8> {
+    let img = image::RgbImage::from_pixel(width, height, image::Rgb([255, 255, 255]));
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
+}
+
+/// The production analyzer, except that its face comparison never produces a result: what
+/// the server meets when the comparison cannot run on a photo.
+struct ComparisonCannotRun(std::sync::Arc<dyn PhotoAnalyzer>);
+
+impl PhotoAnalyzer for ComparisonCannotRun {
+    fn analyze(&self, input: AnalyzeInput) -> Result<AnalyzeOutput, AnalyzeError> {
+        let mut out = self.0.analyze(input)?;
+        out.face_match = None;
+        Ok(out)
+    }
+
+    fn check_id_card(&self, side: CardSide, picture: &[u8]) -> Result<(), AnalyzeError> {
+        self.0.check_id_card(side, picture)
+    }
+}
+
+/// A 30000×30000 blank PNG passed the identity step as the ID card front; the comparison then
+/// had nothing to compare with and the submission reached review unflagged. Now the card is
+/// checked at the identity step like a photo (readable, within the pixel limit, a portrait
+/// and a card's text), and a comparison that cannot run flags the submission.
+async fn the_face_comparison_cannot_be_skipped(db: Db) {
+    let server = TestServer::start_with(
+        db,
+        std::sync::Arc::new(ComparisonCannotRun(support::analyzer())),
+        |_| {},
+    )
+    .await;
+    let fx = fixture::seed(server.state(), 1, &fixture::policy(0)).await;
+    let anon = server.client();
+    let s = &fx.students[0];
+    let student = flows::claim(&anon, s).await;
+    let case = student.student_case().await.unwrap();
+    student
+        .consent(&case.policy.privacy_version, true)
+        .await
+        .unwrap();
+    let (_, back) = photos::id_card_sides();
+    let refusals = [
+        (png_header_only(30_000, 30_000), ErrorCode::TooManyPixels),
+        (blank_png(856, 540), ErrorCode::NotAnIdCard),
+        // A portrait is not a card.
+        (photos::portrait().bytes, ErrorCode::NotAnIdCard),
+    ];
+    for (front, expected) in refusals {
+        let front = PhotoUpload::new(front, "front.png", "image/png");
+        let err = student
+            .verify_identity(&s.name, &s.id_number, front, back.clone())
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Some(expected), "{err:?}");
+        let ClientError::Api { body, .. } = err else {
+            unreachable!()
+        };
+        assert_eq!(body.field.as_deref(), Some("id_front"));
+    }
+    // Nothing was kept, and no attempt was counted against the identity limit.
+    let kept = audit::for_subject(&server.state().store, &s.case_id)
+        .await
+        .unwrap();
+    assert!(
+        !kept.iter().any(|e| matches!(
+            e.action,
+            AuditAction::IdCardUploaded | AuditAction::IdentityFailed
+        )),
+        "{kept:?}"
+    );
+    assert_eq!(
+        student.student_case().await.unwrap().state,
+        CaseState::Claimed
+    );
+
+    // A real card passes; the photo's comparison cannot run, so the reviewer is asked to
+    // compare by hand.
+    let (front, back) = photos::id_card_sides();
+    student
+        .verify_identity(&s.name, &s.id_number, front, back)
+        .await
+        .unwrap();
+    student.confirm_record().await.unwrap();
+    let attempt = flows::upload_checked(&student, photos::portrait()).await;
+    assert_eq!(attempt.face_match, None);
+    let submitted = student.submit(&attempt.id).await.unwrap();
+    assert_eq!(submitted.state, CaseState::PendingReview);
+    assert!(submitted.flagged);
+    let reviewer = fixture::staff(
+        server.state(),
+        &server.base_url,
+        "reviewer1",
+        Role::Reviewer,
+    )
+    .await;
+    let item = reviewer.review_item(&s.case_id).await.unwrap();
+    let flag = item.flag.unwrap();
+    assert!(flag.face_unchecked && !flag.face_mismatch, "{flag:?}");
     server.stop().await;
 }

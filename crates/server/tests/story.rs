@@ -852,7 +852,9 @@ async fn repeated_soft_check_failures_may_be_submitted_flagged(db: Db) {
                 SubmitDecision::AllowedWithFlag {
                     measures,
                     face_mismatch,
+                    face_unchecked,
                 } => {
+                    assert!(!face_unchecked, "the comparison ran");
                     assert!(measures.contains(&MeasureId::Sharpness), "{measures:?}");
                     assert!(!face_mismatch);
                     flagged_measures = measures.clone();
@@ -893,6 +895,7 @@ async fn repeated_soft_check_failures_may_be_submitted_flagged(db: Db) {
         Some(FlagReasons {
             measures: flagged_measures,
             face_mismatch: false,
+            face_unchecked: false,
         })
     );
 
@@ -990,6 +993,7 @@ async fn repeated_face_mismatches_reach_the_reviewer_flagged(db: Db) {
                 Some(SubmitDecision::AllowedWithFlag {
                     measures: vec![],
                     face_mismatch: true,
+                    face_unchecked: false,
                 })
             );
             let case = result.unwrap();
@@ -1005,6 +1009,7 @@ async fn repeated_face_mismatches_reach_the_reviewer_flagged(db: Db) {
         Some(FlagReasons {
             measures: vec![],
             face_mismatch: true,
+            face_unchecked: false,
         })
     );
     assert_eq!(item.face_match.same_person, Some(false));

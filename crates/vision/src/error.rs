@@ -32,6 +32,19 @@ pub enum VisionError {
     /// The photo spec itself is unusable (e.g. a size window no JPEG quality can reach).
     #[error("invalid photo spec: {0}")]
     InvalidSpec(String),
+    /// A picture given as the front of an ID card is not one the face comparison can use.
+    #[error("not an ID card front: {0:?}")]
+    NotAnIdCard(CardProblem),
+}
+
+/// Why a picture is not an ID card front.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CardProblem {
+    /// No face anywhere on it (a blank page, the back side, a blurred shot).
+    NoPortrait,
+    /// No card text could be read: a portrait photo, or a card too blurred, dark or far away.
+    NoCardText,
 }
 
 /// Which side of the photo lacks room for the spec crop.
@@ -73,6 +86,7 @@ impl Localized for VisionError {
             VisionError::CannotCrop(_) => "cannot_crop",
             VisionError::Model(_) => "model_error",
             VisionError::InvalidSpec(_) => "invalid_spec",
+            VisionError::NotAnIdCard(_) => "not_an_id_card",
         }
     }
 
@@ -110,6 +124,12 @@ impl Localized for VisionError {
             VisionError::InvalidSpec(_) => {
                 "照片规格配置有误，无法生成标准照。请联系学校管理员。".into()
             }
+            VisionError::NotAnIdCard(CardProblem::NoPortrait) => {
+                "这张图片中找不到身份证人像。请在光线充足处拍摄身份证正面（带照片的一面），让整张卡片清晰、完整地出现在画面中。".into()
+            }
+            VisionError::NotAnIdCard(CardProblem::NoCardText) => {
+                "无法识别身份证上的文字：这张图片可能不是身份证正面，或拍得太模糊、太暗、太远。请在光线充足处对准身份证正面（带照片的一面）重新拍摄，让整张卡片清晰地占满大部分画面。".into()
+            }
         }
     }
 
@@ -139,6 +159,8 @@ impl Localized for VisionError {
             },
             VisionError::Model(_) => "An internal error occurred while analysing the photo. Please try again later; if it keeps happening, contact the school's support line.".into(),
             VisionError::InvalidSpec(_) => "The photo specification is misconfigured, so no standardized photo can be made. Please contact the school's administrator.".into(),
+            VisionError::NotAnIdCard(CardProblem::NoPortrait) => "No ID-card portrait was found in this picture. Photograph the front of the ID card (the side with the photo) in good light, with the whole card sharp and in the picture.".into(),
+            VisionError::NotAnIdCard(CardProblem::NoCardText) => "The text of an ID card cannot be read in this picture: it may not be the card's front, or it is too blurred, dark or far away. Photograph the front of the ID card (the side with the photo) again in good light, with the whole card sharp and filling most of the picture.".into(),
         }
     }
 }

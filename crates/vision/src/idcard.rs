@@ -42,6 +42,16 @@ pub struct IdCardReading {
 }
 
 impl IdCardReading {
+    /// Whether the text read is an ID card's: a name or a number found in their places, or
+    /// the number's printed label. A portrait photo or a blank page has none of these.
+    pub fn looks_like_a_card(&self) -> bool {
+        self.fields_found() > 0
+            || self
+                .lines
+                .iter()
+                .any(|l| squeeze(&l.text).contains(NUMBER_LABEL))
+    }
+
     fn fields_found(&self) -> usize {
         usize::from(self.name.is_some()) + usize::from(self.id_number.is_some())
     }

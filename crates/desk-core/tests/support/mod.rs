@@ -10,7 +10,9 @@ use std::sync::Arc;
 
 use gradphoto_domain::measures::{AssessStatus, CheckReport, MeasureId, MeasureResult, Verdict};
 use gradphoto_domain::role::Role;
-use gradphoto_server::analyzer::{AnalyzeError, AnalyzeInput, AnalyzeOutput, PhotoAnalyzer};
+use gradphoto_server::analyzer::{
+    AnalyzeError, AnalyzeInput, AnalyzeOutput, CardSide, PhotoAnalyzer,
+};
 use gradphoto_server::config::{Config, PaymentConfig};
 use gradphoto_server::demo::DemoReport;
 use gradphoto_server::{serve, ServerHandle};
@@ -22,6 +24,17 @@ use tempfile::TempDir;
 pub struct ScalingAnalyzer;
 
 impl PhotoAnalyzer for ScalingAnalyzer {
+    /// The workstation's tests are about review and sync: a card is held to being a picture.
+    fn check_id_card(&self, _side: CardSide, picture: &[u8]) -> Result<(), AnalyzeError> {
+        image::load_from_memory(picture)
+            .map(|_| ())
+            .map_err(|e| AnalyzeError {
+                code: "unreadable_image",
+                message_zh: "无法读取这张图片。".into(),
+                message_en: format!("The image could not be read ({e})."),
+            })
+    }
+
     fn analyze(&self, input: AnalyzeInput) -> Result<AnalyzeOutput, AnalyzeError> {
         let img = image::load_from_memory(&input.photo).map_err(|e| AnalyzeError {
             code: "unreadable_image",

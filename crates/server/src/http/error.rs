@@ -297,6 +297,12 @@ mod tests {
             Box::new(VisionError::CannotCrop(CropShortfall::Bottom)),
             Box::new(VisionError::Model("x".into())),
             Box::new(VisionError::InvalidSpec("x".into())),
+            Box::new(VisionError::NotAnIdCard(
+                gradphoto_vision::CardProblem::NoPortrait,
+            )),
+            Box::new(gradphoto_domain::text::USERNAME.exceeded()),
+            Box::new(gradphoto_domain::access::AccessError::LeaseRequired),
+            Box::new(gradphoto_domain::access::AccessError::ReasonRequired),
         ];
         for e in errors {
             let code = ErrorCode::parse(e.code());

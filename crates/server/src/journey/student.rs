@@ -10,6 +10,7 @@ use gradphoto_domain::measures::{CheckReport, MeasureId};
 use gradphoto_domain::policy::SchoolPolicy;
 use gradphoto_domain::state::{CaseState, Event, EventKind, TransitionError};
 
+use crate::analyzer::CardSide;
 use crate::http::error::{AppError, AppResult, ErrorCode};
 use crate::objects::ObjectKind;
 use crate::payment::{OrderRequest, PaymentStart};
@@ -79,6 +80,7 @@ pub fn gate_of(
         report: &report,
         standardized: a.standardized_key.is_some(),
         same_person: a.face_same_person,
+        card_given: case.id_front_key.is_some(),
     };
     let others = round
         .iter()
@@ -233,6 +235,24 @@ pub async fn identity_open(state: &AppState, case_id: &str) -> AppResult<()> {
     Ok(())
 }
 
+/// Both sides of the card checked by the analyzer on a blocking thread; an error names the side.
+async fn check_id_card(
+    state: &AppState,
+    front: Vec<u8>,
+    back: Vec<u8>,
+) -> AppResult<(Vec<u8>, Vec<u8>)> {
+    let analyzer = state.analyzer.clone();
+    tokio::task::spawn_blocking(move || {
+        for (side, picture) in [(CardSide::Front, &front), (CardSide::Back, &back)] {
+            analyzer
+                .check_id_card(side, picture)
+                .map_err(|e| AppError::localized(&e).with_field(side.field()))?;
+        }
+        Ok((front, back))
+    })
+    .await?
+}
+
 fn identity_bucket(case_id: &str) -> String {
     format!("identity:{case_id}")
 }
@@ -271,6 +291,9 @@ pub async fn verify_identity(
     let Some(back) = form.id_back else {
         return Err(id_card_required("id_back"));
     };
+    // The card is checked as a photo is, before it counts as an attempt or is kept: a picture
+    // without a card's portrait would leave the face comparison nothing to compare with.
+    let (front, back) = check_id_card(state, front, back).await?;
     let record = students::get(&state.store, &case.student_id)
         .await?
         .ok_or_else(|| AppError::internal("case without student"))?;
@@ -537,9 +560,14 @@ pub async fn submit(
         SubmitDecision::AllowedWithFlag {
             measures,
             face_mismatch,
+            face_unchecked,
         } => serde_json::json!({
             "attempt_id": attempt.id,
-            "flag": FlagReasons { measures: measures.clone(), face_mismatch: *face_mismatch },
+            "flag": FlagReasons {
+                measures: measures.clone(),
+                face_mismatch: *face_mismatch,
+                face_unchecked: *face_unchecked,
+            },
         }),
         SubmitDecision::MustRetake {
             hard,

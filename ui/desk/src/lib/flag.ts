@@ -4,7 +4,7 @@ import type { FlagView } from "./bindings/FlagView";
 export type Bilingual = { zh: string; en: string };
 
 /** A flag without reasons (the core always sends them with a flag; this keeps the banner honest if not). */
-export const UNKNOWN_FLAG: FlagView = { measures: [], face_mismatch: false, reasons_known: false };
+export const UNKNOWN_FLAG: FlagView = { measures: [], face_mismatch: false, face_unchecked: false, reasons_known: false };
 
 export const FLAG_TITLE: Bilingual = {
   zh: "已标记 · 学生多次未通过后仍提交",
@@ -29,6 +29,12 @@ export function flagLines(flag: FlagView, faceMatchFailures: number): Bilingual[
     lines.push({
       zh: `人像比对${times ? `已连续 ${faceMatchFailures} 次` : "多次"}未通过：请重点核对本人与身份证是否一致。`,
       en: `Face vs ID card failed ${times ? `${faceMatchFailures} times` : "repeatedly"} — check identity carefully.`,
+    });
+  }
+  if (flag.face_unchecked) {
+    lines.push({
+      zh: "人像比对未能进行（身份证或照片中未找到可比对的人像）：请人工核对本人与身份证是否一致。",
+      en: "The face comparison could not run (no comparable face on the ID card or in the photo) — compare them yourself.",
     });
   }
   if (flag.measures.length > 0) {

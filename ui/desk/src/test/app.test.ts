@@ -12,7 +12,7 @@ type Call = { cmd: string; args: Record<string, unknown> };
 /** Flagged after three failed face comparisons. */
 const FACE_FLAGGED = item("c2", "李四", {
   flagged: true,
-  flag: { measures: [], face_mismatch: true, reasons_known: true },
+  flag: { measures: [], face_mismatch: true, face_unchecked: false, reasons_known: true },
   face_match_failures: 3,
 });
 
@@ -25,6 +25,7 @@ const CHECKS_FLAGGED = item("c2", "李四", {
       { id: "tinted_glasses", label_zh: "有色眼镜或反光", label_en: "Tinted glasses or glare" },
     ],
     face_mismatch: false,
+    face_unchecked: false,
     reasons_known: true,
   },
   face_match_failures: 0,

@@ -24,6 +24,8 @@ export function nextStep(attempt: AttemptView): NextStep {
     case "allowed":
       return { kind: "continue" };
     case "allowed_with_flag":
+      // Only the reviewer's own comparison is asked for: the student failed nothing.
+      if (gate.measures.length === 0 && !gate.face_mismatch) return { kind: "continue" };
       return { kind: "choose", measures: gate.measures, faceMismatch: gate.face_mismatch };
     case "must_retake":
       return {

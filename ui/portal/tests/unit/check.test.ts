@@ -134,7 +134,7 @@ describe("check results", () => {
 
     c = theCase(3);
     app.data = c;
-    serve(attempt(false, [], { kind: "allowed_with_flag", measures: [], face_mismatch: true }), c);
+    serve(attempt(false, [], { kind: "allowed_with_flag", measures: [], face_mismatch: true, face_unchecked: false }), c);
     component = mount(Check, { target });
     await settle();
     expect(target.textContent).toContain("人像比对已连续失败 3 次");
@@ -145,7 +145,7 @@ describe("check results", () => {
     const c = theCase(0);
     app.data = c;
     const blur = measure("sharpness", "fail", "照片模糊，请拿稳手机重新拍摄。", "The photo is blurred; hold the phone steady.");
-    const a = attempt(true, [blur], { kind: "allowed_with_flag", measures: ["sharpness"], face_mismatch: false });
+    const a = attempt(true, [blur], { kind: "allowed_with_flag", measures: ["sharpness"], face_mismatch: false, face_unchecked: false });
     // The blurred photo's own sharpness result replaces the passing one.
     serve({ ...a, report: { ...a.report!, measures: a.report!.measures.filter((m) => m !== a.report!.measures[0]) } }, c);
     component = mount(Check, { target });

@@ -250,15 +250,19 @@ describe("after the checks", () => {
     expect(nextStep({ ...mismatch, gate: { kind: "must_retake", hard: [], soft: [], face_mismatch: true, attempts_left: 1 } })).toEqual(
       retake({ faceMismatch: true, attemptsLeft: 1 }),
     );
-    expect(nextStep({ ...mismatch, gate: { kind: "allowed_with_flag", measures: [], face_mismatch: true } })).toEqual({
+    expect(nextStep({ ...mismatch, gate: { kind: "allowed_with_flag", measures: [], face_mismatch: true, face_unchecked: false } })).toEqual({
       kind: "choose",
       measures: [],
       faceMismatch: true,
     });
-    expect(nextStep(attempt({ gate: { kind: "allowed_with_flag", measures: ["sharpness"], face_mismatch: false } }))).toEqual({
+    expect(nextStep(attempt({ gate: { kind: "allowed_with_flag", measures: ["sharpness"], face_mismatch: false, face_unchecked: false } }))).toEqual({
       kind: "choose",
       measures: ["sharpness"],
       faceMismatch: false,
+    });
+    // The reviewer compares the faces by hand; the student failed nothing and just goes on.
+    expect(nextStep(attempt({ gate: { kind: "allowed_with_flag", measures: [], face_mismatch: false, face_unchecked: true } }))).toEqual({
+      kind: "continue",
     });
   });
 
@@ -268,7 +272,7 @@ describe("after the checks", () => {
     expect(summaryOf(attempt({ report: report(measure("face_similarity", "warn"), measure("id_card_ocr", "fail"), measure("yaw", "pass")) }))).toBe("pass");
     expect(summaryOf(attempt({ report: report(measure("yaw", "warn"), measure("roll", "pass")) }))).toBe("warn");
     expect(summaryOf(attempt({ report: report(measure("yaw", "pass", "failed_to_assess")) }))).toBe("warn");
-    expect(summaryOf(attempt({ gate: { kind: "allowed_with_flag", measures: ["yaw"], face_mismatch: false } }))).toBe("flag");
+    expect(summaryOf(attempt({ gate: { kind: "allowed_with_flag", measures: ["yaw"], face_mismatch: false, face_unchecked: false } }))).toBe("flag");
     expect(summaryOf(attempt({ gate: { kind: "must_retake", hard: [], soft: ["yaw"], face_mismatch: false, attempts_left: 1 } }))).toBe("fail");
     expect(summaryOf(attempt({ status: "failed", gate: null }))).toBe("fail");
   });

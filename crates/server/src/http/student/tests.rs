@@ -777,6 +777,7 @@ async fn identity_failures_are_rate_limited_and_face_mismatches_flag_the_submiss
             SubmitDecision::AllowedWithFlag {
                 measures: vec![],
                 face_mismatch: true,
+                face_unchecked: false,
             }
         };
         assert_eq!(view.gate, Some(expected));

@@ -207,6 +207,7 @@ pub async fn flag_reasons(store: &Store, case: &CaseRow) -> StoreResult<Option<F
         None => Ok(Some(FlagReasons {
             measures: Vec::new(),
             face_mismatch: true,
+            face_unchecked: false,
         })),
     }
 }

@@ -15,6 +15,10 @@ measures: Array<FlagMeasureView>,
  */
 face_mismatch: boolean, 
 /**
+ * The face comparison could not be made: the reviewer compares the faces.
+ */
+face_unchecked: boolean, 
+/**
  * The server sent no reasons (it predates them): the window says so instead of guessing.
  */
 reasons_known: boolean, };

@@ -12,7 +12,12 @@ measures: Array<MeasureId>,
 /**
  * The face comparison with the ID card failed on this photo.
  */
-face_mismatch: boolean, } | { "kind": "must_retake", 
+face_mismatch: boolean, 
+/**
+ * The face comparison could not be made (no portrait found on the card, or none in
+ * the photo): the reviewer compares the faces.
+ */
+face_unchecked: boolean, } | { "kind": "must_retake", 
 /**
  * Hard measures failing on this photo.
  */
