@@ -211,6 +211,7 @@ error_codes! {
     // Administration.
     BadRole = "bad_role", 400, "学生不使用账号登录，请使用 reviewer、supervisor 或 admin。", "Students do not have accounts; use reviewer, supervisor or admin.";
     UnknownRole = "unknown_role", 400, "未知的角色。", "Unknown role.";
+    UnknownSchool = "unknown_school", 422, "没有这所学校。", "There is no such school.";
     BadUsername = "bad_username", 400, "用户名不能为空、不能含空格，且不超过64个字符。", "Usernames must be 1–64 characters without spaces.";
     UsernameTaken = "username_taken", 409, "用户名已存在。", "The username is already taken.";
     StudentNoTaken = "student_no_taken", 409, "学号已属于另一名学生，整个文件未导入。", "A student number belongs to another student; nothing was imported.";

@@ -176,6 +176,17 @@ pub fn stranger(value: &str) -> String {
     out
 }
 
+/// A cell for a CSV file a school opens in a spreadsheet: text that a spreadsheet would take
+/// for a formula (starting with `=`, `+`, `-`, `@`, a tab or a carriage return) is written
+/// with a leading apostrophe, so it shows as the text it is and never runs.
+pub fn csv_cell(value: &str) -> std::borrow::Cow<'_, str> {
+    if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        std::borrow::Cow::Owned(format!("'{value}"))
+    } else {
+        std::borrow::Cow::Borrowed(value)
+    }
+}
+
 /// Characters that do not show, or change how the text around them shows.
 pub fn is_hidden(c: char) -> bool {
     c.is_control()
@@ -220,6 +231,15 @@ mod tests {
         assert!(USERNAME.check("ad\u{200B}min").is_err());
         assert!(COMMENT.check("第一行\n第二行\t好").is_ok());
         assert!(COMMENT.check("nul\u{0}").is_err());
+    }
+
+    #[test]
+    fn csv_cells_never_become_formulas() {
+        assert_eq!(csv_cell("王芳"), "王芳");
+        assert_eq!(csv_cell("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(csv_cell("+86"), "'+86");
+        assert_eq!(csv_cell("-1"), "'-1");
+        assert_eq!(csv_cell("@SUM(A1)"), "'@SUM(A1)");
     }
 
     #[test]

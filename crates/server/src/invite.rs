@@ -91,7 +91,11 @@ pub fn write_outputs(dir: &Path, links: &[InviteLink]) -> Result<(), std::io::Er
             .build();
         img.save_with_format(dir.join(&png), image::ImageFormat::Png)
             .map_err(std::io::Error::other)?;
-        csv.write_record([&link.name, &link.student_no, &link.school, &link.link, &png])?;
+        // Names come from a school's roster: never let a spreadsheet run one as a formula.
+        csv.write_record(
+            [&link.name, &link.student_no, &link.school, &link.link, &png]
+                .map(|cell| gradphoto_domain::text::csv_cell(cell).into_owned()),
+        )?;
     }
     csv.flush()
 }

@@ -43,6 +43,7 @@ stories!(
     reviewers_read_sensitive_data_only_under_their_lease,
     one_reviewer_cannot_take_the_whole_queue,
     the_face_comparison_cannot_be_skipped,
+    small_findings_answer_with_the_right_code,
     a_fee_nobody_collects_stops_the_server_at_start,
     a_free_school_needs_no_payment_provider,
 );
@@ -180,11 +181,14 @@ async fn what_a_stranger_sends_is_bounded_before_it_is_kept(db: Db) {
     let before = audit::count(store).await.unwrap();
     let base = &server.base_url;
 
+    // Answered before the body is read, and still answered (not a broken pipe) every time.
     let huge = "x".repeat(15 * 1024 * 1024);
     let body = serde_json::to_vec(&serde_json::json!({"username": huge, "password": "p"})).unwrap();
-    let res = post_raw(base, "/api/auth/login", body).await;
-    assert_eq!(res.status().as_u16(), 413);
-    assert_eq!(error_body(res).await.code, ErrorCode::BodyTooLarge);
+    for _ in 0..12 {
+        let res = post_raw(base, "/api/auth/login", body.clone()).await;
+        assert_eq!(res.status().as_u16(), 413);
+        assert_eq!(error_body(res).await.code, ErrorCode::BodyTooLarge);
+    }
 
     let long = "名".repeat(65);
     let body = serde_json::to_vec(&serde_json::json!({"username": long, "password": "p"})).unwrap();
@@ -487,7 +491,11 @@ fn png_header_only(width: u32, height: u32) -> Vec<u8> {
     ihdr.extend_from_slice(&[8, 2, 0, 0, 0]); // 8-bit RGB
     chunk(&mut out, b"IHDR", &ihdr);
     // An empty zlib stream: decoders read the header as far as the first data chunk.
-    chunk(&mut out, b"IDAT", &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]);
+    chunk(
+        &mut out,
+        b"IDAT",
+        &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01],
+    );
     chunk(&mut out, b"IEND", &[]);
     out
 }
@@ -593,5 +601,116 @@ async fn the_face_comparison_cannot_be_skipped(db: Db) {
     let item = reviewer.review_item(&s.case_id).await.unwrap();
     let flag = item.flag.unwrap();
     assert!(flag.face_unchecked && !flag.face_mismatch, "{flag:?}");
+    server.stop().await;
+}
+
+/// The small findings: each answers with the code that names it, and an answer given before a
+/// large body is read still reaches the client.
+async fn small_findings_answer_with_the_right_code(db: Db) {
+    let server = TestServer::start(db).await;
+    let state = server.state();
+    let base = &server.base_url;
+    let fx = fixture::seed(state, 1, &fixture::policy(0)).await;
+    let http = reqwest::Client::new();
+
+    // An account for a school that does not exist: a field error, not a 500.
+    let admin = fixture::staff(state, base, "admin1", Role::Admin).await;
+    let res = http
+        .post(format!("{base}/api/admin/users"))
+        .bearer_auth(admin.token().unwrap())
+        .json(&serde_json::json!({"username": "r9", "role": "reviewer", "school_id": "no-such-school"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 422);
+    let err = error_body(res).await;
+    assert_eq!(err.code, ErrorCode::UnknownSchool);
+    assert_eq!(err.field.as_deref(), Some("school_id"));
+
+    // A missing asset is not found, not a bad request.
+    let res = http
+        .get(format!("{base}/assets/x.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 404);
+    assert_eq!(error_body(res).await.code, ErrorCode::NotFound);
+
+    // A token this server never issued is unauthorized; a signed-out one has expired.
+    let res = http
+        .get(format!("{base}/api/auth/me"))
+        .bearer_auth("garbage")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_body(res).await.code, ErrorCode::Unauthorized);
+    let mut gone = fixture::staff(state, base, "reviewer9", Role::Reviewer).await;
+    let token = gone.token().unwrap().to_string();
+    gone.logout().await.unwrap();
+    let res = http
+        .get(format!("{base}/api/auth/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_body(res).await.code, ErrorCode::SessionExpired);
+
+    // A text part over its limit names the field and its limit in characters, not a file size.
+    let anon = server.client();
+    let student = flows::to_ready(&anon, &fx.students[0]).await;
+    let long_id = "u".repeat(5000);
+    let err = student
+        .upload_attempt(photos::portrait(), "camera", Some(&long_id))
+        .await
+        .unwrap_err();
+    let ClientError::Api { body, .. } = err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(body.code, ErrorCode::FieldTooLong);
+    assert_eq!(body.field.as_deref(), Some("upload_id"));
+    assert!(!body.message_en.contains("MB"), "{body:?}");
+
+    // A replayed upload is answered from its id, before the photo is read: the client, still
+    // sending the photo, gets the answer rather than a broken pipe.
+    let first = student
+        .upload_attempt(photos::portrait(), "camera", Some("replay-1"))
+        .await
+        .unwrap();
+    let big = photos::generated_jpeg(4000, 3000);
+    assert!(big.len() > 512 * 1024, "{}", big.len());
+    let form = reqwest::multipart::Form::new()
+        .text("upload_id", "replay-1")
+        .text("source", "camera")
+        .part(
+            "photo",
+            reqwest::multipart::Part::bytes(big)
+                .file_name("p.jpg")
+                .mime_str("image/jpeg")
+                .unwrap(),
+        );
+    let res = http
+        .post(format!("{base}/api/student/attempts"))
+        .bearer_auth(student.token().unwrap())
+        .multipart(form)
+        .send()
+        .await
+        .expect("the answer arrives, not a broken pipe");
+    assert!(res.status().is_success(), "{}", res.status());
+    let again: gradphoto_api::common::AttemptView = res.json().await.unwrap();
+    assert_eq!(again.id, first.id);
+
+    // Cells a spreadsheet would run as formulas are written as text.
+    let dir = tempfile::tempdir().unwrap();
+    let link = gradphoto_api::admin::InviteLink {
+        name: "=HYPERLINK(\"http://x\")".into(),
+        student_no: "+1".into(),
+        school: fixture::SCHOOL.into(),
+        link: format!("{base}/c/CODE"),
+        new: true,
+    };
+    gradphoto_server::invite::write_outputs(dir.path(), &[link]).unwrap();
+    let csv = std::fs::read_to_string(dir.path().join("links.csv")).unwrap();
+    assert!(csv.contains("'=HYPERLINK"), "{csv}");
+    assert!(csv.contains("'+1"), "{csv}");
     server.stop().await;
 }

@@ -90,9 +90,12 @@ pub fn bearer_token(headers: &axum::http::HeaderMap) -> Option<&str> {
 
 async fn live_session(parts: &Parts, state: &AppState, kind: &str) -> AppResult<SessionRow> {
     let token = bearer_token(&parts.headers).ok_or_else(AppError::unauthorized)?;
-    let row = sessions::find_live(&state.store, &sessions::token_hash(token))
-        .await?
-        .ok_or_else(session_expired)?;
+    // A token this server never issued is no session at all; one that ended has expired.
+    let row = match sessions::lookup(&state.store, &sessions::token_hash(token)).await? {
+        sessions::Lookup::Live(row) => row,
+        sessions::Lookup::Ended => return Err(session_expired()),
+        sessions::Lookup::Unknown => return Err(AppError::unauthorized()),
+    };
     if row.kind != kind {
         return Err(AppError::forbidden());
     }

@@ -88,6 +88,7 @@ async fn json_errors(response: Response) -> Response {
         StatusCode::UNSUPPORTED_MEDIA_TYPE => ErrorCode::UnsupportedMediaType,
         StatusCode::UNPROCESSABLE_ENTITY => ErrorCode::InvalidBody,
         StatusCode::METHOD_NOT_ALLOWED => ErrorCode::MethodNotAllowed,
+        StatusCode::NOT_FOUND => ErrorCode::NotFound,
         s if s.is_server_error() => ErrorCode::InternalError,
         _ => ErrorCode::BadRequest,
     };

@@ -2,7 +2,7 @@
 //! the single-page app's fallback to `index.html` for its own routes (e.g. `/c/<code>`).
 
 use axum::body::Body;
-use axum::http::{header, HeaderValue, Method, Request, Response, StatusCode};
+use axum::http::{header, HeaderValue, Method, Request, Response};
 use include_dir::{include_dir, Dir};
 use tower_http::compression::CompressionLayer;
 
@@ -79,7 +79,5 @@ fn respond(path: &std::path::Path, bytes: &'static [u8]) -> Response<Body> {
 }
 
 fn missing() -> Response<Body> {
-    let mut res = Response::new(Body::from("not found"));
-    *res.status_mut() = StatusCode::NOT_FOUND;
-    res
+    axum::response::IntoResponse::into_response(AppError::not_found("文件", "File"))
 }

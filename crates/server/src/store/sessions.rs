@@ -78,6 +78,31 @@ type SessionRaw = (
 );
 
 /// A live (unexpired, unrevoked) session for this token hash.
+/// What a presented token is: a live session, one that has ended (expired or signed out), or
+/// nothing this server ever issued.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lookup {
+    Live(SessionRow),
+    Ended,
+    Unknown,
+}
+
+pub async fn lookup(store: &Store, token_hash: &str) -> StoreResult<Lookup> {
+    if let Some(row) = find_live(store, token_hash).await? {
+        return Ok(Lookup::Live(row));
+    }
+    let known: Option<String> =
+        sqlx::query_scalar("SELECT token_hash FROM sessions WHERE token_hash = $1")
+            .bind(token_hash)
+            .fetch_optional(store.pool())
+            .await?;
+    Ok(if known.is_some() {
+        Lookup::Ended
+    } else {
+        Lookup::Unknown
+    })
+}
+
 pub async fn find_live(store: &Store, token_hash: &str) -> StoreResult<Option<SessionRow>> {
     let row: Option<SessionRaw> = sqlx::query_as(
         "SELECT token_hash, kind, user_id, case_id, code_id, expires_at FROM sessions

@@ -95,6 +95,12 @@ pub async fn add(
         )
         .with_field("username"));
     }
+    // Named, rather than left to the foreign key: the caller learns which field is wrong.
+    if let Some(school) = school_id {
+        if super::schools::get_in(tx.conn(), school).await?.is_none() {
+            return Err(StoreError::from(ErrorCode::UnknownSchool).with_field("school_id"));
+        }
+    }
     let id = new_id();
     sqlx::query(
         "INSERT INTO users (id, username, display_name, role, password_hash, school_id, disabled, created_at)
