@@ -14,7 +14,7 @@ use gradphoto_api::admin::{
 use gradphoto_domain::policy::SchoolPolicy;
 use gradphoto_domain::roster::{parse_roster_csv, RosterRowError};
 
-use crate::http::auth::StaffSession;
+use crate::http::auth::Admin;
 use crate::http::error::{AppError, AppResult, ErrorCode};
 use crate::http::extract::JsonBody;
 use crate::invite::{self, InviteSelection};
@@ -52,8 +52,7 @@ fn problems(errors: &[RosterRowError]) -> Vec<RosterRowProblem> {
 }
 
 /// Body: the CSV file as uploaded (UTF-8 or GBK).
-async fn roster_check(staff: StaffSession, body: Bytes) -> AppResult<Json<RosterCheck>> {
-    staff.require_admin()?;
+async fn roster_check(_: Admin, body: Bytes) -> AppResult<Json<RosterCheck>> {
     Ok(Json(
         match parse_roster_csv(&body, Utc::now().date_naive()) {
             Ok(rows) => RosterCheck {
@@ -73,10 +72,9 @@ async fn roster_check(staff: StaffSession, body: Bytes) -> AppResult<Json<Roster
 /// Imports every row or none; an invalid file is refused with every problem listed.
 async fn roster_import(
     State(state): State<AppState>,
-    staff: StaffSession,
+    Admin(staff): Admin,
     body: Bytes,
 ) -> AppResult<Json<RosterImported>> {
-    staff.require_admin()?;
     let records = parse_roster_csv(&body, Utc::now().date_naive()).map_err(|errors| {
         let first = errors
             .first()
@@ -118,10 +116,9 @@ async fn roster_import(
 /// Issues (or re-issues) codes and returns the links; QR codes are printed from the links.
 async fn invites(
     State(state): State<AppState>,
-    staff: StaffSession,
+    Admin(staff): Admin,
     JsonBody(req): JsonBody<InviteRequest>,
 ) -> AppResult<Json<Vec<InviteLink>>> {
-    staff.require_admin()?;
     let school = match &staff.school_id {
         Some(id) => Some(
             schools::get(&state.store, id)
@@ -142,10 +139,9 @@ async fn invites(
 /// Creates a staff account with a generated password, shown once in the response.
 async fn add_user(
     State(state): State<AppState>,
-    staff: StaffSession,
+    Admin(staff): Admin,
     JsonBody(req): JsonBody<NewUserRequest>,
 ) -> AppResult<Json<NewUser>> {
-    staff.require_admin()?;
     // A school's administrator creates accounts for that school only.
     let school_id = staff.school_id.clone().or(req.school_id.clone());
     let password = crate::crypto::random_code(16);

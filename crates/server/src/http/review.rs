@@ -22,7 +22,7 @@ use gradphoto_domain::audit::AuditAction;
 use gradphoto_domain::measures::CheckReport;
 use gradphoto_domain::state::CaseState;
 
-use crate::http::auth::StaffSession;
+use crate::http::auth::{Reviewer, StaffSession};
 use crate::http::error::{AppError, AppResult};
 use crate::http::extract::{JsonBody, Params};
 use crate::journey::{self, review::Decider};
@@ -96,10 +96,9 @@ fn page_limit(limit: Option<u32>, default: u32, max: u32) -> AppResult<u32> {
 
 async fn queue(
     State(state): State<AppState>,
-    staff: StaffSession,
+    Reviewer(staff): Reviewer,
     Params(q): Params<QueueQuery>,
 ) -> AppResult<Json<QueuePage>> {
-    staff.require_reviewer()?;
     let school = school_scope(&staff, q.school.as_deref())?;
     let limit = page_limit(q.limit, 50, 200)?;
     let review_state = q.state.unwrap_or(CaseState::PendingReview);
@@ -171,10 +170,9 @@ async fn cached_counts(state: &AppState, school: Option<&str>) -> AppResult<Vec<
 
 async fn claim(
     State(state): State<AppState>,
-    staff: StaffSession,
+    Reviewer(staff): Reviewer,
     JsonBody(req): JsonBody<ClaimRequest>,
 ) -> AppResult<Json<ClaimResponse>> {
-    staff.require_reviewer()?;
     let lease = lease_ms(&state);
     let claimed = match (&req.case_id, req.count) {
         (Some(case_id), None) => vec![
@@ -216,10 +214,9 @@ async fn claim(
 
 async fn renew(
     State(state): State<AppState>,
-    staff: StaffSession,
+    Reviewer(staff): Reviewer,
     Path(case_id): Path<String>,
 ) -> AppResult<Json<Lease>> {
-    staff.require_reviewer()?;
     let case = rstore::renew(
         &state.store,
         &staff.actor(),
@@ -235,10 +232,9 @@ async fn renew(
 
 async fn release(
     State(state): State<AppState>,
-    staff: StaffSession,
+    Reviewer(staff): Reviewer,
     Path(case_id): Path<String>,
 ) -> AppResult<Json<Released>> {
-    staff.require_reviewer()?;
     let state = rstore::release(
         &state.store,
         &staff.actor(),
@@ -251,11 +247,10 @@ async fn release(
 
 async fn decision(
     State(state): State<AppState>,
-    staff: StaffSession,
+    Reviewer(staff): Reviewer,
     Path(case_id): Path<String>,
     JsonBody(req): JsonBody<DecisionRequest>,
 ) -> AppResult<Json<DecisionRecord>> {
-    staff.require_reviewer()?;
     let actor = staff.actor();
     let who = Decider {
         actor: &actor,
@@ -316,10 +311,9 @@ async fn sensitive_read(
 
 async fn item(
     State(state): State<AppState>,
-    staff: StaffSession,
+    Reviewer(staff): Reviewer,
     Path(case_id): Path<String>,
 ) -> AppResult<Json<ReviewItem>> {
-    staff.require_reviewer()?;
     let case = visible_case(&state, &staff, &case_id).await?;
     let student = students::get(&state.store, &case.student_id)
         .await?
@@ -403,11 +397,10 @@ async fn item(
 
 async fn id_number(
     State(state): State<AppState>,
-    staff: StaffSession,
+    Reviewer(staff): Reviewer,
     Path(case_id): Path<String>,
     Params(q): Params<SensitiveQuery>,
 ) -> AppResult<Json<IdNumberView>> {
-    staff.require_reviewer()?;
     let case = visible_case(&state, &staff, &case_id).await?;
     sensitive_read(
         &state,
@@ -444,11 +437,10 @@ fn content_type_of(bytes: &[u8]) -> &'static str {
 
 async fn image(
     State(state): State<AppState>,
-    staff: StaffSession,
+    Reviewer(staff): Reviewer,
     Path((case_id, kind)): Path<(String, String)>,
     Params(q): Params<SensitiveQuery>,
 ) -> AppResult<Response> {
-    staff.require_reviewer()?;
     let kind = ImageKind::parse(&kind)
         .ok_or_else(|| AppError::from(ErrorCode::BadImageKind).with_field("kind"))?;
     let case = visible_case(&state, &staff, &case_id).await?;

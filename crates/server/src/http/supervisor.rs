@@ -9,7 +9,7 @@ use gradphoto_api::review::{DecisionRecord, OverrideRequest, Stats};
 use gradphoto_domain::audit::AuditEvent;
 use gradphoto_domain::Localized;
 
-use crate::http::auth::StaffSession;
+use crate::http::auth::Supervisor;
 use crate::http::error::{AppError, AppResult};
 use crate::http::extract::{JsonBody, Params};
 use crate::journey::{self, review::Decider};
@@ -33,11 +33,10 @@ pub fn routes() -> Router<AppState> {
 
 async fn override_decision(
     State(state): State<AppState>,
-    staff: StaffSession,
+    Supervisor(staff): Supervisor,
     Path(case_id): Path<String>,
     JsonBody(req): JsonBody<OverrideRequest>,
 ) -> AppResult<Json<DecisionRecord>> {
-    staff.require_supervisor()?;
     let actor = staff.actor();
     let who = Decider {
         actor: &actor,
@@ -53,10 +52,9 @@ async fn override_decision(
 
 async fn audit_page(
     State(state): State<AppState>,
-    staff: StaffSession,
+    _: Supervisor,
     Params(q): Params<AuditQuery>,
 ) -> AppResult<Json<AuditPage>> {
-    staff.require_supervisor()?;
     let limit = match q.limit {
         None => 100,
         Some(n) if (1..=500).contains(&n) => n,
@@ -84,9 +82,8 @@ async fn audit_page(
 
 async fn audit_verify(
     State(state): State<AppState>,
-    staff: StaffSession,
+    _: Supervisor,
 ) -> AppResult<Json<AuditVerification>> {
-    staff.require_supervisor()?;
     let verification = match audit::verify(&state.store).await? {
         Ok(checked) => AuditVerification {
             ok: true,
@@ -123,8 +120,10 @@ fn entry(e: AuditEvent) -> AuditEntry {
     }
 }
 
-async fn stats(State(state): State<AppState>, staff: StaffSession) -> AppResult<Json<Stats>> {
-    staff.require_supervisor()?;
+async fn stats(
+    State(state): State<AppState>,
+    Supervisor(staff): Supervisor,
+) -> AppResult<Json<Stats>> {
     let school = staff.school_id.as_deref();
     Ok(Json(Stats {
         counts: rstore::all_counts(&state.store, school).await?,
