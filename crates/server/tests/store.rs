@@ -735,6 +735,7 @@ async fn flag_reasons_come_from_the_latest_submission() {
             Some(FlagReasons {
                 measures: vec![MeasureId::Sharpness, MeasureId::TintedGlasses],
                 face_mismatch: false,
+                face_unchecked: false,
             })
         );
 
@@ -751,6 +752,7 @@ async fn flag_reasons_come_from_the_latest_submission() {
             Some(FlagReasons {
                 measures: vec![],
                 face_mismatch: true,
+                face_unchecked: false,
             })
         );
     })
