@@ -673,7 +673,10 @@ async fn export(config: Config, out: &Path) -> anyhow::Result<ExitCode> {
         .map_err(app_err)?;
         tx.commit().await.map_err(app_err)?;
         std::fs::rename(&tmp, out.join(&name))?;
-        csv.write_record([&id_number, &student.name, &student.student_no, &name])?;
+        csv.write_record(
+            [&id_number, &student.name, &student.student_no, &name]
+                .map(|cell| gradphoto_domain::text::csv_cell(cell).into_owned()),
+        )?;
         exported += 1;
     }
     csv.flush()?;
