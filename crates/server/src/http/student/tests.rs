@@ -659,7 +659,10 @@ async fn identity_images_are_held_to_the_advertised_upload_rules() {
     )
     .await;
     assert!(
-        matches!(err.code, ErrorCode::NotAnIdCard | ErrorCode::UnreadableImage),
+        matches!(
+            err.code,
+            ErrorCode::NotAnIdCard | ErrorCode::UnreadableImage
+        ),
         "{err:?}"
     );
     assert_eq!(err.field.as_deref(), Some("id_front"));
