@@ -317,6 +317,7 @@ async fn serve(config: Config) -> anyhow::Result<ExitCode> {
 
 async fn worker(config: Config, once: bool) -> anyhow::Result<ExitCode> {
     let state = open(config).await?;
+    jobs::requeue_abandoned(&state).await.map_err(app_err)?;
     if once {
         let n = jobs::drain(&state).await.map_err(app_err)?;
         println!("处理了 {n} 个任务 / ran {n} job(s)");

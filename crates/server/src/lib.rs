@@ -192,6 +192,10 @@ pub async fn serve_state(
         Some(tls) => Some(tls::server_config(tls)?),
         None => None,
     };
+    if state.config.workers > 0 {
+        // Before this process's workers claim anything, so none of their claims is released.
+        jobs::requeue_abandoned(&state).await?;
+    }
     let mut workers = jobs::spawn_workers(&state, state.config.workers, stop.subscribe());
     if state.config.workers > 0 {
         workers.push(spawn_retention(state.clone(), stop.subscribe()));

@@ -758,3 +758,135 @@ async fn flag_reasons_come_from_the_latest_submission() {
     })
     .await;
 }
+
+/// One queued analysis job.
+async fn one_job(store: &Store) -> String {
+    let mut tx = store.begin().await.unwrap();
+    let id = jobs::enqueue(
+        &mut tx,
+        jobs::KIND_ANALYZE_ATTEMPT,
+        &serde_json::json!({ "attempt_id": "a1" }),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    id
+}
+
+/// Claims as `worker` until a job comes free (bounded, so a job that never does fails the test
+/// rather than hanging it).
+async fn claim_when_free(store: &Store, worker: &str, lease_ms: i64) -> jobs::Job {
+    for _ in 0..1200 {
+        if let Some(job) = jobs::claim(store, worker, lease_ms).await.unwrap() {
+            return job;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("the job never became claimable");
+}
+
+/// A worker that dies stops renewing: once its lease runs out another worker takes the job
+/// over, and the dead worker's claim can no longer renew, complete or fail it.
+#[tokio::test]
+async fn a_job_whose_worker_stops_renewing_is_taken_over_after_its_lease() {
+    on_both(|store| async move {
+        let id = one_job(&store).await;
+        let a = jobs::claim(&store, "a", 60_000).await.unwrap().unwrap();
+        assert_eq!((a.id.as_str(), a.tries), (id.as_str(), 1));
+        assert!(
+            jobs::claim(&store, "b", 60_000).await.unwrap().is_none(),
+            "a job was taken while its lease ran"
+        );
+        // The worker's last renewal, a short one; then it falls silent.
+        assert!(jobs::renew(&store, &a, 200).await.unwrap());
+        let b = claim_when_free(&store, "b", 60_000).await;
+        assert_eq!(b.id, id);
+        assert_eq!(b.tries, 2);
+        assert_ne!(b.owner, a.owner);
+
+        // The first claim is void: it neither keeps the job nor writes over the new owner.
+        assert!(!jobs::renew(&store, &a, 60_000).await.unwrap());
+        let mut tx = store.begin().await.unwrap();
+        assert!(!jobs::complete(&mut tx, &a).await.unwrap());
+        assert_eq!(
+            jobs::fail(&mut tx, &a, "late").await.unwrap(),
+            jobs::Failed::NotOwner
+        );
+        drop(tx);
+        assert_eq!(jobs::pending_count(&store).await.unwrap(), 1);
+        assert!(jobs::claim(&store, "c", 60_000).await.unwrap().is_none());
+
+        let mut tx = store.begin().await.unwrap();
+        assert!(jobs::complete(&mut tx, &b).await.unwrap());
+        tx.commit().await.unwrap();
+        assert_eq!(jobs::pending_count(&store).await.unwrap(), 0);
+    })
+    .await;
+}
+
+/// A job whose worker keeps renewing (the worker's own heartbeat) is never claimed by
+/// another, however long it runs — here for several times its lease; once the heartbeat
+/// stops, the job comes free again. The lease is twenty renewals long: on a busy machine a
+/// task or a database round trip can stall for a second or two, and a stall is not a death.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_whose_worker_keeps_renewing_is_never_claimed_twice() {
+    on_both(|store| async move {
+        const LEASE_MS: i64 = 4_000;
+        const RENEW_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
+        let id = one_job(&store).await;
+        let a = jobs::claim(&store, "a", LEASE_MS).await.unwrap().unwrap();
+        let heartbeat = gradphoto_server::jobs::Heartbeat::start(
+            store.clone(),
+            a.clone(),
+            LEASE_MS,
+            RENEW_EVERY,
+        );
+        let started = std::time::Instant::now();
+        let mut looks = 0;
+        while started.elapsed() < std::time::Duration::from_millis(3 * LEASE_MS as u64) {
+            let other = jobs::claim(&store, "b", LEASE_MS).await.unwrap();
+            assert!(
+                other.is_none(),
+                "{:?}, after {:?}: a renewed job was claimed twice: {other:?}",
+                store.backend(),
+                started.elapsed()
+            );
+            looks += 1;
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert!(looks > 10);
+        assert!(!heartbeat.lost());
+
+        drop(heartbeat);
+        let b = claim_when_free(&store, "b", LEASE_MS).await;
+        assert_eq!((b.id.as_str(), b.tries), (id.as_str(), 2));
+        let mut tx = store.begin().await.unwrap();
+        assert!(!jobs::complete(&mut tx, &a).await.unwrap());
+        assert!(jobs::complete(&mut tx, &b).await.unwrap());
+        tx.commit().await.unwrap();
+    })
+    .await;
+}
+
+/// At the start of an embedded (SQLite) process every running job is a dead process's: it is
+/// queued again at once, its tries kept, and the dead claim is void.
+#[tokio::test]
+async fn running_jobs_are_requeued_at_once_when_nothing_can_own_them() {
+    let db = sqlite().await;
+    let store = db.store.clone();
+    let id = one_job(&store).await;
+    let dead = jobs::claim(&store, "dead", 60_000).await.unwrap().unwrap();
+    assert!(jobs::claim(&store, "new", 60_000).await.unwrap().is_none());
+    assert_eq!(jobs::release_running(&store).await.unwrap(), 1);
+    let job = jobs::claim(&store, "new", 60_000).await.unwrap().unwrap();
+    assert_eq!((job.id.as_str(), job.tries), (id.as_str(), 2));
+    assert!(!jobs::renew(&store, &dead, 60_000).await.unwrap());
+    // Nothing else is running: a second release finds nothing but the new claim's job…
+    let mut tx = store.begin().await.unwrap();
+    assert!(jobs::complete(&mut tx, &job).await.unwrap());
+    tx.commit().await.unwrap();
+    // …and a finished job stays finished.
+    assert_eq!(jobs::release_running(&store).await.unwrap(), 0);
+    assert_eq!(jobs::pending_count(&store).await.unwrap(), 0);
+    store.close().await;
+}
