@@ -13,6 +13,7 @@ use encoding_rs::{Encoding, GB18030};
 use serde::{Deserialize, Serialize};
 
 use crate::idnumber::IdNumber;
+use crate::text::{self, Limit, Unit};
 use crate::Localized;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,6 +43,10 @@ pub enum RosterErrorCode {
     DuplicateIdNumber,
     DuplicateStudentNo,
     BadGraduationYear,
+    /// A text cell longer than its field holds (`domain::text`).
+    FieldTooLong,
+    /// A text cell holding a control or invisible character.
+    FieldBadChar,
 }
 
 impl RosterErrorCode {
@@ -58,6 +63,8 @@ impl RosterErrorCode {
             RosterErrorCode::DuplicateIdNumber => "roster_duplicate_id_number",
             RosterErrorCode::DuplicateStudentNo => "roster_duplicate_student_no",
             RosterErrorCode::BadGraduationYear => "roster_bad_graduation_year",
+            RosterErrorCode::FieldTooLong => "roster_field_too_long",
+            RosterErrorCode::FieldBadChar => "roster_field_bad_char",
         }
     }
 }
@@ -141,6 +148,22 @@ impl Column {
 
     fn required(self) -> bool {
         self != Column::EnrollmentPhoto
+    }
+
+    /// The bounds of a text column, the same as a request carrying the value would meet
+    /// (`domain::text`); the ID number and the year are parsed instead.
+    fn text_limit(self) -> Option<Limit> {
+        match self {
+            Column::Name => Some(text::PERSON_NAME),
+            Column::IdNumber | Column::GraduationYear => None,
+            Column::StudentNo => Some(text::LABEL.named("student_no")),
+            Column::School => Some(text::LABEL.named("school")),
+            Column::College => Some(text::LABEL.named("college")),
+            Column::Major => Some(text::LABEL.named("major")),
+            Column::Level => Some(text::LABEL.named("level")),
+            // A file name or object key, not a label.
+            Column::EnrollmentPhoto => Some(Limit::new("enrollment_photo", 256)),
+        }
     }
 
     /// Header spellings seen in school exports, in normalized form (see `normalize_header`).
@@ -467,6 +490,35 @@ pub fn parse_roster_csv(
             }
         }
 
+        // Text is kept as imported and shown to students and reviewers: it meets the same
+        // bounds as text a request carries (a NUL or a zero-width space from a copied web
+        // page would otherwise be stored, and never match what the student types).
+        for col in Column::ALL {
+            let Some(limit) = col.text_limit() else {
+                continue;
+            };
+            if let Err(e) = limit.check(get(col)) {
+                row_ok = false;
+                errors.push(if e.unit == Unit::HiddenChar {
+                    error(
+                        line,
+                        Some(col),
+                        RosterErrorCode::FieldBadChar,
+                        format!("第 {line} 行的“{}”含有控制字符或不可见字符，请删除后重新导出。", col.label_zh()),
+                        format!("Line {line}: {} holds a control or invisible character; remove it and export again.", col.key()),
+                    )
+                } else {
+                    error(
+                        line,
+                        Some(col),
+                        RosterErrorCode::FieldTooLong,
+                        format!("第 {line} 行的“{}”太长：最多 {} 个字符。", col.label_zh(), e.max),
+                        format!("Line {line}: {} is too long (at most {} characters).", col.key(), e.max),
+                    )
+                });
+            }
+        }
+
         let raw_id = get(Column::IdNumber);
         let id = if raw_id.is_empty() {
             None
@@ -752,7 +804,15 @@ mod tests {
             row("丙", "bad", "3", "2026"),
         ]);
         let errs = parse_roster_csv(text.as_bytes(), today()).unwrap_err();
-        assert_eq!(codes(&errs), [(5, RosterErrorCode::InvalidIdNumber)]);
+        // A line break inside a name is read as part of the cell (and refused: a name is one
+        // line); the rows after it keep their file line numbers.
+        assert_eq!(
+            codes(&errs),
+            [
+                (3, RosterErrorCode::FieldBadChar),
+                (5, RosterErrorCode::InvalidIdNumber)
+            ]
+        );
     }
 
     #[test]
@@ -782,6 +842,49 @@ mod tests {
         // A UTF-8 BOM followed by invalid UTF-8.
         let errs = parse_roster_csv(&[0xEF, 0xBB, 0xBF, 0xFF, 0xFE, 0xFD], today()).unwrap_err();
         assert_eq!(codes(&errs), [(1, RosterErrorCode::Encoding)]);
+    }
+
+    /// Found by fuzzing (crates/domain/tests/fuzz_roster.rs): rows were imported with cells of
+    /// any length and with NUL, other control and invisible characters, which requests may not
+    /// carry (`domain::text`) and PostgreSQL cannot store (NUL).
+    #[test]
+    fn imported_text_is_bounded_like_request_text() {
+        let longest = "欧".repeat(64);
+        let text = zh_file(&[
+            row(&longest, &id(101), "1", "2026"), // line 2 ok: 64 characters
+            row(&format!("{longest}阳"), &id(102), "2", "2026"), // 3 name too long
+            row("张\u{0}三", &id(103), "3", "2026"), // 4 NUL
+            format!("李四,{},4,深圳大学,a,软件\u{200B}工程,本科,2026,", id(104)), // 5 ZWSP
+            format!("王五,{},5,{},a,b,本科,2026,", id(105), "大".repeat(129)), // 6 school
+            format!(
+                "赵六,{},6,深圳大学,a,b,本科,2026,{}",
+                id(106),
+                "p".repeat(257)
+            ), // 7 photo
+        ]);
+        let errs = parse_roster_csv(text.as_bytes(), today()).unwrap_err();
+        let got: Vec<_> = errs
+            .iter()
+            .map(|e| (e.line, e.field.as_deref().unwrap_or_default(), e.code))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (3, "name", RosterErrorCode::FieldTooLong),
+                (4, "name", RosterErrorCode::FieldBadChar),
+                (5, "major", RosterErrorCode::FieldBadChar),
+                (6, "school", RosterErrorCode::FieldTooLong),
+                (7, "enrollment_photo", RosterErrorCode::FieldTooLong),
+            ]
+        );
+        assert!(errs[0].message_zh.contains("64") && errs[0].message_en.contains("64"));
+        assert_eq!(errs[1].code(), "roster_field_bad_char");
+        // The longest name that fits is imported.
+        let ok = zh_file(&[row(&longest, &id(101), "1", "2026")]);
+        assert_eq!(
+            parse_roster_csv(ok.as_bytes(), today()).unwrap()[0].name,
+            longest
+        );
     }
 
     #[test]

@@ -44,6 +44,9 @@ pub struct Store {
     /// SQLite allows one writer; serializing write transactions in-process avoids
     /// SQLITE_BUSY when a deferred transaction upgrades to a write lock.
     write_lock: Option<Arc<Mutex<()>>>,
+    /// SQLite: the one connection write transactions run on, used only under `write_lock`, so
+    /// a writer holding the lock never queues for a connection behind the readers.
+    writer: Option<AnyPool>,
 }
 
 impl std::fmt::Debug for Store {
@@ -76,27 +79,33 @@ impl Store {
             ));
         };
         let options: AnyConnectOptions = url.parse()?;
-        let pool = match backend {
-            Backend::Sqlite => {
-                AnyPoolOptions::new()
-                    .max_connections(8)
-                    .after_connect(|conn, _| {
-                        Box::pin(async move {
-                            conn.execute("PRAGMA busy_timeout = 10000").await?;
-                            conn.execute("PRAGMA foreign_keys = ON").await?;
-                            conn.execute("PRAGMA synchronous = NORMAL").await?;
-                            Ok(())
-                        })
+        let sqlite_pool = |max_connections: u32| {
+            AnyPoolOptions::new()
+                .max_connections(max_connections)
+                // A local file: a pooled connection cannot have gone away while idle, so no
+                // ping (a round trip to the connection's thread) before every query.
+                .test_before_acquire(false)
+                .after_connect(|conn, _| {
+                    Box::pin(async move {
+                        conn.execute("PRAGMA busy_timeout = 10000").await?;
+                        conn.execute("PRAGMA foreign_keys = ON").await?;
+                        conn.execute("PRAGMA synchronous = NORMAL").await?;
+                        Ok(())
                     })
-                    .connect_with(options)
-                    .await?
+                })
+        };
+        let (pool, writer) = match backend {
+            Backend::Sqlite => {
+                let pool = sqlite_pool(8).connect_with(options.clone()).await?;
+                (pool, Some(sqlite_pool(1).connect_lazy_with(options)))
             }
             Backend::Postgres => {
-                AnyPoolOptions::new()
+                let pool = AnyPoolOptions::new()
                     .max_connections(16)
                     .acquire_timeout(Duration::from_secs(30))
                     .connect_with(options)
-                    .await?
+                    .await?;
+                (pool, None)
             }
         };
         if backend == Backend::Sqlite {
@@ -109,6 +118,7 @@ impl Store {
             pool,
             backend,
             write_lock: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))),
+            writer,
         })
     }
 
@@ -143,7 +153,7 @@ impl Store {
             Some(lock) => Some(lock.clone().lock_owned().await),
             None => None,
         };
-        let tx = self.pool.begin().await?;
+        let tx = self.writer.as_ref().unwrap_or(&self.pool).begin().await?;
         Ok(WriteTx {
             tx,
             backend: self.backend,
@@ -152,6 +162,9 @@ impl Store {
     }
 
     pub async fn close(&self) {
+        if let Some(writer) = &self.writer {
+            writer.close().await;
+        }
         self.pool.close().await;
     }
 }
