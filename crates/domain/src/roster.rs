@@ -47,6 +47,8 @@ pub enum RosterErrorCode {
     FieldTooLong,
     /// A text cell holding a control or invisible character.
     FieldBadChar,
+    /// A name or label starting like a spreadsheet formula (`=`, `+`, `-`, `@`).
+    FieldFormula,
 }
 
 impl RosterErrorCode {
@@ -65,6 +67,7 @@ impl RosterErrorCode {
             RosterErrorCode::BadGraduationYear => "roster_bad_graduation_year",
             RosterErrorCode::FieldTooLong => "roster_field_too_long",
             RosterErrorCode::FieldBadChar => "roster_field_bad_char",
+            RosterErrorCode::FieldFormula => "roster_field_formula",
         }
     }
 }
@@ -164,6 +167,11 @@ impl Column {
             // A file name or object key, not a label.
             Column::EnrollmentPhoto => Some(Limit::new("enrollment_photo", 256)),
         }
+    }
+
+    /// Names and labels, shown in spreadsheets; a photo path is a file name.
+    fn refuses_formulas(self) -> bool {
+        self.text_limit().is_some() && self != Column::EnrollmentPhoto
     }
 
     /// Header spellings seen in school exports, in normalized form (see `normalize_header`).
@@ -516,6 +524,18 @@ pub fn parse_roster_csv(
                         format!("Line {line}: {} is too long (at most {} characters).", col.key(), e.max),
                     )
                 });
+            } else if col.refuses_formulas() && text::starts_like_formula(get(col)) {
+                // Names and labels end up in exports and invite sheets opened in
+                // spreadsheets; no real name starts like a formula, so refuse it here
+                // rather than carry it (exports escape every cell anyway).
+                row_ok = false;
+                errors.push(error(
+                    line,
+                    Some(col),
+                    RosterErrorCode::FieldFormula,
+                    format!("第 {line} 行的“{}”以 =、+、-、@ 开头，会被表格软件当作公式；请改正后重新导出。", col.label_zh()),
+                    format!("Line {line}: {} starts with =, +, - or @, which a spreadsheet runs as a formula; correct it and export again.", col.key()),
+                ));
             }
         }
 
@@ -885,6 +905,37 @@ mod tests {
             parse_roster_csv(ok.as_bytes(), today()).unwrap()[0].name,
             longest
         );
+    }
+
+    #[test]
+    fn names_and_labels_starting_like_formulas_are_refused_with_their_line() {
+        let text = zh_file(&[
+            row("王芳", &id(101), "1", "2026"),  // line 2 ok
+            row("=1+2", &id(102), "2", "2026"),  // 3
+            row("+张三", &id(103), "3", "2026"), // 4
+            row("-李四", &id(104), "4", "2026"), // 5
+            row("@王五", &id(105), "5", "2026"), // 6
+            format!("赵六,{},=1+1,深圳大学,a,b,本科,2026,", id(106)), // 7 student number
+            format!("钱七,{},7,深圳大学,a,b,本科,2026,-photo.jpg", id(107)), // 8 a file name: ok
+            row("孙-八", &id(108), "8", "2026"), // 9 inside a name: ok
+        ]);
+        let errs = parse_roster_csv(text.as_bytes(), today()).unwrap_err();
+        let got: Vec<_> = errs
+            .iter()
+            .map(|e| (e.line, e.field.as_deref().unwrap_or_default(), e.code))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (3, "name", RosterErrorCode::FieldFormula),
+                (4, "name", RosterErrorCode::FieldFormula),
+                (5, "name", RosterErrorCode::FieldFormula),
+                (6, "name", RosterErrorCode::FieldFormula),
+                (7, "student_no", RosterErrorCode::FieldFormula),
+            ]
+        );
+        assert!(errs[0].message_zh.contains("第 3 行") && errs[0].message_en.contains("Line 3"));
+        assert_eq!(errs[0].code(), "roster_field_formula");
     }
 
     #[test]

@@ -180,11 +180,17 @@ pub fn stranger(value: &str) -> String {
 /// for a formula (starting with `=`, `+`, `-`, `@`, a tab or a carriage return) is written
 /// with a leading apostrophe, so it shows as the text it is and never runs.
 pub fn csv_cell(value: &str) -> std::borrow::Cow<'_, str> {
-    if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+    if starts_like_formula(value) {
         std::borrow::Cow::Owned(format!("'{value}"))
     } else {
         std::borrow::Cow::Borrowed(value)
     }
+}
+
+/// Whether a spreadsheet opening this text as a cell would run it as a formula: it starts with
+/// `=`, `+`, `-` or `@` (or a tab or carriage return, which some spreadsheets skip first).
+pub fn starts_like_formula(value: &str) -> bool {
+    value.starts_with(['=', '+', '-', '@', '\t', '\r'])
 }
 
 /// Characters that do not show, or change how the text around them shows.
