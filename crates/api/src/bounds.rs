@@ -23,6 +23,8 @@ const SCHOOL_ID: Limit = text::IDENTIFIER.named("school_id");
 const STUDENT_NO: Limit = text::LABEL.named("student_no");
 const VERSION: Limit = text::LABEL.named("version");
 const REASON: Limit = text::LABEL.named("reasons");
+/// `<submitted_at>.<case id>`: a number, a dot and an identifier.
+const QUEUE_CURSOR: Limit = Limit::new("cursor", 20 + 1 + 64);
 const OVERRIDE_COMMENT: Limit = text::COMMENT.named("override_comment");
 
 impl Bounded for LoginRequest {
@@ -61,7 +63,10 @@ impl Bounded for SyncQuery {
 
 impl Bounded for QueueQuery {
     fn check_bounds(&self) -> Result<(), TextError> {
-        SCHOOL_ID.named("school").check_opt(self.school.as_deref())
+        SCHOOL_ID
+            .named("school")
+            .check_opt(self.school.as_deref())?;
+        QUEUE_CURSOR.check_opt(self.cursor.as_deref())
     }
 }
 
@@ -153,5 +158,24 @@ mod tests {
             comment: Some("长".repeat(1001)),
         };
         assert_eq!(long.check_bounds().unwrap_err().field, "comment");
+    }
+
+    #[test]
+    fn a_queue_cursor_is_bounded_in_length_and_characters() {
+        let cursor = |c: String| QueueQuery {
+            cursor: Some(c),
+            ..QueueQuery::default()
+        };
+        let case_id = "c".repeat(64);
+        assert!(cursor(format!("{}.{case_id}", i64::MIN))
+            .check_bounds()
+            .is_ok());
+        for bad in [
+            format!("1.{}", "c".repeat(200)),
+            "1.a\u{0}b".to_string(),
+            "1.a\u{200B}".to_string(),
+        ] {
+            assert_eq!(cursor(bad).check_bounds().unwrap_err().field, "cursor");
+        }
     }
 }

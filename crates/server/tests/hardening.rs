@@ -8,7 +8,7 @@
 mod support;
 
 use gradphoto_api::error::ErrorCode;
-use gradphoto_api::review::ImageKind;
+use gradphoto_api::review::{ImageKind, QueueQuery};
 use gradphoto_client::{ClientError, PhotoUpload};
 use gradphoto_domain::audit::AuditAction;
 use gradphoto_domain::role::Role;
@@ -233,6 +233,20 @@ async fn what_a_stranger_sends_is_bounded_before_it_is_kept(db: Db) {
     };
     assert_eq!(body.field.as_deref(), Some("name"));
     assert!(!body.message_en.contains("MB"), "{body:?}");
+
+    // Query strings too: a queue cursor with a NUL reached PostgreSQL (an error 500 there).
+    let reviewer = fixture::staff(server.state(), base, "reviewer1", Role::Reviewer).await;
+    for cursor in ["1.a\u{0}b".to_string(), format!("1.{}", "c".repeat(300))] {
+        let query = QueueQuery {
+            cursor: Some(cursor),
+            ..QueueQuery::default()
+        };
+        let err = reviewer.review_queue(&query).await.unwrap_err();
+        let ClientError::Api { status, body } = err else {
+            panic!("{err:?}")
+        };
+        assert_eq!((status, body.field.as_deref()), (400, Some("cursor")));
+    }
     server.stop().await;
 }
 
