@@ -203,13 +203,19 @@ pub fn hash_password(password: &str) -> Result<String, CryptoError> {
         .map_err(|_| CryptoError::Encrypt)
 }
 
+static DUMMY: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| hash_password("gradphoto: no such account").unwrap_or_default());
+
+/// Makes the hash unknown usernames are checked against, so that the first of them costs no
+/// more than the others (the server calls this before it listens).
+pub fn prepare_dummy_hash() {
+    std::sync::LazyLock::force(&DUMMY);
+}
+
 /// Checks a password against the account's hash, or against a hash of nothing when there is no
 /// such account, so an unknown username costs the same time as a known one and the answer's
 /// timing does not tell which accounts exist.
 pub fn verify_password_or_dummy(password: &str, hash: Option<&str>) -> bool {
-    static DUMMY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-        hash_password("gradphoto: no such account").unwrap_or_default()
-    });
     match hash {
         Some(hash) => verify_password(password, hash),
         None => {

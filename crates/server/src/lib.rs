@@ -187,6 +187,9 @@ pub async fn serve_state(
             .check_fee(&school.name, school.policy.fee_cents)?;
     }
     tracing::info!("{}", state.payments.describe());
+    tokio::task::spawn_blocking(crypto::prepare_dummy_hash)
+        .await
+        .map_err(|e| AppError::internal(format_args!("dummy hash: {e}")))?;
     let (stop, mut stopped) = watch::channel(false);
     let tls = match &state.config.tls {
         Some(tls) => Some(tls::server_config(tls)?),
