@@ -20,7 +20,7 @@ use crate::models::Plan;
 pub use crate::placement::PADDING_TOLERANCE;
 use crate::placement::{search, Head, Padding, Refusal};
 use crate::raster::{par_bands, warp_rgb_par_clamped, Affine, Plane};
-use crate::segment::{composite, keep_person, refine, segment, smoothstep};
+use crate::segment::{composite, keep_person, refine, segment, smoothstep, Matte};
 
 /// Where the standardized photo came from and what it measures.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -297,17 +297,33 @@ pub fn render(
     }
     let eyes = to_out_mid(&work_to_out, mesh);
     keep_person(&mut matte.alpha, eyes, PERSON_REACH_PX);
-    let mut out = composite(&img, &matte, bg);
-    // Hair cut by the photo's top edge fades into the background over a few pixels instead of
-    // ending in a straight line (a blend towards the new colour: un-mixing a wall colour from
-    // pixels that are all hair would tint them).
-    for (p, &d) in out.pixels_mut().zip(&below_top) {
-        if (0.0..TOP_FADE_PX).contains(&d) {
-            let t = smoothstep(0.0, TOP_FADE_PX, d);
-            for (v, &b) in p.0.iter_mut().zip(&bg) {
-                *v = (f32::from(*v) * t + f32::from(b) * (1.0 - t)).round() as u8;
+    let paint = |matte: &Matte| {
+        let mut out = composite(&img, matte, bg);
+        // Hair cut by the photo's top edge fades into the background over a few pixels
+        // instead of ending in a straight line (a blend towards the new colour: un-mixing a
+        // wall colour from pixels that are all hair would tint them).
+        for (p, &d) in out.pixels_mut().zip(&below_top) {
+            if (0.0..TOP_FADE_PX).contains(&d) {
+                let t = smoothstep(0.0, TOP_FADE_PX, d);
+                for (v, &b) in p.0.iter_mut().zip(&bg) {
+                    *v = (f32::from(*v) * t + f32::from(b) * (1.0 - t)).round() as u8;
+                }
             }
         }
+        out
+    };
+    let mut out = paint(&matte);
+    // The finished photo, segmented as anyone checking it would segment it: what that finds to
+    // be background well away from the person is painted the spec colour, fading out over a
+    // few pixels (flyaway strands and remnants of the old wall that the mattes kept, which on
+    // the new plain background read as marks).
+    for _ in 0..FINAL_PASSES {
+        let seen = segment(segmenter, &out)?;
+        let seen = seen.mask.warp(wo, ho, &seen.image_to_mask);
+        if !fade_beyond_person(&mut matte.alpha, &seen) {
+            break;
+        }
+        out = paint(&matte);
     }
     let dpi = u16::try_from(spec.dpi).unwrap_or(u16::MAX);
     let (jpeg, quality) = encode_in_window(
@@ -353,6 +369,54 @@ pub fn render(
         jpeg,
     })
 }
+
+/// Lowers the alpha of what `seen` (the person probability on the finished photo) calls
+/// background, [`STRAY_GAP_PX`] − 3 px and farther from what it calls person: to ⅔, ⅓, and
+/// nothing from [`STRAY_GAP_PX`] px on (chessboard distance, as a square dilation measures
+/// it). Returns whether anything changed.
+fn fade_beyond_person(alpha: &mut Plane, seen: &Plane) -> bool {
+    let person = Plane {
+        width: seen.width,
+        height: seen.height,
+        data: seen
+            .data
+            .iter()
+            .map(|&m| if m >= PERSON_SEEN { 1.0 } else { 0.0 })
+            .collect(),
+    };
+    // Within r px of the person: some person pixel in the (2r+1)² window.
+    let within = |r: usize| -> Vec<bool> {
+        let some = 0.5 / ((2 * r + 1) * (2 * r + 1)) as f32;
+        person.box_mean(r).data.iter().map(|&v| v >= some).collect()
+    };
+    let rings: Vec<Vec<bool>> = (STRAY_GAP_PX - 3..STRAY_GAP_PX).map(within).collect();
+    let levels = rings.len() as f32;
+    let mut changed = false;
+    for (k, (a, &m)) in alpha.data.iter_mut().zip(&seen.data).enumerate() {
+        if *a <= 0.0 || m >= BACKGROUND_SEEN {
+            continue;
+        }
+        // The nearest ring this pixel lies within.
+        let ring = rings.iter().position(|r| r[k]);
+        let keep = match ring {
+            Some(0) => continue,
+            Some(i) => 1.0 - i as f32 / levels,
+            None => 0.0,
+        };
+        if *a > keep {
+            *a = keep;
+            changed = true;
+        }
+    }
+    changed
+}
+
+const FINAL_PASSES: usize = 2;
+
+/// What segmentation of a finished photo calls person (≥) and background (<): the same cut
+/// [`BackgroundCheck`] uses.
+const PERSON_SEEN: f32 = 0.3;
+const BACKGROUND_SEEN: f32 = 0.1;
 
 /// Output pixels over which hair cut by the photo's top edge fades out.
 const TOP_FADE_PX: f32 = 6.0;
@@ -420,7 +484,7 @@ impl BackgroundCheck {
             height: h,
             data: mask
                 .iter()
-                .map(|&m| if m >= 0.3 { 1.0 } else { 0.0 })
+                .map(|&m| if m >= PERSON_SEEN { 1.0 } else { 0.0 })
                 .collect(),
         };
         let near = person.box_mean(STRAY_GAP_PX);
@@ -429,7 +493,7 @@ impl BackgroundCheck {
         let mut off = vec![false; w * h];
         let mut background_px = 0;
         for (k, (p, o)) in out.pixels().zip(off.iter_mut()).enumerate() {
-            if mask.get(k).copied().unwrap_or(1.0) >= 0.1 || near.data[k] >= some {
+            if mask.get(k).copied().unwrap_or(1.0) >= BACKGROUND_SEEN || near.data[k] >= some {
                 continue;
             }
             background_px += 1;

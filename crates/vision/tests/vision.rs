@@ -1088,6 +1088,20 @@ fn background_is_the_spec_colour_everywhere_on_every_test_photo() {
     }
 }
 
+/// Flyaway strands, wisps of fair hair and a net held beside the face stayed in the new
+/// background as dark or pale marks: what segmentation of the finished photo calls background,
+/// away from the person, is now painted the spec colour.
+#[test]
+fn flyaway_hair_and_held_objects_leave_no_mark_in_the_background() {
+    for name in [
+        "real/r_flyaway_strand.jpg",
+        "real/r_held_net.jpg",
+        "real/r_fair_wisps.jpg",
+    ] {
+        assert_clean_background(name, &photo(name));
+    }
+}
+
 #[test]
 fn no_room_below_the_chin_is_refused_naming_the_shoulders() {
     // A real portrait whose chin is close to the bottom edge: the placement search finds no
