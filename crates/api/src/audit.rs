@@ -3,14 +3,52 @@
 use gradphoto_domain::role::Role;
 use serde::{Deserialize, Serialize};
 
+/// `GET /api/supervisor/audit` (a page) and `GET /api/supervisor/audit/export` (every matching
+/// event as CSV). Without `after`, pages run newest first; every filter is optional and they
+/// combine.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditQuery {
-    /// Return events with `seq` greater than this (the previous page's `next_cursor`).
+    /// Oldest first: events with `seq` greater than this (a reader following the log through,
+    /// passing back each page's `next_cursor`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cursor: Option<i64>,
-    /// Page size, 1–500 (default 100).
+    pub after: Option<i64>,
+    /// Newest first: events with `seq` less than this (the previous page's `next_cursor`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<i64>,
+    /// Page size, 1–500 (default 100). Not used by the export.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
+    /// A student's name, student number or ID number (matched exactly; an ID number through
+    /// its keyed hash, never by decrypting).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub student: Option<String>,
+    /// The id of the account that acted (a staff user id, a student's case id, `system`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
+    /// An action code (`approved`, `login_failed`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+    /// School id. Staff bound to a school see only its events, whatever they ask.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub school: Option<String>,
+    /// Only events at or after this time (ms since the epoch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_ms: Option<i64>,
+    /// Only events before this time (ms since the epoch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_ms: Option<i64>,
+}
+
+/// The student a case event is about, as a supervisor may see it without revealing anything.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditStudent {
+    pub case_id: String,
+    pub student_id: String,
+    pub name: String,
+    pub student_no: String,
+    /// The ID number masked (`domain::idnumber::mask`); the full number only through the
+    /// audited reveal.
+    pub id_number_masked: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -28,11 +66,23 @@ pub struct AuditEntry {
     pub details: serde_json::Value,
     pub prev_hash: String,
     pub hash: String,
+    /// The school the event is about, when it is about one.
+    #[serde(default)]
+    pub school_id: Option<String>,
+    /// The student, when the event is about a case.
+    #[serde(default)]
+    pub student: Option<AuditStudent>,
+    /// The case's state before and after, for events that moved it.
+    #[serde(default)]
+    pub state_from: Option<String>,
+    #[serde(default)]
+    pub state_to: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditPage {
     pub events: Vec<AuditEntry>,
+    /// Pass back as `after` (oldest-first pages) or `before` (newest-first pages).
     pub next_cursor: i64,
     pub has_more: bool,
 }
@@ -54,4 +104,16 @@ pub struct AuditVerification {
     pub checked: i64,
     /// The first broken link, when the chain does not verify.
     pub first_broken: Option<BrokenLink>,
+}
+
+/// `POST /api/supervisor/students/{student_id}/id-number`: why the supervisor needs the full
+/// number (kept in the audit log with the reveal).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevealRequest {
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevealedIdNumber {
+    pub id_number: String,
 }

@@ -4,7 +4,7 @@
 use gradphoto_domain::text::{self, check_items, Limit, TextError};
 
 use crate::admin::{InviteRequest, NewUserRequest};
-use crate::audit::AuditQuery;
+use crate::audit::{AuditQuery, RevealRequest};
 use crate::common::LoginRequest;
 use crate::review::{self, DecisionRequest, OverrideRequest, QueueQuery, SensitiveQuery, Verdict};
 use crate::student::{self, ConsentRequest, SubmitRequest};
@@ -51,7 +51,23 @@ impl Bounded for InviteRequest {
 
 impl Bounded for AuditQuery {
     fn check_bounds(&self) -> Result<(), TextError> {
-        Ok(())
+        // A name, a student number or an ID number: the longest of their bounds.
+        text::LABEL
+            .named("student")
+            .check_opt(self.student.as_deref())?;
+        text::IDENTIFIER
+            .named("actor")
+            .check_opt(self.actor.as_deref())?;
+        text::IDENTIFIER
+            .named("action")
+            .check_opt(self.action.as_deref())?;
+        SCHOOL_ID.named("school").check_opt(self.school.as_deref())
+    }
+}
+
+impl Bounded for RevealRequest {
+    fn check_bounds(&self) -> Result<(), TextError> {
+        text::COMMENT.named("reason").check(&self.reason)
     }
 }
 

@@ -1,9 +1,11 @@
 //! Supervisor endpoints.
 
-use gradphoto_api::audit::{AuditPage, AuditQuery, AuditVerification};
+use gradphoto_api::audit::{
+    AuditPage, AuditQuery, AuditVerification, RevealRequest, RevealedIdNumber,
+};
 use gradphoto_api::review::{DecisionRecord, OverrideRequest, Stats, Verdict};
 
-use crate::{seg, Client, ClientResult};
+use crate::{seg, Client, ClientResult, Downloaded};
 
 impl Client {
     pub async fn override_decision(
@@ -30,8 +32,36 @@ impl Client {
         cursor: Option<i64>,
         limit: Option<u32>,
     ) -> ClientResult<AuditPage> {
-        self.get_query("/api/supervisor/audit", &AuditQuery { cursor, limit })
+        let query = AuditQuery {
+            after: Some(cursor.unwrap_or(0)),
+            limit,
+            ..AuditQuery::default()
+        };
+        self.get_query("/api/supervisor/audit", &query).await
+    }
+
+    /// One page of the audit history with filters (newest first unless `after` is given).
+    pub async fn audit_search(&self, query: &AuditQuery) -> ClientResult<AuditPage> {
+        self.get_query("/api/supervisor/audit", query).await
+    }
+
+    /// Every event matching `query`'s filters, as the CSV file the export answers.
+    pub async fn audit_export(&self, query: &AuditQuery) -> ClientResult<Downloaded> {
+        self.get_bytes_query("/api/supervisor/audit/export", query)
             .await
+    }
+
+    /// A student's full ID number, given a reason; the reveal is recorded in the audit log.
+    pub async fn reveal_id_number(&self, student_id: &str, reason: &str) -> ClientResult<String> {
+        let body: RevealedIdNumber = self
+            .post(
+                &format!("/api/supervisor/students/{}/id-number", seg(student_id)),
+                &RevealRequest {
+                    reason: reason.to_string(),
+                },
+            )
+            .await?;
+        Ok(body.id_number)
     }
 
     pub async fn audit_verify(&self) -> ClientResult<AuditVerification> {

@@ -132,6 +132,7 @@ audit_actions! {
     ThresholdsChanged => "thresholds_changed", "修改检测阈值", "Thresholds changed";
     DataPurged => "data_purged", "清除到期数据", "Expired data purged";
     ChainVerified => "chain_verified", "校验审计链", "Audit chain verified";
+    AuditExported => "audit_exported", "导出审计记录", "Audit events exported";
 }
 
 impl fmt::Display for AuditAction {

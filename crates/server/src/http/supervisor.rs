@@ -1,20 +1,31 @@
 //! Supervisor endpoints: overrides, the audit log (paged, verifiable) and statistics.
 
+use axum::body::Body;
 use axum::extract::{Path, State};
+use axum::http::header::{self, HeaderName};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use gradphoto_api::audit::{AuditEntry, AuditPage, AuditQuery, AuditVerification, BrokenLink};
+use chrono::Utc;
+use gradphoto_api::audit::{
+    AuditEntry, AuditPage, AuditQuery, AuditStudent, AuditVerification, BrokenLink, RevealRequest,
+    RevealedIdNumber,
+};
 use gradphoto_api::error::ErrorCode;
 use gradphoto_api::review::{DecisionRecord, OverrideRequest, Stats};
-use gradphoto_domain::audit::AuditEvent;
+use gradphoto_domain::access;
+use gradphoto_domain::audit::{AuditAction, AuditEvent};
+use gradphoto_domain::idnumber::IdNumber;
+use gradphoto_domain::text;
 use gradphoto_domain::Localized;
 
-use crate::http::auth::Supervisor;
+use crate::http::auth::{StaffSession, Supervisor};
 use crate::http::error::{AppError, AppResult};
 use crate::http::extract::{JsonBody, Params};
+use crate::http::review::school_scope;
 use crate::journey::{self, review::Decider};
-use crate::store::audit;
 use crate::store::review as rstore;
+use crate::store::{audit, cases, students};
 use crate::AppState;
 
 /// Days of per-reviewer statistics returned.
@@ -28,6 +39,11 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/api/supervisor/audit", get(audit_page))
         .route("/api/supervisor/audit/verify", get(audit_verify))
+        .route("/api/supervisor/audit/export", get(audit_export))
+        .route(
+            "/api/supervisor/students/{student_id}/id-number",
+            post(reveal_id_number),
+        )
         .route("/api/supervisor/stats", get(stats))
 }
 
@@ -50,34 +66,299 @@ async fn override_decision(
     Ok(Json(record))
 }
 
-async fn audit_page(
-    State(state): State<AppState>,
-    _: Supervisor,
-    Params(q): Params<AuditQuery>,
-) -> AppResult<Json<AuditPage>> {
-    let limit = match q.limit {
-        None => 100,
-        Some(n) if (1..=500).contains(&n) => n,
-        Some(_) => {
-            return Err(AppError::new(
-                ErrorCode::BadLimit,
-                "每页数量须在 1 到 500 之间。",
-                "The page size must be between 1 and 500.",
+/// Most events one page holds.
+const AUDIT_PAGE_MAX: u32 = 500;
+/// Events read per query while the export streams.
+const EXPORT_BATCH: u32 = 1000;
+
+fn audit_limit(limit: Option<u32>) -> AppResult<u32> {
+    match limit {
+        None => Ok(100),
+        Some(n) if (1..=AUDIT_PAGE_MAX).contains(&n) => Ok(n),
+        Some(_) => Err(AppError::new(
+            ErrorCode::BadLimit,
+            format!("每页数量须在 1 到 {AUDIT_PAGE_MAX} 之间。"),
+            format!("The page size must be between 1 and {AUDIT_PAGE_MAX}."),
+        )
+        .with_field("limit")),
+    }
+}
+
+/// The store's filter for a query, within what `staff` may see: staff bound to a school see
+/// only its events, and a student is found only among its students.
+async fn audit_filter(
+    state: &AppState,
+    staff: &StaffSession,
+    q: &AuditQuery,
+) -> AppResult<audit::AuditFilter> {
+    let school_id = school_scope(staff, q.school.as_deref())?;
+    let action = match q.action.as_deref() {
+        None => None,
+        Some(code) => Some(code.parse::<AuditAction>().map_err(|_| {
+            AppError::new(
+                ErrorCode::BadRequest,
+                format!("未知的操作类型：{}", text::stranger(code)),
+                format!("Unknown action: {}", text::stranger(code)),
             )
-            .with_field("limit"))
+            .with_field("action")
+        })?),
+    };
+    if let (Some(from), Some(to)) = (q.from_ms, q.to_ms) {
+        if from >= to {
+            return Err(AppError::new(
+                ErrorCode::BadRequest,
+                "时间范围的开始须早于结束。",
+                "The start of the time range must be before its end.",
+            )
+            .with_field("from_ms"));
+        }
+    }
+    let subjects = match q.student.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(who) => {
+            // An ID number is found through its keyed hash, however it was typed.
+            let id_hash = IdNumber::parse(who, Utc::now().date_naive())
+                .ok()
+                .map(|id| students::id_hash(&state.crypto, id.as_str()));
+            Some(
+                audit::cases_of_students(
+                    &state.store,
+                    who,
+                    id_hash.as_deref(),
+                    school_id.as_deref(),
+                )
+                .await?,
+            )
         }
     };
-    let cursor = q.cursor.unwrap_or(0).max(0);
-    let mut events = audit::list(&state.store, cursor, i64::from(limit) + 1).await?;
-    let has_more = events.len() > limit as usize;
-    events.truncate(limit as usize);
-    let events: Vec<AuditEntry> = events.into_iter().map(entry).collect();
-    let next_cursor = events.last().map_or(cursor, |e| e.seq);
+    Ok(audit::AuditFilter {
+        school_id,
+        actor_id: q.actor.clone().filter(|a| !a.is_empty()),
+        action,
+        subjects,
+        from_ms: q.from_ms,
+        to_ms: q.to_ms,
+    })
+}
+
+async fn audit_page(
+    State(state): State<AppState>,
+    Supervisor(staff): Supervisor,
+    Params(q): Params<AuditQuery>,
+) -> AppResult<Json<AuditPage>> {
+    let limit = audit_limit(q.limit)?;
+    let filter = audit_filter(&state, &staff, &q).await?;
+    let page = match (q.after, q.before) {
+        (Some(after), _) => audit::Page::Oldest {
+            after: after.max(0),
+        },
+        (None, before) => audit::Page::Newest { before },
+    };
+    let mut listed = audit::search(&state.store, &filter, page, limit + 1).await?;
+    let has_more = listed.len() > limit as usize;
+    listed.truncate(limit as usize);
+    let events = entries(&state, listed).await?;
+    let next_cursor = match (events.last(), page) {
+        (Some(last), _) => last.seq,
+        (None, audit::Page::Oldest { after }) => after,
+        (None, audit::Page::Newest { .. }) => 0,
+    };
     Ok(Json(AuditPage {
         events,
         next_cursor,
         has_more,
     }))
+}
+
+/// The page's events as the history shows them, each case event with its student (masked).
+async fn entries(state: &AppState, listed: Vec<audit::Listed>) -> AppResult<Vec<AuditEntry>> {
+    let mut subjects: Vec<String> = listed.iter().map(|l| l.event.subject.clone()).collect();
+    subjects.sort();
+    subjects.dedup();
+    let students = audit::students_of_cases(&state.store, &subjects).await?;
+    Ok(listed
+        .into_iter()
+        .map(|l| {
+            let student = students.get(&l.event.subject).cloned();
+            entry(l.event, l.school_id, student)
+        })
+        .collect())
+}
+
+/// Every event matching the filters, oldest first, as CSV (UTF-8 with a byte-order mark so
+/// spreadsheets read the Chinese text). Read and written a batch at a time; the number of
+/// events is sent first (`X-Audit-Events`) so a client can show progress. The export is itself
+/// an audit event.
+async fn audit_export(
+    State(state): State<AppState>,
+    Supervisor(staff): Supervisor,
+    Params(q): Params<AuditQuery>,
+) -> AppResult<Response> {
+    let filter = audit_filter(&state, &staff, &q).await?;
+    let total = audit::count_matching(&state.store, &filter).await?;
+    let mut tx = state.store.begin().await?;
+    tx.audit(
+        &staff.actor(),
+        AuditAction::AuditExported,
+        staff.school_id.as_deref().unwrap_or("audit"),
+        serde_json::json!({ "events": total, "filters": serde_json::to_value(&q).unwrap_or_default() }),
+    )
+    .await?;
+    tx.commit().await?;
+
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
+    tokio::spawn(async move {
+        let mut head = b"\xEF\xBB\xBF".to_vec();
+        head.extend_from_slice(csv_row(&EXPORT_HEADER.map(String::from)).as_bytes());
+        if sender.send(Ok(head)).await.is_err() {
+            return;
+        }
+        let mut after = 0;
+        loop {
+            let batch = match audit::search(
+                &state.store,
+                &filter,
+                audit::Page::Oldest { after },
+                EXPORT_BATCH,
+            )
+            .await
+            {
+                Ok(batch) => batch,
+                Err(e) => {
+                    tracing::error!("audit export: {e}");
+                    let _ = sender
+                        .send(Err(std::io::Error::other("audit export")))
+                        .await;
+                    return;
+                }
+            };
+            let Some(last) = batch.last() else {
+                return;
+            };
+            after = i64::try_from(last.event.seq).unwrap_or(i64::MAX);
+            let rows = match entries(&state, batch).await {
+                Ok(rows) => rows,
+                Err(_) => {
+                    let _ = sender
+                        .send(Err(std::io::Error::other("audit export")))
+                        .await;
+                    return;
+                }
+            };
+            let mut out = String::new();
+            for e in &rows {
+                out.push_str(&csv_row(&export_cells(e)));
+            }
+            if sender.send(Ok(out.into_bytes())).await.is_err() {
+                return;
+            }
+        }
+    });
+    let body = Body::from_stream(futures::stream::unfold(receiver, |mut rx| async move {
+        rx.recv().await.map(|chunk| (chunk, rx))
+    }));
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"audit.csv\"".to_string(),
+            ),
+            (HeaderName::from_static("x-audit-events"), total.to_string()),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+const EXPORT_HEADER: [&str; 13] = [
+    "序号 seq",
+    "时间 time (UTC)",
+    "操作人角色 actor role",
+    "操作人 actor",
+    "操作 action",
+    "操作名称 action name",
+    "学校 school",
+    "姓名 name",
+    "学号 student no",
+    "身份证号（已遮盖）ID number (masked)",
+    "状态变化 state change",
+    "对象 subject",
+    "详情 details",
+];
+
+fn export_cells(e: &AuditEntry) -> [String; 13] {
+    let at = chrono::DateTime::from_timestamp_millis(e.at_ms)
+        .map(|t| t.format("%Y-%m-%d %H:%M:%S%.3f").to_string())
+        .unwrap_or_default();
+    let student = e.student.as_ref();
+    let change = match (&e.state_from, &e.state_to) {
+        (Some(from), Some(to)) => format!("{from} → {to}"),
+        _ => String::new(),
+    };
+    [
+        e.seq.to_string(),
+        at,
+        e.actor_role
+            .map(|r| r.as_str().to_string())
+            .unwrap_or_default(),
+        e.actor_id.clone(),
+        e.action.clone(),
+        format!("{} / {}", e.action_label_zh, e.action_label_en),
+        e.school_id.clone().unwrap_or_default(),
+        student.map(|s| s.name.clone()).unwrap_or_default(),
+        student.map(|s| s.student_no.clone()).unwrap_or_default(),
+        student
+            .map(|s| s.id_number_masked.clone())
+            .unwrap_or_default(),
+        change,
+        e.subject.clone(),
+        e.details.to_string(),
+    ]
+}
+
+/// One CSV line: every cell quoted (doubling quotes), and text a spreadsheet would run as a
+/// formula written as text.
+fn csv_row(cells: &[String]) -> String {
+    let quoted: Vec<String> = cells
+        .iter()
+        .map(|c| format!("\"{}\"", text::csv_cell(c).replace('"', "\"\"")))
+        .collect();
+    format!("{}\r\n", quoted.join(","))
+}
+
+/// A student's full ID number for a supervisor who gives a reason, recorded (with the reason)
+/// in the audit log before it leaves the server.
+async fn reveal_id_number(
+    State(state): State<AppState>,
+    Supervisor(staff): Supervisor,
+    Path(student_id): Path<String>,
+    JsonBody(req): JsonBody<RevealRequest>,
+) -> AppResult<Json<RevealedIdNumber>> {
+    let student = students::get(&state.store, &student_id)
+        .await?
+        .filter(|s| {
+            staff
+                .school_id
+                .as_deref()
+                .is_none_or(|own| own == s.school_id)
+        })
+        .ok_or_else(|| AppError::not_found("学生", "Student"))?;
+    let basis = access::sensitive_read(staff.role, false, Some(req.reason.as_str()))
+        .map_err(|e| AppError::localized(&e))?;
+    let case = cases::get_by_student(&state.store, &student.id).await?;
+    let subject = case.as_ref().map_or(student.id.as_str(), |c| c.id.as_str());
+    let mut tx = state.store.begin().await?;
+    tx.audit(
+        &staff.actor(),
+        AuditAction::IdNumberViewed,
+        subject,
+        serde_json::json!({ "basis": basis.as_str(), "reason": req.reason, "from": "audit" }),
+    )
+    .await?;
+    tx.commit().await?;
+    let id_number = students::reveal_id_number(&state.store, &state.crypto, &student.id).await?;
+    Ok(Json(RevealedIdNumber { id_number }))
 }
 
 async fn audit_verify(
@@ -104,8 +385,22 @@ async fn audit_verify(
     Ok(Json(verification))
 }
 
-fn entry(e: AuditEvent) -> AuditEntry {
+fn entry(e: AuditEvent, school_id: Option<String>, student: Option<AuditStudent>) -> AuditEntry {
+    let state = |key: &str| {
+        e.details
+            .get(key)
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+    };
+    let (state_from, state_to) = match (state("from"), state("to")) {
+        (Some(from), Some(to)) => (Some(from), Some(to)),
+        _ => (None, None),
+    };
     AuditEntry {
+        school_id,
+        student,
+        state_from,
+        state_to,
         seq: i64::try_from(e.seq).unwrap_or(i64::MAX),
         at_ms: e.at_ms,
         actor_role: e.actor.role,

@@ -37,9 +37,20 @@ impl WriteTx {
         let seq_u = u64::try_from(seq).map_err(|_| StoreError::internal("audit seq"))?;
         let event =
             AuditEvent::new(seq_u, now_ms(), actor.clone(), action, subject, details).seal(&prev);
+        // The school the event is about, for the history's school filter and for staff bound
+        // to one school: the case's, the staff account's, or the school itself.
+        let school_id: Option<String> = sqlx::query_scalar(
+            "SELECT school_id FROM cases WHERE id = $1
+             UNION ALL SELECT school_id FROM users WHERE id = $1
+             UNION ALL SELECT id FROM schools WHERE id = $1",
+        )
+        .bind(subject)
+        .fetch_optional(self.conn())
+        .await?
+        .flatten();
         sqlx::query(
-            "INSERT INTO audit_events (seq, at_ms, actor_role, actor_id, action, subject, details, prev_hash, hash)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO audit_events (seq, at_ms, actor_role, actor_id, action, subject, details, prev_hash, hash, school_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(seq)
         .bind(event.at_ms)
@@ -50,6 +61,7 @@ impl WriteTx {
         .bind(event.details.to_string())
         .bind(&event.prev_hash)
         .bind(&event.hash)
+        .bind(school_id)
         .execute(self.conn())
         .await?;
         Ok(seq)
@@ -164,4 +176,247 @@ pub async fn verify(store: &Store) -> StoreResult<Result<u64, BrokenLink>> {
         total += page.len() as u64;
         next_seq = last.seq + 1;
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The history as supervisors search it
+
+/// Where a page of the history starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Page {
+    /// Newest first, below `before` (from the newest event when absent).
+    Newest { before: Option<i64> },
+    /// Oldest first, above `after`.
+    Oldest { after: i64 },
+}
+
+/// Filters of the history; they combine. Each one alone is an index seek (school, actor,
+/// action, subject, time), so a page costs the same at any depth of the log.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub school_id: Option<String>,
+    pub actor_id: Option<String>,
+    pub action: Option<AuditAction>,
+    /// Only events about these subjects (a student's case). `Some` of nothing matches nothing.
+    pub subjects: Option<Vec<String>>,
+    /// At or after (ms).
+    pub from_ms: Option<i64>,
+    /// Before (ms).
+    pub to_ms: Option<i64>,
+}
+
+/// An event of the history and the school it is about.
+#[derive(Debug, Clone)]
+pub struct Listed {
+    pub event: AuditEvent,
+    pub school_id: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct ListedRecord {
+    #[sqlx(flatten)]
+    record: Record,
+    school_id: Option<String>,
+}
+
+/// A value bound to a numbered placeholder of the history's queries.
+enum Bind {
+    Text(String),
+    Int(i64),
+}
+
+/// The WHERE clause of `filter` (after `WHERE 1 = 1`) and its values, or `None` when nothing
+/// can match.
+async fn conditions(
+    store: &Store,
+    filter: &AuditFilter,
+) -> StoreResult<Option<(String, Vec<Bind>)>> {
+    if filter.subjects.as_ref().is_some_and(Vec::is_empty) {
+        return Ok(None);
+    }
+    let mut sql = String::new();
+    let mut binds = Vec::new();
+    let mut add = |sql: &mut String, clause: &str, value: Bind| {
+        binds.push(value);
+        sql.push_str(&clause.replace('?', &format!("${}", binds.len())));
+    };
+    if let Some(school) = &filter.school_id {
+        add(&mut sql, " AND school_id = ?", Bind::Text(school.clone()));
+    }
+    if let Some(actor) = &filter.actor_id {
+        add(&mut sql, " AND actor_id = ?", Bind::Text(actor.clone()));
+    }
+    if let Some(action) = filter.action {
+        add(
+            &mut sql,
+            " AND action = ?",
+            Bind::Text(action.code().to_string()),
+        );
+    }
+    if let Some(subjects) = &filter.subjects {
+        for (i, subject) in subjects.iter().enumerate() {
+            let clause = if i == 0 { " AND subject IN (?" } else { ", ?" };
+            add(&mut sql, clause, Bind::Text(subject.clone()));
+        }
+        sql.push(')');
+    }
+    // A time range becomes a range of sequence numbers (events are numbered in commit order,
+    // so their times rise with them), which keeps every other filter's index usable; the
+    // times themselves are still compared, so an event stamped out of order is never listed
+    // wrongly.
+    if let Some(from) = filter.from_ms {
+        let first: Option<i64> = sqlx::query_scalar(
+            "SELECT seq FROM audit_events WHERE at_ms >= $1 ORDER BY at_ms, seq LIMIT 1",
+        )
+        .bind(from)
+        .fetch_optional(store.pool())
+        .await?;
+        let Some(first) = first else {
+            return Ok(None);
+        };
+        add(&mut sql, " AND seq >= ?", Bind::Int(first));
+        add(&mut sql, " AND at_ms >= ?", Bind::Int(from));
+    }
+    if let Some(to) = filter.to_ms {
+        let last: Option<i64> = sqlx::query_scalar(
+            "SELECT seq FROM audit_events WHERE at_ms < $1 ORDER BY at_ms DESC, seq DESC LIMIT 1",
+        )
+        .bind(to)
+        .fetch_optional(store.pool())
+        .await?;
+        let Some(last) = last else {
+            return Ok(None);
+        };
+        add(&mut sql, " AND seq <= ?", Bind::Int(last));
+        add(&mut sql, " AND at_ms < ?", Bind::Int(to));
+    }
+    Ok(Some((sql, binds)))
+}
+
+/// One page of events matching `filter`, in the page's order.
+pub async fn search(
+    store: &Store,
+    filter: &AuditFilter,
+    page: Page,
+    limit: u32,
+) -> StoreResult<Vec<Listed>> {
+    let Some((mut clause, mut binds)) = conditions(store, filter).await? else {
+        return Ok(Vec::new());
+    };
+    match page {
+        Page::Newest {
+            before: Some(before),
+        } => {
+            binds.push(Bind::Int(before));
+            clause.push_str(&format!(" AND seq < ${} ORDER BY seq DESC", binds.len()));
+        }
+        Page::Newest { before: None } => clause.push_str(" ORDER BY seq DESC"),
+        Page::Oldest { after } => {
+            binds.push(Bind::Int(after));
+            clause.push_str(&format!(" AND seq > ${} ORDER BY seq", binds.len()));
+        }
+    };
+    let sql =
+        format!("SELECT {COLUMNS}, school_id FROM audit_events WHERE 1 = 1{clause} LIMIT {limit}");
+    let mut q = sqlx::query_as::<_, ListedRecord>(&sql);
+    for b in binds {
+        q = match b {
+            Bind::Text(t) => q.bind(t),
+            Bind::Int(i) => q.bind(i),
+        };
+    }
+    q.fetch_all(store.pool())
+        .await?
+        .into_iter()
+        .map(|r| {
+            Ok(Listed {
+                event: from_record(r.record)?,
+                school_id: r.school_id,
+            })
+        })
+        .collect()
+}
+
+/// How many events match `filter` (the export announces it, for progress).
+pub async fn count_matching(store: &Store, filter: &AuditFilter) -> StoreResult<i64> {
+    let Some((clause, binds)) = conditions(store, filter).await? else {
+        return Ok(0);
+    };
+    let sql = format!("SELECT COUNT(*) FROM audit_events WHERE 1 = 1{clause}");
+    let mut q = sqlx::query_scalar::<_, i64>(&sql);
+    for b in binds {
+        q = match b {
+            Bind::Text(t) => q.bind(t),
+            Bind::Int(i) => q.bind(i),
+        };
+    }
+    Ok(q.fetch_one(store.pool()).await?)
+}
+
+/// Most students a student search resolves to (a common name); more are not listed.
+pub const MAX_STUDENTS_FOUND: i64 = 100;
+
+/// The cases of the students whose name or student number is `text`, or whose ID number has
+/// the keyed hash `id_hash`, within `school_id` when given: the subjects of their events.
+pub async fn cases_of_students(
+    store: &Store,
+    text: &str,
+    id_hash: Option<&str>,
+    school_id: Option<&str>,
+) -> StoreResult<Vec<String>> {
+    let mut sql = String::from(
+        "SELECT c.id FROM students s JOIN cases c ON c.student_id = s.id
+         WHERE (s.name = $1 OR s.student_no = $1 OR s.id_number_hash = $2)",
+    );
+    if school_id.is_some() {
+        sql.push_str(" AND s.school_id = $3");
+    }
+    sql.push_str(&format!(" ORDER BY c.id LIMIT {MAX_STUDENTS_FOUND}"));
+    let mut q = sqlx::query_scalar::<_, String>(&sql)
+        .bind(text)
+        .bind(id_hash.unwrap_or(""));
+    if let Some(school) = school_id {
+        q = q.bind(school);
+    }
+    Ok(q.fetch_all(store.pool()).await?)
+}
+
+/// The students whose cases are `case_ids`, by case id, as the history shows them (masked).
+pub async fn students_of_cases(
+    store: &Store,
+    case_ids: &[String],
+) -> StoreResult<std::collections::HashMap<String, gradphoto_api::audit::AuditStudent>> {
+    use gradphoto_api::audit::AuditStudent;
+    if case_ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let marks: Vec<String> = (1..=case_ids.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT c.id AS case_id, s.id AS student_id, s.name, s.student_no, s.id_number_masked
+         FROM cases c JOIN students s ON s.id = c.student_id
+         WHERE c.id IN ({})",
+        marks.join(", ")
+    );
+    let mut q = sqlx::query_as::<_, (String, String, String, String, String)>(&sql);
+    for id in case_ids {
+        q = q.bind(id.clone());
+    }
+    Ok(q.fetch_all(store.pool())
+        .await?
+        .into_iter()
+        .map(
+            |(case_id, student_id, name, student_no, id_number_masked)| {
+                (
+                    case_id.clone(),
+                    AuditStudent {
+                        case_id,
+                        student_id,
+                        name,
+                        student_no,
+                        id_number_masked,
+                    },
+                )
+            },
+        )
+        .collect())
 }

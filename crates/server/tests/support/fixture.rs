@@ -45,6 +45,17 @@ const NAMES: [&str; 8] = [
 
 /// Imports `n` students into [`SCHOOL`] and issues each a personal code.
 pub async fn seed(state: &AppState, n: usize, policy: &SchoolPolicy) -> Fixture {
+    seed_school(state, SCHOOL, n, policy).await
+}
+
+/// Imports `n` students into the school named `school` and issues each a personal code. The
+/// same `n` gives the same names and ID numbers in every school (one person on two rosters).
+pub async fn seed_school(
+    state: &AppState,
+    school: &str,
+    n: usize,
+    policy: &SchoolPolicy,
+) -> Fixture {
     let today = Utc::now().date_naive();
     let admin = Actor::new(Role::Admin, "fixture");
     let mut records = Vec::new();
@@ -60,7 +71,7 @@ pub async fn seed(state: &AppState, n: usize, policy: &SchoolPolicy) -> Fixture 
             },
             id_number: IdNumber::parse(&number, today).expect("valid test ID number"),
             student_no: format!("2021{:05}", i + 1),
-            school: SCHOOL.to_string(),
+            school: school.to_string(),
             college: "计算机学院".into(),
             major: "软件工程".into(),
             level: "本科".into(),
@@ -73,7 +84,7 @@ pub async fn seed(state: &AppState, n: usize, policy: &SchoolPolicy) -> Fixture 
         .await
         .expect("import roster");
     tx.commit().await.expect("commit roster");
-    let school = schools::find_by_name(&state.store, SCHOOL)
+    let school = schools::find_by_name(&state.store, school)
         .await
         .expect("school")
         .expect("school exists");
@@ -108,6 +119,17 @@ pub async fn seed(state: &AppState, n: usize, policy: &SchoolPolicy) -> Fixture 
 
 /// Creates a staff account and returns a client signed in as it.
 pub async fn staff(state: &AppState, base_url: &str, username: &str, role: Role) -> Client {
+    staff_of(state, base_url, username, role, None).await
+}
+
+/// A staff account bound to `school_id` (all schools when `None`), signed in.
+pub async fn staff_of(
+    state: &AppState,
+    base_url: &str,
+    username: &str,
+    role: Role,
+    school_id: Option<&str>,
+) -> Client {
     let password = format!("{username}-Passw0rd!");
     let pw = password.clone();
     let hash = tokio::task::spawn_blocking(move || hash_password(&pw))
@@ -122,7 +144,7 @@ pub async fn staff(state: &AppState, base_url: &str, username: &str, role: Role)
         username,
         role,
         &hash,
-        None,
+        school_id,
     )
     .await
     .expect("add user");
