@@ -7,9 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gradphoto_desk_core::view::{
-    ClaimResult, ConflictView, DecideRequest, DecideResult, DecisionInput, ErrorView, HintsView,
-    ItemView, QueueFilter, QueuePage, ReasonView, SessionView, SignInRequest, StartupView,
-    SyncStatusView,
+    AuditActionView, AuditFilterView, AuditPageView, ChainView, ClaimResult, ConflictView,
+    DecideRequest, DecideResult, DecisionInput, ErrorView, ExportDoneView, HintsView, ItemView,
+    QueueFilter, QueuePage, ReasonView, SessionView, SignInRequest, StartupView, SyncStatusView,
 };
 use gradphoto_desk_core::{DeskError, Workstation};
 use tauri::http::{header, Response, StatusCode};
@@ -107,6 +107,49 @@ async fn conflicts(ws: Ws<'_>) -> Cmd<Vec<ConflictView>> {
 #[tauri::command]
 async fn dismiss_conflict(ws: Ws<'_>, id: i64) -> Cmd<()> {
     ws.acknowledge_conflict(id).await.map_err(err)
+}
+
+#[tauri::command]
+fn audit_actions() -> Vec<AuditActionView> {
+    gradphoto_desk_core::audit::actions()
+}
+
+#[tauri::command]
+async fn audit_page(ws: Ws<'_>, filter: AuditFilterView) -> Cmd<AuditPageView> {
+    ws.audit_page(&filter).await.map_err(err)
+}
+
+#[tauri::command]
+async fn audit_reveal(ws: Ws<'_>, student_id: String, reason: String) -> Cmd<String> {
+    ws.audit_reveal(&student_id, &reason).await.map_err(err)
+}
+
+#[tauri::command]
+async fn audit_verify(ws: Ws<'_>) -> Cmd<ChainView> {
+    ws.audit_verify().await.map_err(err)
+}
+
+/// Event carrying an `ExportProgressView` while an export runs.
+pub const EXPORT_EVENT: &str = "audit-export-progress";
+
+/// Exports into `GRADPHOTO_DESK_EXPORT_DIR`, else the user's Downloads folder, else the app's
+/// data folder; the window shows where the file went.
+#[tauri::command]
+async fn audit_export(
+    app: tauri::AppHandle,
+    ws: Ws<'_>,
+    filter: AuditFilterView,
+) -> Cmd<ExportDoneView> {
+    let dir = std::env::var_os("GRADPHOTO_DESK_EXPORT_DIR")
+        .map(PathBuf::from)
+        .or_else(|| app.path().download_dir().ok())
+        .unwrap_or_else(|| ws.data_dir().join("exports"));
+    let events = app.clone();
+    ws.audit_export(&filter, &dir, move |p| {
+        let _ = events.emit(EXPORT_EVENT, p);
+    })
+    .await
+    .map_err(err)
 }
 
 /// `%2F` and friends back to bytes; image paths are `<case id>/<kind>`.
@@ -221,6 +264,11 @@ pub fn run() {
             sync_now,
             conflicts,
             dismiss_conflict,
+            audit_actions,
+            audit_page,
+            audit_reveal,
+            audit_verify,
+            audit_export,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

@@ -191,6 +191,8 @@ async function login(user, port = serverPort) {
 let driverProc = null;
 let browser = null;
 const appData = mkdtempSync(join(tmpdir(), "desk-e2e-app-"));
+// Where the supervisor's audit exports are written.
+const exportDir = mkdtempSync(join(tmpdir(), "desk-e2e-exports-"));
 
 async function startDriver() {
   const port = await freePort();
@@ -198,6 +200,7 @@ async function startDriver() {
     env: {
       ...process.env,
       GRADPHOTO_DESK_DATA: appData,
+      GRADPHOTO_DESK_EXPORT_DIR: exportDir,
       GRADPHOTO_DESK_SYNC_SECS: "1",
       WEBKIT_DISABLE_DMABUF_RENDERER: "1",
       WEBKIT_DISABLE_COMPOSITING_MODE: "1",
@@ -309,10 +312,11 @@ after(async () => {
   await stopDriver();
   await stopServer();
   rmSync(appData, { recursive: true, force: true });
+  rmSync(exportDir, { recursive: true, force: true });
   writeFileSync(join(SHOTS, "figures.json"), JSON.stringify(figures, null, 2));
 });
 
-test("workstation story", { timeout: 300_000 }, async (t) => {
+test("workstation story", { timeout: 480_000 }, async (t) => {
   let firstName;
 
   // The reviewer's credential for this run's server (the keyring may hold others).
@@ -615,5 +619,70 @@ test("workstation story", { timeout: 300_000 }, async (t) => {
     const left = await keyringAccounts();
     assert.deepEqual(left.filter(isThisSession), [], "signed out: the reviewer's session has left the keyring");
     await shot("10-signed-out");
+  });
+
+  await t.test("a supervisor reads the audit history, reveals an ID number with a reason, verifies and exports", async () => {
+    await (await browser.$('input[name="server"]')).setValue(`http://127.0.0.1:${serverPort}`);
+    await (await browser.$('input[name="user"]')).setValue("supervisor");
+    await (await browser.$('input[name="password"]')).setValue(accounts.supervisor);
+    await (await browser.$('button[type="submit"]')).click();
+    // Only a supervisor has the history's tab.
+    await (await $t("tab-audit")).waitForExist({ timeout: 60_000 });
+    await (await $t("tab-audit")).click();
+    const rowCount = async () => (await browser.$$('[data-testid="audit-row"]')).length;
+    await until("the newest events", async () => (await rowCount()) >= 50);
+    await shot("20-audit-history");
+    // Older events are appended below.
+    await (await $t("audit-more")).click();
+    await until("older events", async () => (await rowCount()) > 50);
+
+    // One student's history: the flagged student's, every row about them.
+    await (await $t("audit-student")).setValue(flagged.name);
+    await (await $t("audit-search")).click();
+    const names = await until("the student's events", async () => {
+      const links = await browser.$$('[data-testid="audit-student-link"]');
+      const texts = [];
+      for (const l of links) texts.push((await l.getText()).trim());
+      return texts.length > 0 && texts.length === (await rowCount()) && texts.every((n) => n === flagged.name) ? texts : null;
+    });
+    const masked = await textOf("masked-id");
+    assert.match(masked, /\*/, "the ID number is masked");
+    await shot("21-audit-student");
+
+    // The reveal asks for a reason; the server records it.
+    await (await $t("reveal-btn")).click();
+    await (await $t("reveal-reason")).setValue("学生来电核对身份");
+    await shot("22-audit-reveal-reason");
+    await (await $t("reveal-confirm")).click();
+    const full = await until("the full ID number", async () => {
+      const el = await $t("revealed-id");
+      return (await el.isExisting()) ? (await el.getText()).trim() : null;
+    });
+    assert.equal(full.length, 18, full);
+    assert.equal(full.slice(0, 3), masked.slice(0, 3));
+    await (await $t("audit-search")).click();
+    await until("the reveal on record", async () => (await textOf("audit-list")).includes("查看身份证号"));
+    await shot("23-audit-revealed");
+
+    // The chain verifies.
+    await (await $t("audit-verify")).click();
+    await until("the chain check", async () => /审计链完整：已校验 \d+ 条/.test(await textOf("audit-chain")));
+
+    // The export writes the filtered events to a file, with the count shown.
+    await (await $t("audit-export")).click();
+    const path = await until("the export", async () => {
+      const el = await $t("audit-export-path");
+      return (await el.isExisting()) ? (await el.getText()).trim() : null;
+    }, 60_000);
+    const status = await textOf("audit-export-status");
+    const count = Number(/已导出 (\d+) 条/.exec(status)?.[1]);
+    const csv = readFileSync(path);
+    assert.deepEqual([...csv.subarray(0, 3)], [0xef, 0xbb, 0xbf], "a BOM for spreadsheets");
+    const lines = csv.toString("utf8").split("\r\n").filter((l) => l.length > 0);
+    assert.equal(lines.length, count + 1, status);
+    assert.equal(count, names.length + 1, "the student's events and the reveal");
+    assert.ok(lines.slice(1).every((l) => l.includes(flagged.name)), "only the student's events");
+    assert.ok(!csv.toString("utf8").includes(full), "the export keeps ID numbers masked");
+    await shot("24-audit-verified-and-exported");
   });
 });

@@ -72,6 +72,12 @@ pub struct AuditEntry {
     /// The student, when the event is about a case.
     #[serde(default)]
     pub student: Option<AuditStudent>,
+    /// Who acted, as people know them: a staff account's name, or the student's name.
+    #[serde(default)]
+    pub actor_name: Option<String>,
+    /// The staff account the event is about (a sign-in, an account change), by name.
+    #[serde(default)]
+    pub subject_name: Option<String>,
     /// The case's state before and after, for events that moved it.
     #[serde(default)]
     pub state_from: Option<String>,

@@ -20,6 +20,7 @@ use serde::Serialize;
 
 pub use error::ClientError;
 pub use student::PhotoUpload;
+pub use supervisor::ExportStream;
 
 /// Result of every client call.
 pub type ClientResult<T> = Result<T, ClientError>;

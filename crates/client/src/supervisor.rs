@@ -51,6 +51,26 @@ impl Client {
             .await
     }
 
+    /// The CSV export of `query`'s events as it arrives, for writing to a file with progress.
+    /// `timeout` bounds the whole download (a long history takes longer than one request).
+    pub async fn audit_export_stream(
+        &self,
+        query: &AuditQuery,
+        timeout: std::time::Duration,
+    ) -> ClientResult<ExportStream> {
+        let builder = self
+            .request(reqwest::Method::GET, "/api/supervisor/audit/export")?
+            .query(query)
+            .timeout(timeout);
+        let response = Client::send(builder).await?;
+        let total = response
+            .headers()
+            .get("x-audit-events")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok());
+        Ok(ExportStream { response, total })
+    }
+
     /// A student's full ID number, given a reason; the reveal is recorded in the audit log.
     pub async fn reveal_id_number(&self, student_id: &str, reason: &str) -> ClientResult<String> {
         let body: RevealedIdNumber = self
@@ -70,5 +90,20 @@ impl Client {
 
     pub async fn stats(&self) -> ClientResult<Stats> {
         self.get("/api/supervisor/stats").await
+    }
+}
+
+/// A CSV export being received.
+#[derive(Debug)]
+pub struct ExportStream {
+    response: reqwest::Response,
+    /// How many events the server announced.
+    pub total: Option<u64>,
+}
+
+impl ExportStream {
+    /// The next piece of the file, or `None` at its end.
+    pub async fn chunk(&mut self) -> ClientResult<Option<bytes::Bytes>> {
+        Ok(self.response.chunk().await?)
     }
 }

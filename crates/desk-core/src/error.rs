@@ -37,6 +37,9 @@ pub enum DeskError {
     NotClaimed(String),
     #[error("invalid decision: {en}")]
     InvalidDecision { zh: String, en: String },
+    /// Something typed into a form that cannot be used as it is (a date, a filter).
+    #[error("invalid input: {en}")]
+    InvalidInput { zh: String, en: String },
     #[error("hints: {code}: {en}")]
     Hints {
         code: String,
@@ -130,6 +133,7 @@ impl Localized for DeskError {
             DeskError::ItemNotFound(_) => "item_not_cached",
             DeskError::NotClaimed(_) => "item_not_claimed",
             DeskError::InvalidDecision { .. } => "invalid_decision",
+            DeskError::InvalidInput { .. } => "invalid_input",
             DeskError::Hints { .. } => "hints_failed",
         }
     }
@@ -158,6 +162,7 @@ impl Localized for DeskError {
             DeskError::ItemNotFound(_) => "本机没有该照片的缓存，请在联网时重新领取。".into(),
             DeskError::NotClaimed(_) => "该照片不在您的已领取列表中，无法审核。".into(),
             DeskError::InvalidDecision { zh, .. } => zh.clone(),
+            DeskError::InvalidInput { zh, .. } => zh.clone(),
             DeskError::Hints { zh, .. } => format!("本地辅助判断失败：{zh}"),
         }
     }
@@ -180,6 +185,7 @@ impl Localized for DeskError {
             DeskError::ItemNotFound(_) => "This photo is not cached on this computer; claim it again while online.".into(),
             DeskError::NotClaimed(_) => "This photo is not among the items you hold; it cannot be decided.".into(),
             DeskError::InvalidDecision { en, .. } => en.clone(),
+            DeskError::InvalidInput { en, .. } => en.clone(),
             DeskError::Hints { en, .. } => format!("Local hints failed: {en}"),
         }
     }

@@ -3,6 +3,7 @@
 //! the local hints. `src-tauri` is a thin shell of commands over [`Workstation`].
 
 pub mod account;
+pub mod audit;
 pub mod cache;
 pub mod error;
 pub mod hints;
@@ -38,6 +39,6 @@ mod tests {
             }
             checked += 1;
         }
-        assert!(checked >= 8, "only {checked} modules were read");
+        assert!(checked >= 9, "only {checked} modules were read");
     }
 }

@@ -383,6 +383,113 @@ pub struct ClaimResult {
     pub first_item_id: Option<String>,
 }
 
+// ---------------------------------------------------------------------------------------------
+// Supervisor mode: the audit history
+
+/// The history's filters as the window sends them; empty text means "any".
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct AuditFilterView {
+    /// A student's name, student number or ID number.
+    pub student: String,
+    /// An action code, or empty for every action.
+    pub action: String,
+    /// The id of whoever acted.
+    pub actor: String,
+    /// A school id (supervisors bound to a school see only theirs).
+    pub school: String,
+    /// From this day on (local date, `YYYY-MM-DD`), inclusive.
+    pub from_day: String,
+    /// Up to this day (local date, `YYYY-MM-DD`), inclusive.
+    pub to_day: String,
+    /// The previous page's `next_cursor`, for the page after it (older events).
+    #[ts(type = "number | null")]
+    pub before: Option<i64>,
+}
+
+/// The student an event is about, with the ID number masked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct AuditStudentView {
+    pub student_id: String,
+    pub name: String,
+    pub student_no: String,
+    pub id_number_masked: String,
+}
+
+/// One row of the history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct AuditRowView {
+    #[ts(type = "number")]
+    pub seq: i64,
+    /// Local time, `YYYY-MM-DD HH:MM:SS`.
+    pub at: String,
+    /// `reviewer`, `supervisor`, `admin`, `student`, or empty for the system.
+    pub actor_role: String,
+    pub actor_id: String,
+    /// The account's or the student's name, when the server knows it.
+    pub actor_name: Option<String>,
+    pub action: String,
+    pub action_zh: String,
+    pub action_en: String,
+    pub school_id: Option<String>,
+    pub student: Option<AuditStudentView>,
+    /// The case's state before → after, in Chinese and English, when the event moved it.
+    pub state_change_zh: Option<String>,
+    pub state_change_en: Option<String>,
+    pub subject: String,
+    /// The account the event is about, by name (a sign-in, an account change).
+    pub subject_name: Option<String>,
+    /// The event's details as compact JSON.
+    pub details: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct AuditPageView {
+    pub rows: Vec<AuditRowView>,
+    /// Pass back as `before` for the next (older) page.
+    #[ts(type = "number")]
+    pub next_cursor: i64,
+    pub has_more: bool,
+}
+
+/// An action the history can be filtered by.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct AuditActionView {
+    pub code: String,
+    pub label_zh: String,
+    pub label_en: String,
+}
+
+/// The result of checking the audit chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ChainView {
+    pub ok: bool,
+    #[ts(type = "number")]
+    pub checked: i64,
+    /// The first broken link, when there is one.
+    #[ts(type = "number | null")]
+    pub broken_seq: Option<i64>,
+    pub broken_zh: Option<String>,
+    pub broken_en: Option<String>,
+}
+
+/// How far an export has come (sent as an event while it runs).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ExportProgressView {
+    #[ts(type = "number")]
+    pub written: u64,
+    /// What the server announced; `null` when it did not.
+    #[ts(type = "number | null")]
+    pub total: Option<u64>,
+}
+
+/// A finished export.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ExportDoneView {
+    pub path: String,
+    #[ts(type = "number")]
+    pub events: u64,
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::{Path, PathBuf};
@@ -407,6 +514,12 @@ mod tests {
         ConflictView::export_all_to(dir).unwrap();
         SyncStatusView::export_all_to(dir).unwrap();
         ClaimResult::export_all_to(dir).unwrap();
+        AuditFilterView::export_all_to(dir).unwrap();
+        AuditPageView::export_all_to(dir).unwrap();
+        AuditActionView::export_all_to(dir).unwrap();
+        ChainView::export_all_to(dir).unwrap();
+        ExportProgressView::export_all_to(dir).unwrap();
+        ExportDoneView::export_all_to(dir).unwrap();
     }
 
     /// The UI's TypeScript types are generated from these; `UPDATE_BINDINGS=1` rewrites them,

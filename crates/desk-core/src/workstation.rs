@@ -11,13 +11,15 @@ use gradphoto_domain::reasons::{RejectReason, Rejection};
 use gradphoto_domain::Localized;
 
 use crate::account::{http_client, now_ms, Signed, SignedIn, StatusBoard};
+use crate::audit;
 use crate::cache::Cache;
 use crate::error::{DeskError, DeskResult};
 use crate::hints::Hinter;
 use crate::session::{normalize_server_url, Account, AccountFile, Keyring};
 use crate::sync::SyncEngine;
 use crate::view::{
-    ClaimResult, ConflictView, DecideRequest, DecideResult, DecisionInput, HintsView, ItemView,
+    AuditFilterView, AuditPageView, ChainView, ClaimResult, ConflictView, DecideRequest,
+    DecideResult, DecisionInput, ExportDoneView, ExportProgressView, HintsView, ItemView,
     QueueFilter, QueuePage, ReasonView, SessionView, SignInRequest, StartupView, SyncStatusView,
 };
 
@@ -104,6 +106,35 @@ impl Workstation {
     pub async fn hints(&self, item_id: &str) -> DeskResult<HintsView> {
         let s = self.current().await?;
         self.hinter.hints(&s, item_id).await
+    }
+
+    /// Supervisor mode: one page of the audit history.
+    pub async fn audit_page(&self, filter: &AuditFilterView) -> DeskResult<AuditPageView> {
+        let s = self.current().await?;
+        audit::page(&s, filter).await
+    }
+
+    /// Supervisor mode: a student's full ID number, for a reason the server records.
+    pub async fn audit_reveal(&self, student_id: &str, reason: &str) -> DeskResult<String> {
+        let s = self.current().await?;
+        audit::reveal(&s, student_id, reason).await
+    }
+
+    /// Supervisor mode: checks the audit chain.
+    pub async fn audit_verify(&self) -> DeskResult<ChainView> {
+        let s = self.current().await?;
+        audit::verify(&s).await
+    }
+
+    /// Supervisor mode: exports the filtered history as CSV into `dir`.
+    pub async fn audit_export(
+        &self,
+        filter: &AuditFilterView,
+        dir: &Path,
+        progress: impl Fn(ExportProgressView),
+    ) -> DeskResult<ExportDoneView> {
+        let s = self.current().await?;
+        audit::export(&s, filter, dir, progress).await
     }
 
     /// Restores the last session without the network: the account file names the account,

@@ -119,6 +119,10 @@ async fn the_history_pages_newest_first_and_filters_by_what_happened(db: Db) {
     )
     .await;
     assert_eq!(actions(&by_reviewer), BTreeSet::from(["login".to_string()]));
+    // People are named: the account that signed in, and the student who submitted.
+    assert_eq!(by_reviewer[0].actor_name.as_deref(), Some("reviewer1"));
+    assert_eq!(by_reviewer[0].subject_name.as_deref(), Some("reviewer1"));
+    assert_eq!(e.actor_name.as_deref(), Some(fx.students[0].name.as_str()));
 
     // A failed sign-in is about no school; filtering by the school leaves it out.
     let failed = all_pages(
@@ -370,7 +374,7 @@ async fn the_export_is_every_matching_event_as_csv_and_is_itself_recorded(db: Db
     let exported: Vec<i64> = rows.iter().map(|r| r[0].parse().unwrap()).collect();
     assert_eq!(exported, seqs);
     for r in &rows {
-        assert_eq!(&r[7], fx.students[0].name.as_str());
+        assert_eq!(&r[8], fx.students[0].name.as_str());
         assert!(!r
             .iter()
             .any(|cell| cell.contains(&fx.students[0].id_number)));

@@ -25,7 +25,7 @@ use crate::http::extract::{JsonBody, Params};
 use crate::http::review::school_scope;
 use crate::journey::{self, review::Decider};
 use crate::store::review as rstore;
-use crate::store::{audit, cases, students};
+use crate::store::{audit, cases, students, users};
 use crate::AppState;
 
 /// Days of per-reviewer statistics returned.
@@ -172,15 +172,28 @@ async fn audit_page(
 
 /// The page's events as the history shows them, each case event with its student (masked).
 async fn entries(state: &AppState, listed: Vec<audit::Listed>) -> AppResult<Vec<AuditEntry>> {
-    let mut subjects: Vec<String> = listed.iter().map(|l| l.event.subject.clone()).collect();
-    subjects.sort();
-    subjects.dedup();
-    let students = audit::students_of_cases(&state.store, &subjects).await?;
+    // Subjects and actors are case ids (students act on their own case) or account ids.
+    let mut ids: Vec<String> = listed
+        .iter()
+        .flat_map(|l| [l.event.subject.clone(), l.event.actor.id.clone()])
+        .collect();
+    ids.sort();
+    ids.dedup();
+    let students = audit::students_of_cases(&state.store, &ids).await?;
+    let accounts = users::names(&state.store, &ids).await?;
     Ok(listed
         .into_iter()
         .map(|l| {
             let student = students.get(&l.event.subject).cloned();
-            entry(l.event, l.school_id, student)
+            let actor_name = accounts
+                .get(&l.event.actor.id)
+                .cloned()
+                .or_else(|| students.get(&l.event.actor.id).map(|s| s.name.clone()));
+            let subject_name = accounts.get(&l.event.subject).cloned();
+            let mut e = entry(l.event, l.school_id, student);
+            e.actor_name = actor_name;
+            e.subject_name = subject_name;
+            e
         })
         .collect())
 }
@@ -271,11 +284,12 @@ async fn audit_export(
         .into_response())
 }
 
-const EXPORT_HEADER: [&str; 13] = [
+const EXPORT_HEADER: [&str; 14] = [
     "序号 seq",
     "时间 time (UTC)",
     "操作人角色 actor role",
     "操作人 actor",
+    "操作人姓名 actor name",
     "操作 action",
     "操作名称 action name",
     "学校 school",
@@ -287,7 +301,7 @@ const EXPORT_HEADER: [&str; 13] = [
     "详情 details",
 ];
 
-fn export_cells(e: &AuditEntry) -> [String; 13] {
+fn export_cells(e: &AuditEntry) -> [String; 14] {
     let at = chrono::DateTime::from_timestamp_millis(e.at_ms)
         .map(|t| t.format("%Y-%m-%d %H:%M:%S%.3f").to_string())
         .unwrap_or_default();
@@ -303,6 +317,7 @@ fn export_cells(e: &AuditEntry) -> [String; 13] {
             .map(|r| r.as_str().to_string())
             .unwrap_or_default(),
         e.actor_id.clone(),
+        e.actor_name.clone().unwrap_or_default(),
         e.action.clone(),
         format!("{} / {}", e.action_label_zh, e.action_label_en),
         e.school_id.clone().unwrap_or_default(),
@@ -399,6 +414,8 @@ fn entry(e: AuditEvent, school_id: Option<String>, student: Option<AuditStudent>
     AuditEntry {
         school_id,
         student,
+        actor_name: None,
+        subject_name: None,
         state_from,
         state_to,
         seq: i64::try_from(e.seq).unwrap_or(i64::MAX),

@@ -124,3 +124,35 @@ pub async fn add(
     .await?;
     Ok(id)
 }
+
+/// How the accounts `ids` are shown in the audit history (display name and username), by id;
+/// ids that are not accounts are left out.
+pub async fn names(
+    store: &Store,
+    ids: &[String],
+) -> StoreResult<std::collections::HashMap<String, String>> {
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let marks: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT id, display_name, username FROM users WHERE id IN ({})",
+        marks.join(", ")
+    );
+    let mut q = sqlx::query_as::<_, (String, String, String)>(&sql);
+    for id in ids {
+        q = q.bind(id.clone());
+    }
+    Ok(q.fetch_all(store.pool())
+        .await?
+        .into_iter()
+        .map(|(id, display, username)| {
+            let shown = if display.is_empty() || display == username {
+                username
+            } else {
+                format!("{display}（{username}）")
+            };
+            (id, shown)
+        })
+        .collect())
+}

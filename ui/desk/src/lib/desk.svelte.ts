@@ -13,7 +13,7 @@ import type { SessionView } from "./bindings/SessionView";
 import type { SignInRequest } from "./bindings/SignInRequest";
 import type { SyncStatusView } from "./bindings/SyncStatusView";
 
-export type Screen = "review" | "queue" | "conflicts";
+export type Screen = "review" | "queue" | "conflicts" | "audit";
 
 /** How many claimed items ahead of the current one are kept loaded in memory. */
 const PREFETCH_AHEAD = 3;
@@ -127,6 +127,7 @@ export class Desk {
       this.busy = false;
     }
     this.session = null;
+    this.screen = "review";
     this.currentId = null;
     this.item = null;
     this.hints = null;
@@ -353,6 +354,11 @@ export class Desk {
     } catch (e) {
       this.error = toError(e);
     }
+  }
+
+  /** Supervisors also read the audit history (the server decides who is one). */
+  get isSupervisor(): boolean {
+    return this.session?.role === "supervisor";
   }
 
   go(screen: Screen): void {

@@ -2,12 +2,18 @@
 // with an ErrorView ({code, message_zh, message_en}).
 import { convertFileSrc, invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+import type { AuditActionView } from "./bindings/AuditActionView";
+import type { AuditFilterView } from "./bindings/AuditFilterView";
+import type { AuditPageView } from "./bindings/AuditPageView";
+import type { ChainView } from "./bindings/ChainView";
 import type { ClaimResult } from "./bindings/ClaimResult";
 import type { ConflictView } from "./bindings/ConflictView";
 import type { DecideRequest } from "./bindings/DecideRequest";
 import type { DecideResult } from "./bindings/DecideResult";
 import type { DecisionInput } from "./bindings/DecisionInput";
 import type { ErrorView } from "./bindings/ErrorView";
+import type { ExportDoneView } from "./bindings/ExportDoneView";
+import type { ExportProgressView } from "./bindings/ExportProgressView";
 import type { HintsView } from "./bindings/HintsView";
 import type { ItemView } from "./bindings/ItemView";
 import type { QueueFilter } from "./bindings/QueueFilter";
@@ -36,7 +42,20 @@ export const api = {
   syncNow: () => invoke<SyncStatusView>("sync_now"),
   conflicts: () => invoke<ConflictView[]>("conflicts"),
   dismissConflict: (id: number) => invoke<void>("dismiss_conflict", { id }),
+  // Supervisor mode: the audit history.
+  auditActions: () => invoke<AuditActionView[]>("audit_actions"),
+  auditPage: (filter: AuditFilterView) => invoke<AuditPageView>("audit_page", { filter }),
+  auditReveal: (studentId: string, reason: string) => invoke<string>("audit_reveal", { studentId, reason }),
+  auditVerify: () => invoke<ChainView>("audit_verify"),
+  auditExport: (filter: AuditFilterView) => invoke<ExportDoneView>("audit_export", { filter }),
 };
+
+/** Event the core emits while an audit export runs (payload: ExportProgressView). */
+export const EXPORT_EVENT = "audit-export-progress";
+
+export function onExportProgress(cb: (p: ExportProgressView) => void): Promise<UnlistenFn> {
+  return listen<ExportProgressView>(EXPORT_EVENT, (e) => cb(e.payload));
+}
 
 /** Event the core emits whenever the sync state changes (payload: SyncStatusView). */
 export const SYNC_EVENT = "sync-status";
