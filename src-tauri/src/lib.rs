@@ -71,6 +71,11 @@ async fn item_detail(ws: Ws<'_>, item_id: String) -> Cmd<ItemView> {
 }
 
 #[tauri::command]
+async fn reveal_id_number(ws: Ws<'_>, item_id: String) -> Cmd<String> {
+    ws.reveal_id_number(&item_id).await.map_err(err)
+}
+
+#[tauri::command]
 async fn item_hints(ws: Ws<'_>, item_id: String) -> Cmd<HintsView> {
     ws.hints(&item_id).await.map_err(err)
 }
@@ -258,6 +263,7 @@ pub fn run() {
             previous_item,
             item_detail,
             item_hints,
+            reveal_id_number,
             check_decision,
             decide,
             sync_status,

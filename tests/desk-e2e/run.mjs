@@ -337,6 +337,32 @@ test("workstation story", { timeout: 480_000 }, async (t) => {
     assert.ok(stored.some(isThisSession), `the session should be in the keyring: ${JSON.stringify(stored)}`);
   });
 
+  await t.test("turns the ID card to its back and reveals the full ID number", async () => {
+    const cardImage = (kind) =>
+      browser.execute((k) => {
+        const img = document.querySelector(`[data-testid="pane-${k}"] img`);
+        return img ? img.complete && img.naturalWidth > 0 : false;
+      }, kind);
+    await until("the ID card's front", () => cardImage("id_card_front"));
+    await press("b");
+    await until("the ID card's back (国徽面)", () => cardImage("id_card_back"));
+    assert.equal(await (await $t("pane-id_card_front")).isExisting(), false, "one side at a time");
+    await shot("02a-id-card-back");
+    await (await $t("card-flip")).click();
+    await until("the front again", () => cardImage("id_card_front"));
+    // The full number is asked from the server (which records the view) on request only.
+    const masked = await textOf("record-id-masked");
+    assert.match(masked, /\*/);
+    await (await $t("record-reveal")).click();
+    const full = await until("the full ID number", async () => {
+      const el = await $t("record-id-full");
+      return (await el.isExisting()) ? (await el.getText()).trim() : null;
+    });
+    assert.equal(full.length, 18, full);
+    assert.equal(full.slice(-4), masked.slice(-4));
+    await shot("02b-id-number-revealed");
+  });
+
   await t.test("shows the claimed item with its images and hints", async () => {
     await until("images to load", () =>
       browser.execute(() => [...document.querySelectorAll(".pane img")].every((i) => i.complete && i.naturalWidth > 0) && document.querySelectorAll(".pane img").length >= 2),

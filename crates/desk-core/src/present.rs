@@ -19,14 +19,14 @@ pub fn rfc3339(ms: i64) -> String {
         .unwrap_or_default()
 }
 
-/// The window's name for a server image kind (the ID card back is not shown).
-pub fn view_kind(k: ApiImageKind) -> Option<ImageKind> {
+/// The window's name for a server image kind.
+pub fn view_kind(k: ApiImageKind) -> ImageKind {
     match k {
-        ApiImageKind::IdFront => Some(ImageKind::IdCardFront),
-        ApiImageKind::Enrollment => Some(ImageKind::Enrollment),
-        ApiImageKind::Original => Some(ImageKind::Original),
-        ApiImageKind::Standardized => Some(ImageKind::Standardized),
-        ApiImageKind::IdBack => None,
+        ApiImageKind::IdFront => ImageKind::IdCardFront,
+        ApiImageKind::IdBack => ImageKind::IdCardBack,
+        ApiImageKind::Enrollment => ImageKind::Enrollment,
+        ApiImageKind::Original => ImageKind::Original,
+        ApiImageKind::Standardized => ImageKind::Standardized,
     }
 }
 
@@ -126,11 +126,9 @@ pub async fn item_view(cache: &Cache, item_id: &str) -> DeskResult<ItemView> {
         .images
         .iter()
         .filter(|i| have.iter().any(|k| k == i.kind.as_str()))
-        .filter_map(|i| {
-            view_kind(i.kind).map(|kind| ImageRef {
-                kind,
-                path: image_path(item_id, i.kind),
-            })
+        .map(|i| ImageRef {
+            kind: view_kind(i.kind),
+            path: image_path(item_id, i.kind),
         })
         .collect();
     let history = item

@@ -30,8 +30,9 @@ const META_CURSOR: &str = "sync_cursor";
 const META_SCHOOLS: &str = "school_names";
 
 /// The images a reviewer looks at, as the server names them.
-pub const FETCHED_IMAGES: [ApiImageKind; 4] = [
+pub const FETCHED_IMAGES: [ApiImageKind; 5] = [
     ApiImageKind::IdFront,
+    ApiImageKind::IdBack,
     ApiImageKind::Enrollment,
     ApiImageKind::Original,
     ApiImageKind::Standardized,

@@ -121,14 +121,17 @@ pub struct QueuePage {
 #[serde(rename_all = "snake_case")]
 pub enum ImageKind {
     IdCardFront,
+    /// The national-emblem side (国徽面): issuing authority and validity.
+    IdCardBack,
     Enrollment,
     Original,
     Standardized,
 }
 
 impl ImageKind {
-    pub const ALL: [ImageKind; 4] = [
+    pub const ALL: [ImageKind; 5] = [
         ImageKind::IdCardFront,
+        ImageKind::IdCardBack,
         ImageKind::Enrollment,
         ImageKind::Original,
         ImageKind::Standardized,
@@ -137,6 +140,7 @@ impl ImageKind {
     pub fn as_str(self) -> &'static str {
         match self {
             ImageKind::IdCardFront => "id_card_front",
+            ImageKind::IdCardBack => "id_card_back",
             ImageKind::Enrollment => "enrollment",
             ImageKind::Original => "original",
             ImageKind::Standardized => "standardized",

@@ -277,6 +277,13 @@ impl Workstation {
         crate::present::item_view(&s.cache, item_id).await
     }
 
+    /// The full ID number of an item this reviewer holds, read from the server, which allows it
+    /// only under the lease and records the view; never kept in the cache.
+    pub async fn reveal_id_number(&self, item_id: &str) -> DeskResult<String> {
+        let s = self.current().await?;
+        Ok(s.client.review_id_number(item_id).await?.id_number)
+    }
+
     pub async fn image(&self, item_id: &str, kind: &str) -> DeskResult<Option<(String, Vec<u8>)>> {
         self.current().await?.cache.image(item_id, kind).await
     }

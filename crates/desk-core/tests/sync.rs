@@ -78,6 +78,11 @@ async fn claims_decides_and_syncs_while_online() {
     assert_eq!(item.status, RowStatus::Claimed);
     let kinds: Vec<ImageKind> = item.images.iter().map(|i| i.kind).collect();
     assert!(kinds.contains(&ImageKind::Original), "{kinds:?}");
+    assert!(kinds.contains(&ImageKind::IdCardBack), "{kinds:?}");
+    // The full ID number of a held item, read under the lease (never cached).
+    let full = ws.reveal_id_number(&first).await.unwrap();
+    assert_eq!(full.len(), 18);
+    assert!(!item.student.id_number_masked.contains(&full[6..14]));
     assert!(kinds.contains(&ImageKind::Standardized), "{kinds:?}");
     assert!(kinds.contains(&ImageKind::IdCardFront), "{kinds:?}");
     let std_path = &item

@@ -71,6 +71,8 @@ export class Desk {
   selectedReasons = $state<string[]>([]);
   comment = $state("");
   helpOpen = $state(false);
+  /** The ID card pane shows the back (国徽面); every item opens on the front. */
+  cardBack = $state(false);
 
   /** Loaded items and hints by id: the prefetch that makes "next" instant. */
   private items = new Map<string, ItemView>();
@@ -188,6 +190,7 @@ export class Desk {
     this.selectedReasons = [];
     this.comment = "";
     this.zoom = { scale: 1, x: 0, y: 0 };
+    this.cardBack = false;
     try {
       const it = await this.load(id);
       if (this.currentId !== id) return;
@@ -365,6 +368,10 @@ export class Desk {
     this.screen = screen;
     if (screen === "queue") void this.refreshQueue();
     if (screen === "conflicts") void this.loadConflicts();
+  }
+
+  flipCard(): void {
+    this.cardBack = !this.cardBack;
   }
 
   toggleZoom(): void {

@@ -39,6 +39,7 @@ export const STATUS_LABEL: Record<string, { zh: string; en: string }> = {
 
 export const IMAGE_LABEL: Record<string, { zh: string; en: string }> = {
   id_card_front: { zh: "身份证人像面", en: "ID card front" },
+  id_card_back: { zh: "身份证国徽面", en: "ID card back" },
   enrollment: { zh: "学籍照片", en: "Enrollment photo" },
   original: { zh: "原始上传", en: "Original upload" },
   standardized: { zh: "标准化照片", en: "Standardized" },

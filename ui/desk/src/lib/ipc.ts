@@ -35,6 +35,8 @@ export const api = {
   previousItem: (before: string) => invoke<string | null>("previous_item", { before }),
   item: (itemId: string) => invoke<ItemView>("item_detail", { itemId }),
   hints: (itemId: string) => invoke<HintsView>("item_hints", { itemId }),
+  /** The full ID number of a held item (the server records the view); never cached. */
+  revealIdNumber: (itemId: string) => invoke<string>("reveal_id_number", { itemId }),
   /** Resolves when the decision is complete; rejects with the rule's wording when not. */
   checkDecision: (decision: DecisionInput) => invoke<null>("check_decision", { decision }),
   decide: (req: DecideRequest) => invoke<DecideResult>("decide", { req }),

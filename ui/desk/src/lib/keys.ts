@@ -12,6 +12,7 @@ export const SHORTCUTS: { key: string; zh: string; en: string }[] = [
   { key: "J / K", zh: "下一张 / 上一张", en: "Next / previous item" },
   { key: "Z", zh: "放大 / 还原（同步缩放）", en: "Zoom in / reset (synchronized)" },
   { key: "O", zh: "显示 / 隐藏辅助线", en: "Show / hide overlays" },
+  { key: "B", zh: "身份证翻面（人像面 / 国徽面）", en: "Turn the ID card (front / back)" },
   { key: "N", zh: "领取更多", en: "Claim more" },
   { key: "Q", zh: "队列列表", en: "Queue list" },
   { key: "V", zh: "审核视图", en: "Review view" },
@@ -80,6 +81,10 @@ export function handleKey(desk: Desk, e: KeyboardEvent): boolean {
     case "o":
     case "O":
       desk.overlays = !desk.overlays;
+      return true;
+    case "b":
+    case "B":
+      desk.flipCard();
       return true;
     case "n":
     case "N":
