@@ -9,7 +9,8 @@ use std::time::Duration;
 use gradphoto_desk_core::view::{
     AuditActionView, AuditFilterView, AuditPageView, ChainView, ClaimResult, ConflictView,
     DecideRequest, DecideResult, DecisionInput, ErrorView, ExportDoneView, HintsView, ItemView,
-    QueueFilter, QueuePage, ReasonView, SessionView, SignInRequest, StartupView, SyncStatusView,
+    QueueFilter, QueuePage, ReasonView, SessionView, SignInRequest, StartupView, StatsView,
+    SyncStatusView,
 };
 use gradphoto_desk_core::{DeskError, Workstation};
 use tauri::http::{header, Response, StatusCode};
@@ -127,6 +128,11 @@ async fn audit_page(ws: Ws<'_>, filter: AuditFilterView) -> Cmd<AuditPageView> {
 #[tauri::command]
 async fn audit_reveal(ws: Ws<'_>, student_id: String, reason: String) -> Cmd<String> {
     ws.audit_reveal(&student_id, &reason).await.map_err(err)
+}
+
+#[tauri::command]
+async fn supervisor_stats(ws: Ws<'_>) -> Cmd<StatsView> {
+    ws.stats().await.map_err(err)
 }
 
 #[tauri::command]
@@ -275,6 +281,7 @@ pub fn run() {
             audit_reveal,
             audit_verify,
             audit_export,
+            supervisor_stats,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

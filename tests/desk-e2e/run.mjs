@@ -710,5 +710,14 @@ test("workstation story", { timeout: 480_000 }, async (t) => {
     assert.ok(lines.slice(1).every((l) => l.includes(flagged.name)), "only the student's events");
     assert.ok(!csv.toString("utf8").includes(full), "the export keeps ID numbers masked");
     await shot("24-audit-verified-and-exported");
+
+    // Statistics, drawn in the app: the reviewer's decisions of this run are among them.
+    await (await $t("tab-stats")).click();
+    await until("the charts", async () => (await browser.$$('[data-testid="reviewer-row"]')).length >= 1);
+    const reviewers = await textOf("chart-reviewers");
+    assert.match(reviewers, /通过率 \d+%/, reviewers);
+    const bars = await browser.execute(() => document.querySelectorAll('[data-testid="chart-days"] rect').length);
+    assert.equal(bars, 60, "30 days, approved and rejected");
+    await shot("25-statistics");
   });
 });

@@ -9,6 +9,7 @@ pub mod error;
 pub mod hints;
 pub mod present;
 pub mod session;
+pub mod stats;
 pub mod sync;
 pub mod view;
 pub mod workstation;
@@ -39,6 +40,6 @@ mod tests {
             }
             checked += 1;
         }
-        assert!(checked >= 9, "only {checked} modules were read");
+        assert!(checked >= 10, "only {checked} modules were read");
     }
 }

@@ -494,6 +494,54 @@ pub struct ExportDoneView {
     pub events: u64,
 }
 
+// ---------------------------------------------------------------------------------------------
+// Supervisor mode: statistics
+
+/// One bar of a chart: what it counts, in both languages, and how many.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct BarView {
+    pub key: String,
+    pub label_zh: String,
+    pub label_en: String,
+    #[ts(type = "number")]
+    pub value: i64,
+}
+
+/// A reviewer's decisions over the statistics' period.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct ReviewerStatsView {
+    pub name: String,
+    #[ts(type = "number")]
+    pub approved: i64,
+    #[ts(type = "number")]
+    pub rejected: i64,
+    /// Approved / decided, 0–1.
+    pub approval_rate: f64,
+}
+
+/// Decisions of every reviewer on one day (China Standard Time).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct DayStatsView {
+    /// `YYYY-MM-DD`.
+    pub day: String,
+    #[ts(type = "number")]
+    pub approved: i64,
+    #[ts(type = "number")]
+    pub rejected: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct StatsView {
+    /// How many cases are at each stage, in the journey's order.
+    pub states: Vec<BarView>,
+    /// Most decisions first.
+    pub reviewers: Vec<ReviewerStatsView>,
+    /// Every day of the period, oldest first (days without decisions included).
+    pub days: Vec<DayStatsView>,
+    /// Most frequent first.
+    pub reject_reasons: Vec<BarView>,
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::{Path, PathBuf};
@@ -524,6 +572,7 @@ mod tests {
         ChainView::export_all_to(dir).unwrap();
         ExportProgressView::export_all_to(dir).unwrap();
         ExportDoneView::export_all_to(dir).unwrap();
+        StatsView::export_all_to(dir).unwrap();
     }
 
     /// The UI's TypeScript types are generated from these; `UPDATE_BINDINGS=1` rewrites them,

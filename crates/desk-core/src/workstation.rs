@@ -20,7 +20,8 @@ use crate::sync::SyncEngine;
 use crate::view::{
     AuditFilterView, AuditPageView, ChainView, ClaimResult, ConflictView, DecideRequest,
     DecideResult, DecisionInput, ExportDoneView, ExportProgressView, HintsView, ItemView,
-    QueueFilter, QueuePage, ReasonView, SessionView, SignInRequest, StartupView, SyncStatusView,
+    QueueFilter, QueuePage, ReasonView, SessionView, SignInRequest, StartupView, StatsView,
+    SyncStatusView,
 };
 
 pub struct Workstation {
@@ -118,6 +119,12 @@ impl Workstation {
     pub async fn audit_reveal(&self, student_id: &str, reason: &str) -> DeskResult<String> {
         let s = self.current().await?;
         audit::reveal(&s, student_id, reason).await
+    }
+
+    /// Supervisor mode: the statistics' charts.
+    pub async fn stats(&self) -> DeskResult<StatsView> {
+        let s = self.current().await?;
+        crate::stats::stats(&s).await
     }
 
     /// Supervisor mode: checks the audit chain.

@@ -154,3 +154,28 @@ async fn a_supervisor_pages_filters_reveals_verifies_and_exports_the_history() {
     let files: Vec<_> = std::fs::read_dir(out.path()).unwrap().collect();
     assert_eq!(files.len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_supervisor_sees_the_statistics_charts_of_the_demo() {
+    let server = Server::start(900).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ws = supervisor_desk(&server, dir.path()).await;
+    let v = ws.stats().await.unwrap();
+    let waiting = v
+        .states
+        .iter()
+        .find(|b| b.label_en == "Waiting for review")
+        .unwrap();
+    assert_eq!(waiting.value, 3, "the demo has three submissions waiting");
+    assert_eq!(v.days.len(), 30);
+    // The demo's decisions, the same in the daily series as per reviewer.
+    let by_day: i64 = v.days.iter().map(|d| d.approved + d.rejected).sum();
+    let by_reviewer: i64 = v.reviewers.iter().map(|r| r.approved + r.rejected).sum();
+    assert!(by_day > 0);
+    assert_eq!(by_day, by_reviewer);
+    assert!(v
+        .reviewers
+        .iter()
+        .all(|r| (0.0..=1.0).contains(&r.approval_rate)));
+    assert!(!v.reject_reasons.is_empty());
+}

@@ -13,7 +13,7 @@ import type { SessionView } from "./bindings/SessionView";
 import type { SignInRequest } from "./bindings/SignInRequest";
 import type { SyncStatusView } from "./bindings/SyncStatusView";
 
-export type Screen = "review" | "queue" | "conflicts" | "audit";
+export type Screen = "review" | "queue" | "conflicts" | "audit" | "stats";
 
 /** How many claimed items ahead of the current one are kept loaded in memory. */
 const PREFETCH_AHEAD = 3;

@@ -21,6 +21,7 @@ import type { QueuePage } from "./bindings/QueuePage";
 import type { ReasonView } from "./bindings/ReasonView";
 import type { SessionView } from "./bindings/SessionView";
 import type { SignInRequest } from "./bindings/SignInRequest";
+import type { StatsView } from "./bindings/StatsView";
 import type { StartupView } from "./bindings/StartupView";
 import type { SyncStatusView } from "./bindings/SyncStatusView";
 
@@ -50,6 +51,7 @@ export const api = {
   auditReveal: (studentId: string, reason: string) => invoke<string>("audit_reveal", { studentId, reason }),
   auditVerify: () => invoke<ChainView>("audit_verify"),
   auditExport: (filter: AuditFilterView) => invoke<ExportDoneView>("audit_export", { filter }),
+  stats: () => invoke<StatsView>("supervisor_stats"),
 };
 
 /** Event the core emits while an audit export runs (payload: ExportProgressView). */
