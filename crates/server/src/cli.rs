@@ -20,7 +20,7 @@ use gradphoto_server::http::error::{AppError, ErrorCode};
 use gradphoto_server::invite::{self, InviteSelection};
 use gradphoto_server::store::{audit, cases, schools, students, users, Actor};
 use gradphoto_server::vision::VisionAnalyzer;
-use gradphoto_server::{crypto, demo, jobs, AppState};
+use gradphoto_server::{crypto, demo, enrollment, jobs, AppState};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -110,6 +110,9 @@ enum RosterCommand {
         /// Policy (TOML) for schools that do not exist yet.
         #[arg(long)]
         policy: Option<PathBuf>,
+        /// Folder holding the enrollment photos (学籍照片) the roster names.
+        #[arg(long)]
+        photos: Option<PathBuf>,
     },
 }
 
@@ -231,7 +234,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Roster { command } => match command {
             RosterCommand::Check { file, json } => roster_check(&file, json),
-            RosterCommand::Import { file, policy } => roster_import(config, &file, policy).await,
+            RosterCommand::Import {
+                file,
+                policy,
+                photos,
+            } => roster_import(config, &file, policy, photos.as_deref()).await,
         },
         Command::School { command } => school(config, command).await,
         Command::Invite(args) => invite_cmd(config, args).await,
@@ -407,9 +414,10 @@ async fn roster_import(
     config: Config,
     file: &Path,
     policy: Option<PathBuf>,
+    photos: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
     let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
-    let records = match parse_roster_csv(&bytes, Utc::now().date_naive()) {
+    let mut records = match parse_roster_csv(&bytes, Utc::now().date_naive()) {
         Ok(r) => r,
         Err(errors) => {
             eprintln!("名单无效，未导入任何记录 / invalid roster, nothing imported:");
@@ -426,6 +434,22 @@ async fn roster_import(
         Some(p) => read_policy(&p)?,
         None => SchoolPolicy::default(),
     };
+    // Every photo is read and checked before anything is written.
+    let photo_bytes = match enrollment::read(&records, photos, config.max_upload_bytes) {
+        Ok(p) => p,
+        Err(problems) => {
+            eprintln!(
+                "学籍照片有问题，未导入任何记录 / enrollment photo problems, nothing imported:"
+            );
+            for p in &problems {
+                eprintln!(
+                    "  学号 {} ({}): {} / {}",
+                    p.student_no, p.file, p.message_zh, p.message_en
+                );
+            }
+            return Ok(ExitCode::from(1));
+        }
+    };
     let state = open(config).await?;
     for school in records
         .iter()
@@ -437,13 +461,16 @@ async fn roster_import(
             .check_fee(school, policy.fee_cents)
             .map_err(app_err)?;
     }
+    let stored = enrollment::store(&state, &mut records, photo_bytes)
+        .await
+        .map_err(app_err)?;
     let mut tx = state.store.begin().await.map_err(app_err)?;
     let summary = students::import_as(&mut tx, &state.crypto, &cli_actor(), &records, &policy)
         .await
         .map_err(app_err)?;
     tx.commit().await.map_err(app_err)?;
     println!(
-        "已导入 / imported: 新增 created {}, 更新 updated {}",
+        "已导入 / imported: 新增 created {}, 更新 updated {}, 学籍照片 enrollment photos {stored}",
         summary.created, summary.updated
     );
     for school in schools::list(&state.store).await.map_err(app_err)? {

@@ -12,6 +12,7 @@ pub mod analyzer;
 pub mod config;
 pub mod crypto;
 pub mod demo;
+pub mod enrollment;
 pub mod http;
 pub mod invite;
 pub mod jobs;

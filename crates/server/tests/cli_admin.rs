@@ -157,3 +157,81 @@ fn roster_invites_accounts_and_audit_from_the_command_line() {
     assert!(out.status.success(), "{}", text(&out));
     assert!(text(&out).starts_with("OK"), "{}", text(&out));
 }
+
+#[test]
+fn enrollment_photos_are_imported_from_the_folder_given_or_not_at_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let photos = dir.path().join("photos");
+    std::fs::create_dir(&photos).unwrap();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/photos/real/r_plain_wall.jpg"),
+        photos.join("S1.jpg"),
+    )
+    .unwrap();
+    let file = dir.path().join("roster.csv");
+    std::fs::write(
+        &file,
+        format!(
+            "姓名,身份证号,学号,学校,学院,专业,层次,毕业年份,学籍照片\n学生1,{},S1,测试大学,理学院,数学,本科,2025,S1.jpg\n学生2,{},S2,测试大学,理学院,数学,本科,2025,\n",
+            demo_id_number(1).unwrap().as_str(),
+            demo_id_number(2).unwrap().as_str()
+        ),
+    )
+    .unwrap();
+    let roster = file.to_str().unwrap();
+
+    // Without the folder: refused, naming the student, nothing imported.
+    let out = gradphoto(&data, &["roster", "import", roster], None);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("学号 S1"), "{}", text(&out));
+    assert!(text(&out).contains("--photos"), "{}", text(&out));
+    // A folder without the file: the same.
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let out = gradphoto(
+        &data,
+        &[
+            "roster",
+            "import",
+            roster,
+            "--photos",
+            empty.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("No such file"), "{}", text(&out));
+
+    let out = gradphoto(
+        &data,
+        &[
+            "roster",
+            "import",
+            roster,
+            "--photos",
+            photos.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("created 2"), "{}", text(&out));
+    assert!(text(&out).contains("enrollment photos 1"), "{}", text(&out));
+    // Stored encrypted: no file under the objects folder is the JPEG as given.
+    let given = std::fs::read(photos.join("S1.jpg")).unwrap();
+    let mut stored = Vec::new();
+    let mut stack = vec![data.join("objects/enrollment")];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                stored.push(std::fs::read(p).unwrap());
+            }
+        }
+    }
+    assert_eq!(stored.len(), 1);
+    assert_ne!(stored[0], given);
+    assert!(!stored[0].starts_with(&[0xFF, 0xD8, 0xFF]));
+}

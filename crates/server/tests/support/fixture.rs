@@ -56,8 +56,13 @@ pub async fn seed_school(
     n: usize,
     policy: &SchoolPolicy,
 ) -> Fixture {
+    import_and_issue(state, school, &records(school, n), policy).await
+}
+
+/// `n` roster rows of the school named `school` (names, ID numbers and student numbers as
+/// [`seed_school`] gives them).
+pub fn records(school: &str, n: usize) -> Vec<RosterRecord> {
     let today = Utc::now().date_naive();
-    let admin = Actor::new(Role::Admin, "fixture");
     let mut records = Vec::new();
     for i in 0..n {
         let number = id_number(
@@ -79,8 +84,19 @@ pub async fn seed_school(
             enrollment_photo: None,
         });
     }
+    records
+}
+
+/// Imports `records` (all of the school named `school`) and issues each student a code.
+pub async fn import_and_issue(
+    state: &AppState,
+    school: &str,
+    records: &[RosterRecord],
+    policy: &SchoolPolicy,
+) -> Fixture {
+    let admin = Actor::new(Role::Admin, "fixture");
     let mut tx = state.store.begin().await.expect("begin");
-    students::import(&mut tx, &state.crypto, &records, policy)
+    students::import(&mut tx, &state.crypto, records, policy)
         .await
         .expect("import roster");
     tx.commit().await.expect("commit roster");
@@ -89,7 +105,7 @@ pub async fn seed_school(
         .expect("school")
         .expect("school exists");
     let mut out = Vec::new();
-    for rec in &records {
+    for rec in records {
         let student = students::find_by_student_no(&state.store, &school.id, &rec.student_no)
             .await
             .expect("find student")
