@@ -16,6 +16,7 @@ use gradphoto_domain::roster::RosterRecord;
 use gradphoto_domain::state::CaseState;
 
 use crate::crypto::{hash_password, random_code};
+use crate::enrollment;
 use crate::http::error::{AppError, AppResult};
 use crate::journey;
 use crate::journey::review::Decider;
@@ -176,6 +177,15 @@ pub async fn seed(state: &AppState) -> AppResult<DemoReport> {
             graduation_year: 2025,
             enrollment_photo: None,
         });
+    }
+    // The school's enrollment photos (学籍照片): the sample portrait's person as the school
+    // photographed them, for two students in three, so the reviewer's enrollment pane shows
+    // one and the others show its absence.
+    if let Ok(enrolled) = std::fs::read(test_data("photos/astronaut.png")) {
+        let photos = (0..records.len())
+            .map(|i| (i % 3 != 2).then(|| enrolled.clone()))
+            .collect();
+        enrollment::store(state, &mut records, photos).await?;
     }
     let mut tx = state.store.begin().await?;
     students::import_as(&mut tx, &state.crypto, &admin, &records, &policy).await?;
