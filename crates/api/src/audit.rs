@@ -123,3 +123,48 @@ pub struct RevealRequest {
 pub struct RevealedIdNumber {
     pub id_number: String,
 }
+
+/// A measure of an attempt's check that did not pass, as the timeline lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimelineConcern {
+    pub measure: String,
+    /// `warn` or `fail`.
+    pub verdict: String,
+    pub label_zh: String,
+    pub label_en: String,
+}
+
+/// One photo a student uploaded, with what the checks said of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimelineAttempt {
+    pub attempt_id: String,
+    /// The retake round it belongs to.
+    pub round: i64,
+    pub status: String,
+    /// `pass`, `warn` or `fail`, once checked.
+    pub overall: Option<String>,
+    pub concerns: Vec<TimelineConcern>,
+    pub face_same_person: Option<bool>,
+    pub created_at_ms: i64,
+    /// Whether it was submitted for review.
+    pub submitted: bool,
+    /// `GET` path of its standardized photo, when there is one.
+    pub standardized_url: Option<String>,
+}
+
+/// `GET /api/supervisor/cases/{case_id}/timeline`: a student's whole history in one answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseTimeline {
+    pub case_id: String,
+    pub state: gradphoto_domain::state::CaseState,
+    pub round: i64,
+    pub flagged: bool,
+    pub student: crate::review::ReviewStudent,
+    pub student_id: String,
+    /// Oldest first.
+    pub attempts: Vec<TimelineAttempt>,
+    /// Decisions and overrides, oldest first.
+    pub decisions: Vec<crate::review::DecisionRecord>,
+    /// Every audit event about the case, oldest first.
+    pub events: Vec<AuditEntry>,
+}

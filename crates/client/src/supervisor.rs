@@ -1,7 +1,7 @@
 //! Supervisor endpoints.
 
 use gradphoto_api::audit::{
-    AuditPage, AuditQuery, AuditVerification, RevealRequest, RevealedIdNumber,
+    AuditPage, AuditQuery, AuditVerification, CaseTimeline, RevealRequest, RevealedIdNumber,
 };
 use gradphoto_api::review::{DecisionRecord, OverrideRequest, Stats, Verdict};
 
@@ -82,6 +82,17 @@ impl Client {
             )
             .await?;
         Ok(body.id_number)
+    }
+
+    /// A student's whole history: attempts with their checks, decisions, audit events.
+    pub async fn case_timeline(&self, case_id: &str) -> ClientResult<CaseTimeline> {
+        self.get(&format!("/api/supervisor/cases/{}/timeline", seg(case_id)))
+            .await
+    }
+
+    /// A picture the timeline names by its path (`standardized_url`).
+    pub async fn timeline_photo(&self, path: &str) -> ClientResult<Downloaded> {
+        self.get_bytes(path).await
     }
 
     pub async fn audit_verify(&self) -> ClientResult<AuditVerification> {

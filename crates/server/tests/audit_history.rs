@@ -23,6 +23,7 @@ stories!(
     a_student_is_found_by_name_number_or_id_number_within_the_supervisors_school,
     an_id_number_is_revealed_only_with_a_reason_and_the_reveal_is_recorded,
     the_export_is_every_matching_event_as_csv_and_is_itself_recorded,
+    a_case_timeline_holds_every_attempt_decision_and_event_of_the_student,
 );
 
 /// Every event a query matches, newest first, through pages of `limit`.
@@ -392,5 +393,84 @@ async fn the_export_is_every_matching_event_as_csv_and_is_itself_recorded(db: Db
     .await;
     assert_eq!(exports.len(), 1);
     assert_eq!(exports[0].details["events"], rows.len());
+    server.stop().await;
+}
+
+async fn a_case_timeline_holds_every_attempt_decision_and_event_of_the_student(db: Db) {
+    let server = TestServer::start(db).await;
+    let state = server.state();
+    let base = &server.base_url;
+    let a = fixture::seed(state, 1, &fixture::policy(0)).await;
+    let b = fixture::seed_school(state, "另一所大学", 1, &fixture::policy(0)).await;
+    let anon = server.client();
+    let student = flows::to_pending(&anon, &a.students[0]).await;
+    let reviewer = fixture::staff(state, base, "reviewer1", Role::Reviewer).await;
+    let case_id = a.students[0].case_id.clone();
+    reviewer
+        .claim(&gradphoto_api::review::ClaimRequest {
+            case_id: Some(case_id.clone()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    reviewer
+        .decide(
+            &case_id,
+            "timeline-d1",
+            gradphoto_api::review::Verdict::Reject {
+                reasons: vec!["background".into()],
+                comment: Some("背景不是纯色".into()),
+            },
+        )
+        .await
+        .unwrap();
+    // The student retakes: a second attempt in the next round.
+    student.retake().await.unwrap();
+    flows::upload_checked(&student, support::photos::portrait()).await;
+    let supervisor = fixture::staff(state, base, "supervisor1", Role::Supervisor).await;
+
+    let t = supervisor.case_timeline(&case_id).await.unwrap();
+    assert_eq!(t.student.name, a.students[0].name);
+    assert!(!t
+        .student
+        .id_number_masked
+        .contains(&a.students[0].id_number[6..14]));
+    assert_eq!(t.attempts.len(), 2);
+    assert!(t.attempts[0].submitted);
+    assert_eq!(t.attempts[0].round + 1, t.attempts[1].round);
+    assert!(t.attempts.iter().all(|x| x.overall.is_some()));
+    assert_eq!(t.decisions.len(), 1);
+    assert_eq!(t.decisions[0].reasons, vec!["background".to_string()]);
+    assert_eq!(t.decisions[0].comment.as_deref(), Some("背景不是纯色"));
+    let actions: Vec<&str> = t.events.iter().map(|e| e.action.as_str()).collect();
+    for expected in [
+        "code_claimed",
+        "submitted",
+        "claimed",
+        "rejected",
+        "retake_started",
+        "photo_uploaded",
+    ] {
+        assert!(actions.contains(&expected), "{expected} in {actions:?}");
+    }
+    assert!(t.events.windows(2).all(|w| w[0].seq < w[1].seq));
+    // Each attempt's standardized photo opens from the timeline.
+    let url = t.attempts[1].standardized_url.clone().unwrap();
+    let photo = supervisor.timeline_photo(&url).await.unwrap();
+    assert!(photo.bytes.starts_with(&[0xFF, 0xD8, 0xFF]));
+
+    // Another school's supervisor does not see the case at all.
+    let school_b = fixture::staff_of(
+        state,
+        base,
+        "supervisor2",
+        Role::Supervisor,
+        Some(&b.school_id),
+    )
+    .await;
+    let err = school_b.case_timeline(&case_id).await.unwrap_err();
+    assert_eq!(api_error(err).await.0, 404);
+    let err = school_b.timeline_photo(&url).await.unwrap_err();
+    assert_eq!(api_error(err).await.0, 404);
     server.stop().await;
 }

@@ -36,9 +36,9 @@ const CALLERS: [&str; 9] = [
 ];
 
 /// `(method, route, statuses by caller)`, in the order they are called. Path parameters:
-/// `{case_id}` is a case waiting for review (`{student_id}` its student), `{id}` student A's
-/// photo attempt, `{order_id}` any order, `{provider}` the sandbox, `{kind}` the ID card's
-/// front.
+/// `{case_id}` is a case waiting for review (`{student_id}` its student, `{attempt_id}` its
+/// submitted photo), `{id}` student A's photo attempt, `{order_id}` any order, `{provider}`
+/// the sandbox, `{kind}` the ID card's front.
 #[rustfmt::skip]
 const TABLE: &[(&str, &str, [u16; 9])] = &[
     //                                                        none garb  exp  out   sA   sB  rev  sup  adm
@@ -74,6 +74,8 @@ const TABLE: &[(&str, &str, [u16; 9])] = &[
     ("GET",  "/api/supervisor/audit/verify",                 [401, 401, 401, 401, 403, 403, 403, 200, 403]),
     ("GET",  "/api/supervisor/audit/export",                 [401, 401, 401, 401, 403, 403, 403, 200, 403]),
     ("POST", "/api/supervisor/students/{student_id}/id-number", [401, 401, 401, 401, 403, 403, 403, 422, 403]),
+    ("GET",  "/api/supervisor/cases/{case_id}/timeline",     [401, 401, 401, 401, 403, 403, 403, 200, 403]),
+    ("GET",  "/api/supervisor/cases/{case_id}/attempts/{attempt_id}/standardized.jpg", [401, 401, 401, 401, 403, 403, 403, 200, 403]),
     ("GET",  "/api/supervisor/stats",                        [401, 401, 401, 401, 403, 403, 403, 200, 403]),
     ("POST", "/api/admin/roster/check",                      [401, 401, 401, 401, 403, 403, 403, 403, 200]),
     ("POST", "/api/admin/roster/import",                     [401, 401, 401, 401, 403, 403, 403, 403, 422]),
@@ -208,17 +210,19 @@ async fn every_route_answers_every_caller_as_the_table_says(db: Db) {
         "A's state is what the table assumes"
     );
 
-    let student_id = gradphoto_server::store::cases::get(&state.store, &sp.case_id)
+    let pending = gradphoto_server::store::cases::get(&state.store, &sp.case_id)
         .await
         .unwrap()
-        .unwrap()
-        .student_id;
+        .unwrap();
+    let student_id = pending.student_id;
+    let submitted_attempt = pending.submitted_attempt_id.unwrap();
     let http = reqwest::Client::new();
     let mut wrong = Vec::new();
     for (method, route, expected) in TABLE {
         let path = route
             .replace("{case_id}", &sp.case_id)
             .replace("{student_id}", &student_id)
+            .replace("{attempt_id}", &submitted_attempt)
             .replace("{id}", &attempt.id)
             .replace("{order_id}", order_id)
             .replace("{provider}", "sandbox")

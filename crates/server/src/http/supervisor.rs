@@ -8,14 +8,15 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::Utc;
 use gradphoto_api::audit::{
-    AuditEntry, AuditPage, AuditQuery, AuditStudent, AuditVerification, BrokenLink, RevealRequest,
-    RevealedIdNumber,
+    AuditEntry, AuditPage, AuditQuery, AuditStudent, AuditVerification, BrokenLink, CaseTimeline,
+    RevealRequest, RevealedIdNumber, TimelineAttempt, TimelineConcern,
 };
 use gradphoto_api::error::ErrorCode;
-use gradphoto_api::review::{DecisionRecord, OverrideRequest, Stats};
+use gradphoto_api::review::{DecisionRecord, OverrideRequest, ReviewStudent, Stats};
 use gradphoto_domain::access;
 use gradphoto_domain::audit::{AuditAction, AuditEvent};
 use gradphoto_domain::idnumber::IdNumber;
+use gradphoto_domain::measures::{CheckReport, Verdict as MeasureVerdict};
 use gradphoto_domain::text;
 use gradphoto_domain::Localized;
 
@@ -25,7 +26,7 @@ use crate::http::extract::{JsonBody, Params};
 use crate::http::review::school_scope;
 use crate::journey::{self, review::Decider};
 use crate::store::review as rstore;
-use crate::store::{audit, cases, students, users};
+use crate::store::{attempts, audit, cases, now_ms, schools, students, users};
 use crate::AppState;
 
 /// Days of per-reviewer statistics returned.
@@ -43,6 +44,11 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/api/supervisor/students/{student_id}/id-number",
             post(reveal_id_number),
+        )
+        .route("/api/supervisor/cases/{case_id}/timeline", get(timeline))
+        .route(
+            "/api/supervisor/cases/{case_id}/attempts/{attempt_id}/standardized.jpg",
+            get(timeline_photo),
         )
         .route("/api/supervisor/stats", get(stats))
 }
@@ -340,6 +346,144 @@ fn csv_row(cells: &[String]) -> String {
         .map(|c| format!("\"{}\"", text::csv_cell(c).replace('"', "\"\"")))
         .collect();
     format!("{}\r\n", quoted.join(","))
+}
+
+/// Most events one timeline lists (a case has a few dozen in a normal season).
+const TIMELINE_EVENTS: u32 = 2000;
+
+/// A case of the supervisor's school (any state: the history is read before submission too).
+async fn supervised_case(
+    state: &AppState,
+    staff: &StaffSession,
+    case_id: &str,
+) -> AppResult<cases::CaseRow> {
+    let case = cases::get(&state.store, case_id)
+        .await?
+        .ok_or_else(|| AppError::not_found("采集记录", "Case"))?;
+    rstore::ensure_visible(&case, staff.school_id.as_deref())?;
+    Ok(case)
+}
+
+/// A student's whole history: every attempt with what its checks said, every decision and
+/// override, and every audit event about the case.
+async fn timeline(
+    State(state): State<AppState>,
+    Supervisor(staff): Supervisor,
+    Path(case_id): Path<String>,
+) -> AppResult<Json<CaseTimeline>> {
+    let case = supervised_case(&state, &staff, &case_id).await?;
+    let student = students::get(&state.store, &case.student_id)
+        .await?
+        .ok_or_else(|| AppError::internal("case without student"))?;
+    let school = schools::get(&state.store, &case.school_id)
+        .await?
+        .ok_or_else(|| AppError::internal("case without school"))?;
+    let listed = audit::search(
+        &state.store,
+        &audit::AuditFilter {
+            subjects: Some(vec![case.id.clone()]),
+            ..audit::AuditFilter::default()
+        },
+        audit::Page::Oldest { after: 0 },
+        TIMELINE_EVENTS,
+    )
+    .await?;
+    let events = entries(&state, listed).await?;
+    // Every attempt ever sent to review, in this round or an earlier one.
+    let submitted: std::collections::HashSet<&str> = events
+        .iter()
+        .filter(|e| e.action == AuditAction::Submitted.code())
+        .filter_map(|e| e.details.get("attempt_id").and_then(|v| v.as_str()))
+        .chain(case.submitted_attempt_id.as_deref())
+        .collect();
+    let mut attempts = Vec::new();
+    for a in attempts::list_for_case(&state.store, &case.id).await? {
+        let report: Option<CheckReport> = a
+            .report_json
+            .as_deref()
+            .map(serde_json::from_str)
+            .transpose()?;
+        let concerns = report
+            .iter()
+            .flat_map(|r| &r.measures)
+            .filter(|m| m.verdict != MeasureVerdict::Pass)
+            .map(|m| TimelineConcern {
+                measure: m.id.code().to_string(),
+                verdict: if m.verdict == MeasureVerdict::Fail {
+                    "fail"
+                } else {
+                    "warn"
+                }
+                .to_string(),
+                label_zh: m.id.label_zh().to_string(),
+                label_en: m.id.label_en().to_string(),
+            })
+            .collect();
+        attempts.push(TimelineAttempt {
+            standardized_url: a.standardized_key.as_ref().map(|_| {
+                format!(
+                    "/api/supervisor/cases/{}/attempts/{}/standardized.jpg",
+                    case.id, a.id
+                )
+            }),
+            submitted: submitted.contains(a.id.as_str()),
+            attempt_id: a.id,
+            round: a.round,
+            status: a.status,
+            overall: a.overall,
+            concerns,
+            face_same_person: a.face_same_person,
+            created_at_ms: a.created_at,
+        });
+    }
+    attempts.sort_by_key(|a| a.created_at_ms);
+    let now = cases::ms_to_utc(now_ms());
+    Ok(Json(CaseTimeline {
+        state: case.state.effective(now, case.lease.as_ref()),
+        round: case.round,
+        flagged: case.flagged,
+        student: ReviewStudent {
+            name: student.name,
+            id_number_masked: student.id_number_masked,
+            student_no: student.student_no,
+            school_id: school.id,
+            school_name: school.name,
+            college: student.college,
+            major: student.major,
+            level: student.level,
+            graduation_year: student.graduation_year,
+        },
+        student_id: student.id,
+        attempts,
+        decisions: rstore::decisions_for_case(&state.store, &case.id).await?,
+        events,
+        case_id: case.id,
+    }))
+}
+
+/// The standardized photo of one of a case's attempts: what was (or would have been)
+/// reviewed, shown with the case's history as it is to reviewers.
+async fn timeline_photo(
+    State(state): State<AppState>,
+    Supervisor(staff): Supervisor,
+    Path((case_id, attempt_id)): Path<(String, String)>,
+) -> AppResult<Response> {
+    let case = supervised_case(&state, &staff, &case_id).await?;
+    let key = attempts::get(&state.store, &attempt_id)
+        .await?
+        .filter(|a| a.case_id == case.id)
+        .and_then(|a| a.standardized_key)
+        .ok_or_else(|| AppError::not_found("图片", "Image"))?;
+    let bytes = state.objects.get_sensitive(&key).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/jpeg"),
+            // Decrypted personal images must not linger in shared caches.
+            (header::CACHE_CONTROL, "private, no-store"),
+        ],
+        bytes,
+    )
+        .into_response())
 }
 
 /// A student's full ID number for a supervisor who gives a reason, recorded (with the reason)
