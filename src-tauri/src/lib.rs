@@ -10,7 +10,7 @@ use gradphoto_desk_core::view::{
     AuditActionView, AuditFilterView, AuditPageView, ChainView, ClaimResult, ConflictView,
     DecideRequest, DecideResult, DecisionInput, ErrorView, ExportDoneView, HintsView, ItemView,
     QueueFilter, QueuePage, ReasonView, SessionView, SignInRequest, StartupView, StatsView,
-    SyncStatusView,
+    SyncStatusView, TimelineView,
 };
 use gradphoto_desk_core::{DeskError, Workstation};
 use tauri::http::{header, Response, StatusCode};
@@ -128,6 +128,16 @@ async fn audit_page(ws: Ws<'_>, filter: AuditFilterView) -> Cmd<AuditPageView> {
 #[tauri::command]
 async fn audit_reveal(ws: Ws<'_>, student_id: String, reason: String) -> Cmd<String> {
     ws.audit_reveal(&student_id, &reason).await.map_err(err)
+}
+
+#[tauri::command]
+async fn audit_timeline(ws: Ws<'_>, case_id: String) -> Cmd<TimelineView> {
+    ws.timeline(&case_id).await.map_err(err)
+}
+
+#[tauri::command]
+async fn audit_photo(ws: Ws<'_>, path: String) -> Cmd<String> {
+    ws.timeline_photo(&path).await.map_err(err)
 }
 
 #[tauri::command]
@@ -282,6 +292,8 @@ pub fn run() {
             audit_verify,
             audit_export,
             supervisor_stats,
+            audit_timeline,
+            audit_photo,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

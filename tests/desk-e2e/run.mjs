@@ -719,5 +719,30 @@ test("workstation story", { timeout: 480_000 }, async (t) => {
     const bars = await browser.execute(() => document.querySelectorAll('[data-testid="chart-days"] rect').length);
     assert.equal(bars, 60, "30 days, approved and rejected");
     await shot("25-statistics");
+
+    // The flagged student's timeline, opened from the history: photos with their checks,
+    // decisions and every event.
+    await (await $t("tab-audit")).click();
+    await (await $t("audit-student")).setValue(flagged.name);
+    await (await $t("audit-search")).click();
+    await until("the student's events", async () => {
+      const links = await browser.$$('[data-testid="audit-student-link"]');
+      return links.length > 0 && (await links[0].getText()).trim() === flagged.name;
+    });
+    await (await $t("audit-student-link")).click();
+    await until("the timeline", async () => (await textOf("timeline-name")) === flagged.name);
+    await until("the photos", () =>
+      browser.execute(() => {
+        const imgs = [...document.querySelectorAll('[data-testid="timeline-photo"]')];
+        return imgs.length > 0 && imgs.every((i) => i.complete && i.naturalWidth > 0);
+      }),
+    );
+    const attempts = (await browser.$$('[data-testid="timeline-attempt"]')).length;
+    assert.ok(attempts >= 2, `the flagged student retook before submitting (${attempts})`);
+    const events = (await browser.$$('[data-testid="timeline-event"]')).length;
+    assert.ok(events >= 10, `${events} events`);
+    await shot("26-timeline");
+    await (await $t("timeline-back")).click();
+    await (await $t("audit")).waitForExist();
   });
 });

@@ -15,7 +15,8 @@ use crate::account::Signed;
 use crate::error::{DeskError, DeskResult};
 use crate::view::{
     AuditActionView, AuditFilterView, AuditPageView, AuditRowView, AuditStudentView, ChainView,
-    ExportDoneView, ExportProgressView,
+    ConcernView, ExportDoneView, ExportProgressView, TimelineAttemptView, TimelineDecisionView,
+    TimelineView,
 };
 
 /// Rows per page of the history.
@@ -156,6 +157,81 @@ pub async fn page(s: &Signed, filter: &AuditFilterView) -> DeskResult<AuditPageV
         next_cursor: page.next_cursor,
         has_more: page.has_more,
     })
+}
+
+/// A student's whole history, from the server.
+pub async fn timeline(s: &Signed, case_id: &str) -> DeskResult<TimelineView> {
+    let t = s.client.case_timeline(case_id).await?;
+    let code = serde_json::to_value(t.state)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
+    let (state_zh, state_en) = state_label(&code);
+    Ok(TimelineView {
+        case_id: t.case_id,
+        state_zh,
+        state_en,
+        flagged: t.flagged,
+        student_id: t.student_id,
+        name: t.student.name,
+        student_no: t.student.student_no,
+        id_number_masked: t.student.id_number_masked,
+        school: t.student.school_name,
+        college: t.student.college,
+        major: t.student.major,
+        level: t.student.level,
+        graduation_year: t.student.graduation_year,
+        attempts: t
+            .attempts
+            .into_iter()
+            .map(|a| TimelineAttemptView {
+                attempt_id: a.attempt_id,
+                round: a.round,
+                at: local_time(a.created_at_ms),
+                status: a.status,
+                overall: a.overall,
+                concerns: a
+                    .concerns
+                    .into_iter()
+                    .map(|c| ConcernView {
+                        verdict: c.verdict,
+                        label_zh: c.label_zh,
+                        label_en: c.label_en,
+                    })
+                    .collect(),
+                face_same_person: a.face_same_person,
+                submitted: a.submitted,
+                photo_path: a.standardized_url,
+            })
+            .collect(),
+        decisions: t
+            .decisions
+            .into_iter()
+            .map(|d| TimelineDecisionView {
+                kind: serde_json::to_value(d.kind)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default(),
+                reasons: d.reasons,
+                comment: d.comment,
+                reviewer: d.reviewer_name,
+                round: d.round,
+                at: local_time(d.decided_at_ms),
+            })
+            .collect(),
+        events: t.events.into_iter().map(row).collect(),
+    })
+}
+
+/// A picture the timeline names, as a `data:` URL the window can show (it is not cached).
+pub async fn photo(s: &Signed, path: &str) -> DeskResult<String> {
+    use base64::Engine as _;
+    let got = s.client.timeline_photo(path).await?;
+    let mime = got.content_type.unwrap_or_else(|| "image/jpeg".into());
+    Ok(format!(
+        "data:{mime};base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(&got.bytes)
+    ))
 }
 
 /// A student's full ID number; the server records the reveal with its reason.

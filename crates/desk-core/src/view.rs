@@ -494,6 +494,72 @@ pub struct ExportDoneView {
     pub events: u64,
 }
 
+/// A check of an attempt that did not pass.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ConcernView {
+    /// `warn` or `fail`.
+    pub verdict: String,
+    pub label_zh: String,
+    pub label_en: String,
+}
+
+/// One photo the student uploaded, in the timeline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct TimelineAttemptView {
+    pub attempt_id: String,
+    #[ts(type = "number")]
+    pub round: i64,
+    /// Local time.
+    pub at: String,
+    pub status: String,
+    /// `pass`, `warn` or `fail`, once checked.
+    pub overall: Option<String>,
+    pub concerns: Vec<ConcernView>,
+    pub face_same_person: Option<bool>,
+    pub submitted: bool,
+    /// Pass to `audit_photo` to show the standardized photo.
+    pub photo_path: Option<String>,
+}
+
+/// A decision or an override, in the timeline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct TimelineDecisionView {
+    /// `approve`, `reject`, `override_approve` or `override_reject`.
+    pub kind: String,
+    pub reasons: Vec<String>,
+    pub comment: Option<String>,
+    pub reviewer: String,
+    #[ts(type = "number")]
+    pub round: i64,
+    /// Local time.
+    pub at: String,
+}
+
+/// A student's whole history (supervisor mode).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct TimelineView {
+    pub case_id: String,
+    pub state_zh: String,
+    pub state_en: String,
+    pub flagged: bool,
+    pub student_id: String,
+    pub name: String,
+    pub student_no: String,
+    pub id_number_masked: String,
+    pub school: String,
+    pub college: String,
+    pub major: String,
+    pub level: String,
+    #[ts(type = "number")]
+    pub graduation_year: i64,
+    /// Oldest first.
+    pub attempts: Vec<TimelineAttemptView>,
+    /// Oldest first.
+    pub decisions: Vec<TimelineDecisionView>,
+    /// Every audit event of the case, oldest first.
+    pub events: Vec<AuditRowView>,
+}
+
 // ---------------------------------------------------------------------------------------------
 // Supervisor mode: statistics
 
@@ -573,6 +639,7 @@ mod tests {
         ExportProgressView::export_all_to(dir).unwrap();
         ExportDoneView::export_all_to(dir).unwrap();
         StatsView::export_all_to(dir).unwrap();
+        TimelineView::export_all_to(dir).unwrap();
     }
 
     /// The UI's TypeScript types are generated from these; `UPDATE_BINDINGS=1` rewrites them,

@@ -21,7 +21,7 @@ use crate::view::{
     AuditFilterView, AuditPageView, ChainView, ClaimResult, ConflictView, DecideRequest,
     DecideResult, DecisionInput, ExportDoneView, ExportProgressView, HintsView, ItemView,
     QueueFilter, QueuePage, ReasonView, SessionView, SignInRequest, StartupView, StatsView,
-    SyncStatusView,
+    SyncStatusView, TimelineView,
 };
 
 pub struct Workstation {
@@ -119,6 +119,18 @@ impl Workstation {
     pub async fn audit_reveal(&self, student_id: &str, reason: &str) -> DeskResult<String> {
         let s = self.current().await?;
         audit::reveal(&s, student_id, reason).await
+    }
+
+    /// Supervisor mode: a student's whole history.
+    pub async fn timeline(&self, case_id: &str) -> DeskResult<TimelineView> {
+        let s = self.current().await?;
+        audit::timeline(&s, case_id).await
+    }
+
+    /// Supervisor mode: a picture of the timeline, as a `data:` URL.
+    pub async fn timeline_photo(&self, path: &str) -> DeskResult<String> {
+        let s = self.current().await?;
+        audit::photo(&s, path).await
     }
 
     /// Supervisor mode: the statistics' charts.

@@ -179,3 +179,41 @@ async fn a_supervisor_sees_the_statistics_charts_of_the_demo() {
         .all(|r| (0.0..=1.0).contains(&r.approval_rate)));
     assert!(!v.reject_reasons.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_supervisor_opens_the_timeline_of_a_rejected_student() {
+    let server = Server::start(900).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ws = supervisor_desk(&server, dir.path()).await;
+    let rejected = ws
+        .audit_page(&AuditFilterView {
+            action: "rejected".into(),
+            ..AuditFilterView::default()
+        })
+        .await
+        .unwrap();
+    let case_id = rejected.rows[0].subject.clone();
+    let t = ws.timeline(&case_id).await.unwrap();
+    assert_eq!(t.case_id, case_id);
+    assert!(!t.name.is_empty());
+    assert!(t.id_number_masked.contains('*'));
+    assert!(t
+        .decisions
+        .iter()
+        .any(|d| d.kind == "reject" && !d.reasons.is_empty()));
+    assert!(!t.attempts.is_empty());
+    assert!(t.attempts.iter().any(|a| a.submitted));
+    assert!(t.events.windows(2).all(|w| w[0].seq < w[1].seq));
+    assert!(t.events.iter().any(|e| e.action == "rejected"));
+    let path = t
+        .attempts
+        .iter()
+        .find_map(|a| a.photo_path.clone())
+        .expect("a standardized photo");
+    let url = ws.timeline_photo(&path).await.unwrap();
+    assert!(
+        url.starts_with("data:image/jpeg;base64,/9j/"),
+        "{}",
+        &url[..40]
+    );
+}

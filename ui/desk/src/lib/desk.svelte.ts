@@ -13,7 +13,7 @@ import type { SessionView } from "./bindings/SessionView";
 import type { SignInRequest } from "./bindings/SignInRequest";
 import type { SyncStatusView } from "./bindings/SyncStatusView";
 
-export type Screen = "review" | "queue" | "conflicts" | "audit" | "stats";
+export type Screen = "review" | "queue" | "conflicts" | "audit" | "stats" | "timeline";
 
 /** How many claimed items ahead of the current one are kept loaded in memory. */
 const PREFETCH_AHEAD = 3;
@@ -71,6 +71,8 @@ export class Desk {
   selectedReasons = $state<string[]>([]);
   comment = $state("");
   helpOpen = $state(false);
+  /** The case whose timeline is open (supervisor mode). */
+  timelineCase = $state<string | null>(null);
   /** The ID card pane shows the back (国徽面); every item opens on the front. */
   cardBack = $state(false);
 
@@ -368,6 +370,12 @@ export class Desk {
     this.screen = screen;
     if (screen === "queue") void this.refreshQueue();
     if (screen === "conflicts") void this.loadConflicts();
+  }
+
+  /** Opens a student's whole history (supervisor mode). */
+  openTimeline(caseId: string): void {
+    this.timelineCase = caseId;
+    this.screen = "timeline";
   }
 
   flipCard(): void {

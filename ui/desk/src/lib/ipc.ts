@@ -24,6 +24,7 @@ import type { SignInRequest } from "./bindings/SignInRequest";
 import type { StatsView } from "./bindings/StatsView";
 import type { StartupView } from "./bindings/StartupView";
 import type { SyncStatusView } from "./bindings/SyncStatusView";
+import type { TimelineView } from "./bindings/TimelineView";
 
 export const api = {
   startup: () => invoke<StartupView>("startup"),
@@ -52,6 +53,9 @@ export const api = {
   auditVerify: () => invoke<ChainView>("audit_verify"),
   auditExport: (filter: AuditFilterView) => invoke<ExportDoneView>("audit_export", { filter }),
   stats: () => invoke<StatsView>("supervisor_stats"),
+  timeline: (caseId: string) => invoke<TimelineView>("audit_timeline", { caseId }),
+  /** A timeline picture as a `data:` URL (not cached on this computer). */
+  timelinePhoto: (path: string) => invoke<string>("audit_photo", { path }),
 };
 
 /** Event the core emits while an audit export runs (payload: ExportProgressView). */
