@@ -309,18 +309,39 @@ async fn sensitive_read(
     Ok(())
 }
 
-async fn item(
-    State(state): State<AppState>,
-    Reviewer(staff): Reviewer,
-    Path(case_id): Path<String>,
-) -> AppResult<Json<ReviewItem>> {
-    let case = visible_case(&state, &staff, &case_id).await?;
+/// The student a case is about and the record staff see of them (the ID number masked); the
+/// student row is returned too, for what only the server reads (the enrollment photo's key).
+pub async fn case_student(
+    state: &AppState,
+    case: &CaseRow,
+) -> AppResult<(students::StudentRow, ReviewStudent)> {
     let student = students::get(&state.store, &case.student_id)
         .await?
         .ok_or_else(|| AppError::internal("case without student"))?;
     let school = schools::get(&state.store, &case.school_id)
         .await?
         .ok_or_else(|| AppError::internal("case without school"))?;
+    let record = ReviewStudent {
+        name: student.name.clone(),
+        id_number_masked: student.id_number_masked.clone(),
+        student_no: student.student_no.clone(),
+        school_id: school.id,
+        school_name: school.name,
+        college: student.college.clone(),
+        major: student.major.clone(),
+        level: student.level.clone(),
+        graduation_year: student.graduation_year,
+    };
+    Ok((student, record))
+}
+
+async fn item(
+    State(state): State<AppState>,
+    Reviewer(staff): Reviewer,
+    Path(case_id): Path<String>,
+) -> AppResult<Json<ReviewItem>> {
+    let case = visible_case(&state, &staff, &case_id).await?;
+    let (student, record) = case_student(&state, &case).await?;
     let attempt_rows = attempts::list_for_case(&state.store, &case.id).await?;
     let submitted = case
         .submitted_attempt_id
@@ -376,17 +397,7 @@ async fn item(
         flag,
         submitted_at_ms: case.submitted_at,
         lease: lease_of(&case).filter(|l| l.until_ms > now.timestamp_millis()),
-        student: ReviewStudent {
-            name: student.name,
-            id_number_masked: student.id_number_masked,
-            student_no: student.student_no,
-            school_id: school.id,
-            school_name: school.name,
-            college: student.college,
-            major: student.major,
-            level: student.level,
-            graduation_year: student.graduation_year,
-        },
+        student: record,
         attempts,
         decisions,
         images,

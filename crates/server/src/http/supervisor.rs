@@ -12,7 +12,7 @@ use gradphoto_api::audit::{
     RevealRequest, RevealedIdNumber, TimelineAttempt, TimelineConcern,
 };
 use gradphoto_api::error::ErrorCode;
-use gradphoto_api::review::{DecisionRecord, OverrideRequest, ReviewStudent, Stats};
+use gradphoto_api::review::{DecisionRecord, OverrideRequest, Stats};
 use gradphoto_domain::access;
 use gradphoto_domain::audit::{AuditAction, AuditEvent};
 use gradphoto_domain::idnumber::IdNumber;
@@ -23,10 +23,10 @@ use gradphoto_domain::Localized;
 use crate::http::auth::{StaffSession, Supervisor};
 use crate::http::error::{AppError, AppResult};
 use crate::http::extract::{JsonBody, Params};
-use crate::http::review::school_scope;
+use crate::http::review::{case_student, school_scope};
 use crate::journey::{self, review::Decider};
 use crate::store::review as rstore;
-use crate::store::{attempts, audit, cases, now_ms, schools, students, users};
+use crate::store::{attempts, audit, cases, now_ms, students, users};
 use crate::AppState;
 
 /// Days of per-reviewer statistics returned.
@@ -372,12 +372,7 @@ async fn timeline(
     Path(case_id): Path<String>,
 ) -> AppResult<Json<CaseTimeline>> {
     let case = supervised_case(&state, &staff, &case_id).await?;
-    let student = students::get(&state.store, &case.student_id)
-        .await?
-        .ok_or_else(|| AppError::internal("case without student"))?;
-    let school = schools::get(&state.store, &case.school_id)
-        .await?
-        .ok_or_else(|| AppError::internal("case without school"))?;
+    let (student, record) = case_student(&state, &case).await?;
     let listed = audit::search(
         &state.store,
         &audit::AuditFilter {
@@ -442,17 +437,7 @@ async fn timeline(
         state: case.state.effective(now, case.lease.as_ref()),
         round: case.round,
         flagged: case.flagged,
-        student: ReviewStudent {
-            name: student.name,
-            id_number_masked: student.id_number_masked,
-            student_no: student.student_no,
-            school_id: school.id,
-            school_name: school.name,
-            college: student.college,
-            major: student.major,
-            level: student.level,
-            graduation_year: student.graduation_year,
-        },
+        student: record,
         student_id: student.id,
         attempts,
         decisions: rstore::decisions_for_case(&state.store, &case.id).await?,
