@@ -227,9 +227,12 @@ async fn audit_export(
 
     let (sender, receiver) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
     tokio::spawn(async move {
-        let mut head = b"\xEF\xBB\xBF".to_vec();
-        head.extend_from_slice(csv_row(&EXPORT_HEADER.map(String::from)).as_bytes());
-        if sender.send(Ok(head)).await.is_err() {
+        let head = csv_lines([EXPORT_HEADER.map(String::from)]).map(|lines| {
+            let mut head = b"\xEF\xBB\xBF".to_vec();
+            head.extend(lines);
+            head
+        });
+        if sender.send(head).await.is_err() {
             return;
         }
         let mut after = 0;
@@ -264,11 +267,11 @@ async fn audit_export(
                     return;
                 }
             };
-            let mut out = String::new();
-            for e in &rows {
-                out.push_str(&csv_row(&export_cells(e)));
-            }
-            if sender.send(Ok(out.into_bytes())).await.is_err() {
+            if sender
+                .send(csv_lines(rows.iter().map(export_cells)))
+                .await
+                .is_err()
+            {
                 return;
             }
         }
@@ -338,14 +341,20 @@ fn export_cells(e: &AuditEntry) -> [String; 14] {
     ]
 }
 
-/// One CSV line: every cell quoted (doubling quotes), and text a spreadsheet would run as a
-/// formula written as text.
-fn csv_row(cells: &[String]) -> String {
-    let quoted: Vec<String> = cells
-        .iter()
-        .map(|c| format!("\"{}\"", text::csv_cell(c).replace('"', "\"\"")))
-        .collect();
-    format!("{}\r\n", quoted.join(","))
+/// CSV lines, every cell quoted and ending in CRLF (what spreadsheets expect), with text a
+/// spreadsheet would run as a formula written as text.
+fn csv_lines<const N: usize>(
+    rows: impl IntoIterator<Item = [String; N]>,
+) -> Result<Vec<u8>, std::io::Error> {
+    let mut out = csv::WriterBuilder::new()
+        .quote_style(csv::QuoteStyle::Always)
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(Vec::new());
+    for row in rows {
+        out.write_record(row.iter().map(|c| text::csv_cell(c).into_owned()))
+            .map_err(std::io::Error::other)?;
+    }
+    out.into_inner().map_err(|e| e.into_error())
 }
 
 /// Most events one timeline lists (a case has a few dozen in a normal season).
