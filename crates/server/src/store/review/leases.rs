@@ -24,12 +24,31 @@ pub async fn has_expired_leases(store: &Store, now: i64) -> StoreResult<bool> {
     Ok(found.is_some())
 }
 
+/// How a sweep treats an expired case whose row another transaction holds.
+#[derive(Clone, Copy)]
+enum Locked {
+    /// Wait for it: whoever lists the queue next must see the case back in it. The holder may
+    /// be a request that just failed on that very lease and whose rollback is still on its
+    /// way to the database.
+    Wait,
+    /// Skip it: a claim takes whatever else is free rather than queue behind another claim.
+    Skip,
+}
+
 /// Returns in-review cases whose lease ran out to the queue, inside `tx`.
-async fn expire_in(tx: &mut WriteTx, actor: &Actor, policies: &mut Policies) -> StoreResult<u64> {
+async fn expire_in(
+    tx: &mut WriteTx,
+    actor: &Actor,
+    policies: &mut Policies,
+    locked: Locked,
+) -> StoreResult<u64> {
+    let lock = match locked {
+        Locked::Wait => tx.backend().lock_rows(),
+        Locked::Skip => tx.backend().lock_rows_skip_locked(),
+    };
     let sql = format!(
         "SELECT {COLUMNS} FROM cases WHERE state = 'in_review' AND lease_until <= $1
-         ORDER BY lease_until LIMIT {SWEEP_BATCH}{}",
-        tx.backend().lock_rows_skip_locked()
+         ORDER BY lease_until LIMIT {SWEEP_BATCH}{lock}"
     );
     let rows = sqlx::query(&sql)
         .bind(now_ms())
@@ -60,7 +79,7 @@ pub async fn sweep_expired(store: &Store, actor: &Actor) -> StoreResult<u64> {
         return Ok(0);
     }
     let mut tx = store.begin().await?;
-    let n = expire_in(&mut tx, actor, &mut Policies::default()).await?;
+    let n = expire_in(&mut tx, actor, &mut Policies::default(), Locked::Wait).await?;
     tx.commit().await?;
     Ok(n)
 }
@@ -109,7 +128,7 @@ pub async fn claim_next(
 ) -> StoreResult<Vec<CaseRow>> {
     let mut tx = store.begin().await?;
     let mut policies = Policies::default();
-    expire_in(&mut tx, actor, &mut policies).await?;
+    expire_in(&mut tx, actor, &mut policies, Locked::Skip).await?;
     let room = i64::from(max_held) - held_by(&mut tx, actor).await?;
     if room <= 0 {
         return Err(hold_limit(max_held));
