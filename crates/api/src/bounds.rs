@@ -6,6 +6,7 @@ use gradphoto_domain::text::{self, check_items, Limit, TextError};
 use crate::admin::{InviteRequest, NewUserRequest};
 use crate::audit::{AuditQuery, RevealRequest};
 use crate::common::LoginRequest;
+use crate::quality::{DeclineRequest, OverrideQuery, RereviewQuery, RereviewRequest};
 use crate::review::{self, DecisionRequest, OverrideRequest, QueueQuery, SensitiveQuery, Verdict};
 use crate::student::{self, ConsentRequest, SubmitRequest};
 use crate::sync::SyncQuery;
@@ -120,6 +121,33 @@ impl Bounded for DecisionRequest {
     fn check_bounds(&self) -> Result<(), TextError> {
         DECISION_ID.check(&self.decision_id)?;
         self.verdict.check_bounds()
+    }
+}
+
+impl Bounded for RereviewQuery {
+    fn check_bounds(&self) -> Result<(), TextError> {
+        text::IDENTIFIER
+            .named("reviewer")
+            .check_opt(self.reviewer.as_deref())?;
+        QUEUE_CURSOR.check_opt(self.cursor.as_deref())
+    }
+}
+
+impl Bounded for RereviewRequest {
+    fn check_bounds(&self) -> Result<(), TextError> {
+        self.verdict.check_bounds()
+    }
+}
+
+impl Bounded for OverrideQuery {
+    fn check_bounds(&self) -> Result<(), TextError> {
+        Ok(())
+    }
+}
+
+impl Bounded for DeclineRequest {
+    fn check_bounds(&self) -> Result<(), TextError> {
+        text::COMMENT.named("comment").check(&self.comment)
     }
 }
 

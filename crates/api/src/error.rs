@@ -198,6 +198,14 @@ error_codes! {
     FieldBadChar = "field_bad_char", 400, "填写的内容含有不允许的字符。", "A field holds a character it may not hold.";
     BodyTooLarge = "body_too_large", 413, "请求内容太大。", "The request body is too large.";
     OverrideCommentRequired = "override_comment_required", 400, "改判时请说明理由。", "Explain why you override the decision.";
+    /// Another override of the case already waits for a second supervisor.
+    OverrideAlreadyPending = "override_already_pending", 409, "该学生已有一条待确认的改判申请，请先确认或驳回。", "An override of this case already waits for confirmation; confirm or decline it first.";
+    /// The school asks for a second pair of eyes: the requester cannot confirm their own.
+    OverrideNeedsAnotherSupervisor = "override_needs_another_supervisor", 403, "改判须由另一位主管确认，不能确认自己的申请。", "Another supervisor must confirm this override; you cannot confirm your own.";
+    OverrideRequestClosed = "override_request_closed", 409, "该改判申请已处理。", "This override request has already been answered.";
+    DeclineCommentRequired = "decline_comment_required", 400, "驳回改判申请时请说明理由。", "Explain why you decline the override.";
+    /// A sample already has another supervisor's (or another) answer.
+    RereviewAlreadyDone = "rereview_already_done", 409, "该抽检已复核，结果不能更改。", "This sample has already been re-reviewed; the answer cannot change.";
     LeaseRequired = "lease_required", 403, "只有在您领取该照片审核期间，才能查看敏感信息。", "Sensitive data can be viewed only while you hold the item for review.";
     ReasonRequired = "reason_required", 400, "查看敏感信息须填写理由。", "Viewing sensitive data needs a reason.";
     HoldLimitReached = "hold_limit_reached", 409, "您领取的照片已达上限，请先审核或释放后再领取。", "You hold as many items as allowed; decide or release some first.";

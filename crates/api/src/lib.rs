@@ -13,6 +13,7 @@ mod bindings;
 pub mod bounds;
 pub mod common;
 pub mod error;
+pub mod quality;
 pub mod review;
 pub mod student;
 pub mod sync;

@@ -3,7 +3,11 @@
 use gradphoto_api::audit::{
     AuditPage, AuditQuery, AuditVerification, CaseTimeline, RevealRequest, RevealedIdNumber,
 };
-use gradphoto_api::review::{DecisionRecord, OverrideRequest, Stats, Verdict};
+use gradphoto_api::quality::{
+    DeclineRequest, OverrideOutcome, OverrideQuery, OverrideRequestView, OverrideStatus,
+    RereviewItem, RereviewPage, RereviewQuery, RereviewRequest, ReviewerAgreement,
+};
+use gradphoto_api::review::{OverrideRequest, Stats, Verdict};
 
 use crate::{seg, Client, ClientResult, Downloaded};
 
@@ -14,13 +18,68 @@ impl Client {
         decision_id: &str,
         verdict: Verdict,
         override_comment: &str,
-    ) -> ClientResult<DecisionRecord> {
+    ) -> ClientResult<OverrideOutcome> {
         self.post(
             &format!("/api/supervisor/items/{}/override", seg(case_id)),
             &OverrideRequest {
                 decision_id: decision_id.to_string(),
                 verdict,
                 override_comment: override_comment.to_string(),
+            },
+        )
+        .await
+    }
+
+    /// Samples of reviewers' decisions for a second look (blind while open).
+    pub async fn rereviews(&self, query: &RereviewQuery) -> ClientResult<RereviewPage> {
+        self.get_query("/api/supervisor/rereviews", query).await
+    }
+
+    pub async fn rereview(&self, id: &str) -> ClientResult<RereviewItem> {
+        self.get(&format!("/api/supervisor/rereviews/{}", seg(id)))
+            .await
+    }
+
+    /// The supervisor's own verdict on a sample; the answer reveals the first decision.
+    pub async fn rereview_decide(&self, id: &str, verdict: Verdict) -> ClientResult<RereviewItem> {
+        self.post(
+            &format!("/api/supervisor/rereviews/{}/decision", seg(id)),
+            &RereviewRequest { verdict },
+        )
+        .await
+    }
+
+    /// Per reviewer: sampled, re-reviewed and disagreed-with decisions.
+    pub async fn rereview_agreement(&self) -> ClientResult<Vec<ReviewerAgreement>> {
+        self.get("/api/supervisor/rereviews/reviewers").await
+    }
+
+    /// Override requests of one status (pending ones when `None`).
+    pub async fn override_requests(
+        &self,
+        status: Option<OverrideStatus>,
+    ) -> ClientResult<Vec<OverrideRequestView>> {
+        self.get_query("/api/supervisor/overrides", &OverrideQuery { status })
+            .await
+    }
+
+    pub async fn confirm_override(&self, request_id: &str) -> ClientResult<OverrideRequestView> {
+        self.post(
+            &format!("/api/supervisor/overrides/{}/confirm", seg(request_id)),
+            &serde_json::json!({}),
+        )
+        .await
+    }
+
+    pub async fn decline_override(
+        &self,
+        request_id: &str,
+        comment: &str,
+    ) -> ClientResult<OverrideRequestView> {
+        self.post(
+            &format!("/api/supervisor/overrides/{}/decline", seg(request_id)),
+            &DeclineRequest {
+                comment: comment.to_string(),
             },
         )
         .await

@@ -113,6 +113,9 @@ audit_actions! {
     Approved => "approved", "审核通过", "Approved";
     Rejected => "rejected", "审核退回", "Rejected";
     Overridden => "overridden", "主管改判", "Overridden by supervisor";
+    OverrideRequested => "override_requested", "申请改判（待另一位主管确认）", "Override requested (awaiting a second supervisor)";
+    OverrideDeclined => "override_declined", "驳回改判申请", "Override request declined";
+    Rereviewed => "rereviewed", "抽检复核", "Re-reviewed (quality sample)";
     RetakeStarted => "retake_started", "重新拍摄", "Retake started";
     Exported => "exported", "导出照片", "Exported";
     Published => "published", "上网成功", "Published";

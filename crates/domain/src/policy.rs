@@ -29,6 +29,11 @@ pub struct SchoolPolicy {
     pub support_hours: String,
     /// Days after export after which originals and ID card images are purged.
     pub retention_days: u32,
+    /// Share of each reviewer's decisions, in percent, sampled for a supervisor to decide
+    /// again without seeing the first decision (quality sampling). 0 turns sampling off.
+    pub rereview_percent: u32,
+    /// Whether a supervisor's override waits for a second supervisor to confirm it.
+    pub override_needs_second_supervisor: bool,
 }
 
 impl Default for SchoolPolicy {
@@ -44,6 +49,8 @@ impl Default for SchoolPolicy {
             support_phone: String::new(),
             support_hours: String::new(),
             retention_days: 180,
+            rereview_percent: 5,
+            override_needs_second_supervisor: false,
         }
     }
 }
@@ -67,6 +74,8 @@ pub enum PolicyError {
     MissingSupportHours,
     #[error("retention_days must be at least 1")]
     NoRetention,
+    #[error("rereview_percent must be between 0 and 100 (got {0})")]
+    RereviewPercentOutOfRange(u32),
 }
 
 impl Localized for PolicyError {
@@ -80,6 +89,7 @@ impl Localized for PolicyError {
             PolicyError::MissingSupportPhone => "policy_missing_support_phone",
             PolicyError::MissingSupportHours => "policy_missing_support_hours",
             PolicyError::NoRetention => "policy_no_retention",
+            PolicyError::RereviewPercentOutOfRange(_) => "policy_rereview_percent",
         }
     }
 
@@ -99,6 +109,9 @@ impl Localized for PolicyError {
                 "请填写咨询时间，学生在每个页面都会看到。".to_string()
             }
             PolicyError::NoRetention => "原始照片保留天数至少为 1 天。".to_string(),
+            PolicyError::RereviewPercentOutOfRange(v) => {
+                format!("抽检复核比例须在 0 到 100 之间（当前为 {v}）。")
+            }
         }
     }
 
@@ -121,6 +134,9 @@ impl Localized for PolicyError {
                 "Enter the support hours; students see them on every page.".into()
             }
             PolicyError::NoRetention => "Originals must be kept for at least one day.".into(),
+            PolicyError::RereviewPercentOutOfRange(v) => {
+                format!("The re-review share must be between 0 and 100 percent (got {v}).")
+            }
         }
     }
 }
@@ -152,7 +168,19 @@ impl SchoolPolicy {
         if self.retention_days == 0 {
             return Err(PolicyError::NoRetention);
         }
+        if self.rereview_percent > 100 {
+            return Err(PolicyError::RereviewPercentOutOfRange(
+                self.rereview_percent,
+            ));
+        }
         Ok(())
+    }
+
+    /// Whether a reviewer's decision goes to quality sampling, given a uniform `draw` in
+    /// [0, 1) made for that decision alone: each decision is sampled independently, so a
+    /// reviewer cannot tell from their own count which ones a supervisor will see.
+    pub fn samples_for_rereview(&self, draw: f64) -> bool {
+        draw * 100.0 < f64::from(self.rereview_percent)
     }
 
     /// Whether students pay anything at all.
@@ -164,6 +192,29 @@ impl SchoolPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rereview_share_samples_that_share_of_draws() {
+        let p = |rereview_percent| SchoolPolicy {
+            rereview_percent,
+            ..complete()
+        };
+        let draws: Vec<f64> = (0..1000).map(|i| f64::from(i) / 1000.0).collect();
+        let share = |policy: &SchoolPolicy| {
+            draws
+                .iter()
+                .filter(|&&d| policy.samples_for_rereview(d))
+                .count()
+        };
+        assert_eq!(share(&p(0)), 0);
+        assert_eq!(share(&p(5)), 50);
+        assert_eq!(share(&p(100)), 1000);
+        assert_eq!(
+            p(101).validate(),
+            Err(PolicyError::RereviewPercentOutOfRange(101))
+        );
+        assert_eq!(p(100).validate(), Ok(()));
+    }
 
     fn complete() -> SchoolPolicy {
         SchoolPolicy {

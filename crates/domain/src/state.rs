@@ -347,7 +347,8 @@ pub struct TransitionContext<'a> {
     /// The case's current lease, if any.
     pub lease: Option<&'a Lease>,
     pub policy: &'a SchoolPolicy,
-    /// The student has already paid for a retake (only matters when retakes are not free).
+    /// The student owes nothing for this retake although retakes are not free: they paid for
+    /// it already, or the rejection overturned an approval (see [`retake_owed_by_school`]).
     pub paid_for_retake: bool,
 }
 
@@ -592,6 +593,36 @@ pub fn transition(
         _ => {}
     }
     Ok(next)
+}
+
+/// Whether the school owes the student a retake without a new payment: a supervisor rejected,
+/// in the same round, a photo that had been approved. The student did nothing wrong by
+/// submitting it, so they do not pay again for the retake.
+pub fn retake_owed_by_school(decisions_this_round: &[DecisionStep]) -> bool {
+    let mut approved = false;
+    let mut owed = false;
+    for step in decisions_this_round {
+        match step {
+            DecisionStep::Approved => {
+                approved = true;
+                owed = false;
+            }
+            DecisionStep::Rejected => owed = false,
+            DecisionStep::OverrideRejected => owed = approved,
+        }
+    }
+    owed
+}
+
+/// A decision of one round, as far as what a retake costs is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DecisionStep {
+    /// Approved by a reviewer or by an override.
+    Approved,
+    /// Rejected by a reviewer.
+    Rejected,
+    /// Rejected by a supervisor's override.
+    OverrideRejected,
 }
 
 /// Whether the student may submit, given the face comparisons so far this round. The face
@@ -993,6 +1024,21 @@ mod tests {
         );
         c.paid_for_retake = true;
         assert_eq!(transition(S::Rejected, &Event::Retake, &c), Ok(S::Ready));
+    }
+
+    #[test]
+    fn an_override_rejecting_an_approved_photo_owes_a_free_retake() {
+        use DecisionStep::*;
+        assert!(retake_owed_by_school(&[Approved, OverrideRejected]));
+        assert!(retake_owed_by_school(&[
+            Rejected,
+            Approved,
+            OverrideRejected
+        ]));
+        assert!(!retake_owed_by_school(&[Rejected]));
+        assert!(!retake_owed_by_school(&[OverrideRejected]));
+        assert!(!retake_owed_by_school(&[Rejected, OverrideRejected]));
+        assert!(!retake_owed_by_school(&[]));
     }
 
     #[test]

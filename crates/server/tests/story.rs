@@ -8,6 +8,7 @@
 mod support;
 
 use gradphoto_api::error::ErrorCode;
+use gradphoto_api::quality::OverrideOutcome;
 use std::collections::HashSet;
 use std::time::Duration;
 
@@ -633,6 +634,12 @@ async fn supervisor_override_and_stats(db: Db) {
         )
         .await
         .unwrap();
+    let OverrideOutcome::Applied {
+        decision: overridden,
+    } = overridden
+    else {
+        panic!("no second supervisor asked for: {overridden:?}");
+    };
     assert_eq!(overridden.kind, DecisionKind::OverrideReject);
     assert_eq!(overridden.resulting_state, CaseState::Rejected);
     let again = supervisor
@@ -644,7 +651,12 @@ async fn supervisor_override_and_stats(db: Db) {
         )
         .await
         .unwrap();
-    assert_eq!(again, overridden);
+    assert_eq!(
+        again,
+        OverrideOutcome::Applied {
+            decision: overridden
+        }
+    );
     assert_eq!(
         student_a.student_case().await.unwrap().state,
         CaseState::Rejected

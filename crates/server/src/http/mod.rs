@@ -17,6 +17,7 @@ pub mod error;
 pub mod extract;
 pub mod multipart;
 pub mod portal;
+pub mod quality;
 pub mod review;
 pub mod student;
 pub mod supervisor;
@@ -43,6 +44,7 @@ pub fn app(state: AppState) -> Router {
         .merge(admin::routes())
         .merge(review::routes())
         .merge(supervisor::routes())
+        .merge(quality::routes())
         .merge(sync::routes())
         .fallback_service(portal::service())
         .layer(axum::middleware::map_response(json_errors))

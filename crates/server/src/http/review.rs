@@ -72,7 +72,7 @@ fn bad_cursor() -> AppError {
 }
 
 /// Queue cursors are `<submitted_at>.<case id>` of the last item of a page.
-fn parse_queue_cursor(cursor: &str) -> AppResult<(i64, String)> {
+pub(super) fn parse_queue_cursor(cursor: &str) -> AppResult<(i64, String)> {
     let (t, id) = cursor.split_once('.').ok_or_else(bad_cursor)?;
     let t: i64 = t.parse().map_err(|_| bad_cursor())?;
     if id.is_empty() || id.len() > 64 {
@@ -81,7 +81,7 @@ fn parse_queue_cursor(cursor: &str) -> AppResult<(i64, String)> {
     Ok((t, id.to_string()))
 }
 
-fn page_limit(limit: Option<u32>, default: u32, max: u32) -> AppResult<u32> {
+pub(super) fn page_limit(limit: Option<u32>, default: u32, max: u32) -> AppResult<u32> {
     match limit {
         None => Ok(default),
         Some(n) if (1..=max).contains(&n) => Ok(n),

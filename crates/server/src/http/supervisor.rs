@@ -1,4 +1,5 @@
-//! Supervisor endpoints: overrides, the audit log (paged, verifiable) and statistics.
+//! Supervisor endpoints: overrides, the audit log (paged, verifiable), a case's timeline and
+//! statistics. Quality sampling and override confirmations are in `quality`.
 
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -12,7 +13,8 @@ use gradphoto_api::audit::{
     RevealRequest, RevealedIdNumber, TimelineAttempt, TimelineConcern,
 };
 use gradphoto_api::error::ErrorCode;
-use gradphoto_api::review::{DecisionRecord, OverrideRequest, Stats};
+use gradphoto_api::quality::OverrideOutcome;
+use gradphoto_api::review::{OverrideRequest, Stats};
 use gradphoto_domain::access;
 use gradphoto_domain::audit::{AuditAction, AuditEvent};
 use gradphoto_domain::idnumber::IdNumber;
@@ -58,7 +60,7 @@ async fn override_decision(
     Supervisor(staff): Supervisor,
     Path(case_id): Path<String>,
     JsonBody(req): JsonBody<OverrideRequest>,
-) -> AppResult<Json<DecisionRecord>> {
+) -> AppResult<Json<OverrideOutcome>> {
     let actor = staff.actor();
     let who = Decider {
         actor: &actor,
@@ -66,10 +68,17 @@ async fn override_decision(
         decision_id: &req.decision_id,
         visible_school: staff.school_id.as_deref(),
     };
-    let record =
+    let outcome =
         journey::review::override_decision(&state, who, &req.verdict, &req.override_comment)
             .await?;
-    Ok(Json(record))
+    Ok(Json(match outcome {
+        rstore::overrides::Outcome::Applied(decision) => OverrideOutcome::Applied { decision },
+        rstore::overrides::Outcome::AwaitingConfirmation(row) => {
+            OverrideOutcome::AwaitingConfirmation {
+                request: Box::new(super::quality::request_view(&state, row, None).await?),
+            }
+        }
+    }))
 }
 
 /// Most events one page holds.
@@ -402,43 +411,8 @@ async fn timeline(
         .collect();
     let mut attempts = Vec::new();
     for a in attempts::list_for_case(&state.store, &case.id).await? {
-        let report: Option<CheckReport> = a
-            .report_json
-            .as_deref()
-            .map(serde_json::from_str)
-            .transpose()?;
-        let concerns = report
-            .iter()
-            .flat_map(|r| &r.measures)
-            .filter(|m| m.verdict != MeasureVerdict::Pass)
-            .map(|m| TimelineConcern {
-                measure: m.id.code().to_string(),
-                verdict: if m.verdict == MeasureVerdict::Fail {
-                    "fail"
-                } else {
-                    "warn"
-                }
-                .to_string(),
-                label_zh: m.id.label_zh().to_string(),
-                label_en: m.id.label_en().to_string(),
-            })
-            .collect();
-        attempts.push(TimelineAttempt {
-            standardized_url: a.standardized_key.as_ref().map(|_| {
-                format!(
-                    "/api/supervisor/cases/{}/attempts/{}/standardized.jpg",
-                    case.id, a.id
-                )
-            }),
-            submitted: submitted.contains(a.id.as_str()),
-            attempt_id: a.id,
-            round: a.round,
-            status: a.status,
-            overall: a.overall,
-            concerns,
-            face_same_person: a.face_same_person,
-            created_at_ms: a.created_at,
-        });
+        let was_submitted = submitted.contains(a.id.as_str());
+        attempts.push(timeline_attempt(&case.id, a, was_submitted)?);
     }
     attempts.sort_by_key(|a| a.created_at_ms);
     let now = cases::ms_to_utc(now_ms());
@@ -453,6 +427,52 @@ async fn timeline(
         events,
         case_id: case.id,
     }))
+}
+
+/// One attempt as the timeline (and a re-review sample) shows it: its photo's address and
+/// what its checks did not pass.
+pub(super) fn timeline_attempt(
+    case_id: &str,
+    a: attempts::AttemptRow,
+    submitted: bool,
+) -> AppResult<TimelineAttempt> {
+    let report: Option<CheckReport> = a
+        .report_json
+        .as_deref()
+        .map(serde_json::from_str)
+        .transpose()?;
+    let concerns = report
+        .iter()
+        .flat_map(|r| &r.measures)
+        .filter(|m| m.verdict != MeasureVerdict::Pass)
+        .map(|m| TimelineConcern {
+            measure: m.id.code().to_string(),
+            verdict: if m.verdict == MeasureVerdict::Fail {
+                "fail"
+            } else {
+                "warn"
+            }
+            .to_string(),
+            label_zh: m.id.label_zh().to_string(),
+            label_en: m.id.label_en().to_string(),
+        })
+        .collect();
+    Ok(TimelineAttempt {
+        standardized_url: a.standardized_key.as_ref().map(|_| {
+            format!(
+                "/api/supervisor/cases/{}/attempts/{}/standardized.jpg",
+                case_id, a.id
+            )
+        }),
+        submitted,
+        attempt_id: a.id,
+        round: a.round,
+        status: a.status,
+        overall: a.overall,
+        concerns,
+        face_same_person: a.face_same_person,
+        created_at_ms: a.created_at,
+    })
 }
 
 /// The standardized photo of one of a case's attempts: what was (or would have been)

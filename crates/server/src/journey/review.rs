@@ -1,10 +1,12 @@
-//! The review side's decisions: a reviewer's on an item they hold, a supervisor's override.
+//! The review side's decisions: a reviewer's on an item they hold, a supervisor's override
+//! (at once, or waiting for a second supervisor).
 //! The verdict's checks (reasons, comment, decision id) run here once for every caller.
 
 use gradphoto_api::review::{DecisionRecord, Verdict};
 use gradphoto_domain::audit::Actor;
 
 use crate::http::error::{AppError, AppResult, ErrorCode};
+use crate::store::review::overrides::Outcome;
 use crate::store::review::{self, DecisionInput};
 use crate::AppState;
 
@@ -25,29 +27,6 @@ pub async fn decide(
     who: Decider<'_>,
     verdict: &Verdict,
 ) -> AppResult<DecisionRecord> {
-    record(state, who, verdict, None).await
-}
-
-/// A supervisor's override of a decision (or of a pending item), with the reason for it.
-pub async fn override_decision(
-    state: &AppState,
-    who: Decider<'_>,
-    verdict: &Verdict,
-    override_comment: &str,
-) -> AppResult<DecisionRecord> {
-    let override_comment = review::check_comment(Some(override_comment), "override_comment")?
-        .ok_or_else(|| {
-            AppError::from(ErrorCode::OverrideCommentRequired).with_field("override_comment")
-        })?;
-    record(state, who, verdict, Some(override_comment)).await
-}
-
-async fn record(
-    state: &AppState,
-    who: Decider<'_>,
-    verdict: &Verdict,
-    override_comment: Option<String>,
-) -> AppResult<DecisionRecord> {
     review::check_decision_id(who.decision_id)?;
     let verdict = review::check_verdict(verdict)?;
     Ok(review::decide(
@@ -57,7 +36,35 @@ async fn record(
             case_id: who.case_id,
             decision_id: who.decision_id,
             verdict,
-            override_comment,
+            override_comment: None,
+            visible_school: who.visible_school,
+        },
+    )
+    .await?)
+}
+
+/// A supervisor's override of a decision (or of a pending item), with the reason for it:
+/// carried out at once, or kept for a second supervisor where the school's policy asks.
+pub async fn override_decision(
+    state: &AppState,
+    who: Decider<'_>,
+    verdict: &Verdict,
+    override_comment: &str,
+) -> AppResult<Outcome> {
+    let override_comment = review::check_comment(Some(override_comment), "override_comment")?
+        .ok_or_else(|| {
+            AppError::from(ErrorCode::OverrideCommentRequired).with_field("override_comment")
+        })?;
+    review::check_decision_id(who.decision_id)?;
+    let verdict = review::check_verdict(verdict)?;
+    Ok(review::overrides::request_or_apply(
+        &state.store,
+        DecisionInput {
+            actor: who.actor,
+            case_id: who.case_id,
+            decision_id: who.decision_id,
+            verdict,
+            override_comment: Some(override_comment),
             visible_school: who.visible_school,
         },
     )

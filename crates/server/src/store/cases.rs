@@ -5,7 +5,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use gradphoto_domain::audit::AuditAction;
 use gradphoto_domain::policy::SchoolPolicy;
 use gradphoto_domain::role::Role;
-use gradphoto_domain::state::{self, CaseState, Event, Lease, TransitionContext};
+use gradphoto_domain::state::{self, CaseState, DecisionStep, Event, Lease, TransitionContext};
 use sqlx::AnyConnection;
 
 use super::error::{StoreError, StoreResult};
@@ -139,13 +139,17 @@ pub async fn apply(
     details: serde_json::Value,
 ) -> StoreResult<CaseState> {
     let now = now_ms();
+    let paid_for_retake = match event {
+        Event::Retake => retake_owed_by_school(tx, case).await?,
+        _ => false,
+    };
     let ctx = TransitionContext {
         now: ms_to_utc(now),
         // The system itself (lease expiry, housekeeping) acts with administrator rights.
         actor: actor.role.unwrap_or(Role::Admin),
         lease: case.lease.as_ref(),
         policy,
-        paid_for_retake: false,
+        paid_for_retake,
     };
     let next = state::transition(case.state, event, &ctx)?;
     let (lease_holder, lease_until) = match event {
@@ -209,6 +213,46 @@ pub async fn apply(
     tx.audit(actor, audit_action(event, case), &case.id, audit_details)
         .await?;
     Ok(next)
+}
+
+/// Whether `event` may happen to `case` now, by `actor`, without changing anything: for a
+/// step that is asked for now and carried out later (an override waiting for a second
+/// supervisor), so that the request is refused at once when it could never apply.
+pub fn check(
+    case: &CaseRow,
+    event: &Event,
+    actor: &Actor,
+    policy: &SchoolPolicy,
+) -> StoreResult<CaseState> {
+    let ctx = TransitionContext {
+        now: ms_to_utc(now_ms()),
+        actor: actor.role.unwrap_or(Role::Admin),
+        lease: case.lease.as_ref(),
+        policy,
+        paid_for_retake: false,
+    };
+    Ok(state::transition(case.state, event, &ctx)?)
+}
+
+/// Whether the retake the student starts is on the school (`domain::state::retake_owed_by_school`),
+/// from the decisions of the case's current round.
+async fn retake_owed_by_school(tx: &mut WriteTx, case: &CaseRow) -> StoreResult<bool> {
+    let kinds: Vec<String> = sqlx::query_scalar(
+        "SELECT kind FROM decisions WHERE case_id = $1 AND round = $2 ORDER BY decided_at, id",
+    )
+    .bind(&case.id)
+    .bind(case.round)
+    .fetch_all(tx.conn())
+    .await?;
+    let steps: Vec<DecisionStep> = kinds
+        .iter()
+        .map(|k| match k.as_str() {
+            "approve" | "override_approve" => DecisionStep::Approved,
+            "override_reject" => DecisionStep::OverrideRejected,
+            _ => DecisionStep::Rejected,
+        })
+        .collect();
+    Ok(state::retake_owed_by_school(&steps))
 }
 
 /// The audit action recording a state machine event.

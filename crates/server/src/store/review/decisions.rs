@@ -10,7 +10,7 @@ use gradphoto_domain::state::{CaseState, Event, OverrideDecision};
 use sqlx::Row;
 
 use super::{ensure_visible, lock_case, Policies};
-use crate::store::cases::{self, ms_to_utc};
+use crate::store::cases::{self, ms_to_utc, CaseRow};
 use crate::store::error::{StoreError, StoreResult};
 use crate::store::{new_id, now_ms, Actor, Store, WriteTx};
 
@@ -208,6 +208,15 @@ pub struct DecisionInput<'a> {
     pub visible_school: Option<&'a str>,
 }
 
+/// How a decision came to be recorded, beyond its author.
+#[derive(Default)]
+pub(crate) struct Recording<'a> {
+    /// The supervisor who confirmed an override another asked for: the state change is theirs.
+    pub confirmed_by: Option<&'a Actor>,
+    /// The override request this decision carries out.
+    pub request_id: Option<&'a str>,
+}
+
 fn same_decision(existing: &DecisionRecord, input: &DecisionInput<'_>, kind: DecisionKind) -> bool {
     let (reasons, comment) = reasons_of(&input.verdict);
     existing.case_id == input.case_id
@@ -217,7 +226,7 @@ fn same_decision(existing: &DecisionRecord, input: &DecisionInput<'_>, kind: Dec
         && existing.comment == comment
 }
 
-fn decision_id_reused() -> StoreError {
+pub(crate) fn decision_id_reused() -> StoreError {
     StoreError::from(ErrorCode::DecisionIdReused).with_field("decision_id")
 }
 
@@ -236,26 +245,78 @@ fn withdrawn() -> StoreError {
     StoreError::from(ErrorCode::NoLongerSubmitted)
 }
 
+/// The kind a verdict is stored as, and the state machine event it is.
+pub(crate) fn kind_and_event(
+    verdict: &CheckedVerdict,
+    is_override: bool,
+    by: &str,
+) -> (DecisionKind, Event) {
+    let by = by.to_string();
+    match (verdict, is_override) {
+        (CheckedVerdict::Approve, false) => (DecisionKind::Approve, Event::Approve { by }),
+        (CheckedVerdict::Reject { reasons, comment }, false) => (
+            DecisionKind::Reject,
+            Event::Reject {
+                by,
+                reasons: reasons.clone(),
+                comment: comment.clone(),
+            },
+        ),
+        (CheckedVerdict::Approve, true) => (
+            DecisionKind::OverrideApprove,
+            Event::Override {
+                by,
+                decision: OverrideDecision::Approve,
+            },
+        ),
+        (CheckedVerdict::Reject { reasons, comment }, true) => (
+            DecisionKind::OverrideReject,
+            Event::Override {
+                by,
+                decision: OverrideDecision::Reject {
+                    reasons: reasons.clone(),
+                    comment: comment.clone(),
+                },
+            },
+        ),
+    }
+}
+
+/// The decision recorded under a client decision id, if any.
+pub(crate) async fn existing_decision(
+    tx: &mut WriteTx,
+    input: &DecisionInput<'_>,
+) -> StoreResult<Option<DecisionRecord>> {
+    let kind = kind_and_event(&input.verdict, input.override_comment.is_some(), "").0;
+    match decision_by_client_id(tx, input.decision_id).await? {
+        Some(existing) if same_decision(&existing, input, kind) => Ok(Some(existing)),
+        Some(_) => Err(decision_id_reused()),
+        None => Ok(None),
+    }
+}
+
 /// Records a reviewer's decision or a supervisor's override. A retry with the same
 /// `decision_id` and the same content returns the original record, whatever happened since.
 pub async fn decide(store: &Store, input: DecisionInput<'_>) -> StoreResult<DecisionRecord> {
-    let is_override = input.override_comment.is_some();
-    let kind = match (&input.verdict, is_override) {
-        (CheckedVerdict::Approve, false) => DecisionKind::Approve,
-        (CheckedVerdict::Reject { .. }, false) => DecisionKind::Reject,
-        (CheckedVerdict::Approve, true) => DecisionKind::OverrideApprove,
-        (CheckedVerdict::Reject { .. }, true) => DecisionKind::OverrideReject,
-    };
     let mut tx = store.begin().await?;
     // Lock the case first so that concurrent retries of one decision serialize here.
     let case = lock_case(&mut tx, input.case_id).await?;
-    ensure_visible(&case, input.visible_school)?;
-    if let Some(existing) = decision_by_client_id(&mut tx, input.decision_id).await? {
-        return if same_decision(&existing, &input, kind) {
-            Ok(existing)
-        } else {
-            Err(decision_id_reused())
-        };
+    let record = decide_in(&mut tx, &case, &input, Recording::default()).await?;
+    tx.commit().await?;
+    Ok(record)
+}
+
+/// [`decide`] inside `tx`, on `case` already locked by the caller.
+pub(crate) async fn decide_in(
+    tx: &mut WriteTx,
+    case: &CaseRow,
+    input: &DecisionInput<'_>,
+    recording: Recording<'_>,
+) -> StoreResult<DecisionRecord> {
+    let is_override = input.override_comment.is_some();
+    ensure_visible(case, input.visible_school)?;
+    if let Some(existing) = existing_decision(tx, input).await? {
+        return Ok(existing);
     }
     let now = ms_to_utc(now_ms());
     let effective = case.state.effective(now, case.lease.as_ref());
@@ -275,47 +336,29 @@ pub async fn decide(store: &Store, input: DecisionInput<'_>) -> StoreResult<Deci
         }
     }
     let (reasons, comment) = reasons_of(&input.verdict);
-    let by = input.actor.id.clone();
-    let event = match (&input.verdict, is_override) {
-        (CheckedVerdict::Approve, false) => Event::Approve { by },
-        (CheckedVerdict::Reject { reasons, comment }, false) => Event::Reject {
-            by,
-            reasons: reasons.clone(),
-            comment: comment.clone(),
-        },
-        (CheckedVerdict::Approve, true) => Event::Override {
-            by,
-            decision: OverrideDecision::Approve,
-        },
-        (CheckedVerdict::Reject { reasons, comment }, true) => Event::Override {
-            by,
-            decision: OverrideDecision::Reject {
-                reasons: reasons.clone(),
-                comment: comment.clone(),
-            },
-        },
-    };
-    let policy = Policies::default().get(&mut tx, &case.school_id).await?;
-    cases::apply(
-        &mut tx,
-        &case,
-        &event,
-        input.actor,
-        &policy,
-        serde_json::json!({
-            "decision_id": input.decision_id,
-            "round": case.round,
-            "override_comment": input.override_comment,
-        }),
-    )
-    .await?;
+    let (kind, event) = kind_and_event(&input.verdict, is_override, &input.actor.id);
+    let mut policies = Policies::default();
+    let policy = policies.get(tx, &case.school_id).await?;
+    let mut details = serde_json::json!({
+        "decision_id": input.decision_id,
+        "round": case.round,
+        "override_comment": input.override_comment,
+    });
+    if let (Some(confirmer), Some(obj)) = (recording.confirmed_by, details.as_object_mut()) {
+        obj.insert("requested_by".into(), input.actor.id.clone().into());
+        obj.insert("confirmed_by".into(), confirmer.id.clone().into());
+        obj.insert("request_id".into(), recording.request_id.into());
+    }
+    let changed_by = recording.confirmed_by.unwrap_or(input.actor);
+    cases::apply(tx, case, &event, changed_by, &policy, details).await?;
     let decided_at = now_ms();
+    let row_id = new_id();
     sqlx::query(
         "INSERT INTO decisions (id, client_decision_id, case_id, attempt_id, reviewer_id, kind,
                                 reasons_json, comment, round, decided_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
-    .bind(new_id())
+    .bind(&row_id)
     .bind(input.decision_id)
     .bind(&case.id)
     .bind(case.submitted_attempt_id.clone())
@@ -327,9 +370,10 @@ pub async fn decide(store: &Store, input: DecisionInput<'_>) -> StoreResult<Deci
     .bind(decided_at)
     .execute(tx.conn())
     .await?;
-    let record = decision_by_client_id(&mut tx, input.decision_id)
+    if !is_override {
+        super::rereview::sample_in(tx, &policy, &row_id, case, &input.actor.id).await?;
+    }
+    decision_by_client_id(tx, input.decision_id)
         .await?
-        .ok_or_else(|| StoreError::internal("decision vanished inside its transaction"))?;
-    tx.commit().await?;
-    Ok(record)
+        .ok_or_else(|| StoreError::internal("decision vanished inside its transaction"))
 }

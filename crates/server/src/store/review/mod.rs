@@ -1,5 +1,6 @@
 //! The review queue: listing (`queue`), leases (`leases`: claim, renew, release, expiry),
-//! decisions (`decisions`) and statistics (`stats`).
+//! decisions (`decisions`), statistics (`stats`), quality sampling (`rereview`) and overrides
+//! waiting for a second supervisor (`overrides`).
 //!
 //! Every state change goes through [`cases::apply`], which runs the domain state machine and
 //! appends the audit event in the same transaction. Claims are atomic: on PostgreSQL the
@@ -21,7 +22,9 @@ pub(crate) const SWEEP_BATCH: i64 = 200;
 
 mod decisions;
 mod leases;
+pub mod overrides;
 mod queue;
+pub mod rereview;
 mod stats;
 
 pub use decisions::*;
