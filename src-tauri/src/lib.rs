@@ -7,10 +7,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gradphoto_desk_core::view::{
-    AuditActionView, AuditFilterView, AuditPageView, ChainView, ClaimResult, ConflictView,
-    DecideRequest, DecideResult, DecisionInput, ErrorView, ExportDoneView, HintsView, ItemView,
-    QueueFilter, QueuePage, ReasonView, SessionView, SignInRequest, StartupView, StatsView,
-    SyncStatusView, TimelineView,
+    AgreementView, AuditActionView, AuditFilterView, AuditPageView, ChainView, ClaimResult,
+    ConflictView, DecideRequest, DecideResult, DecisionInput, ErrorView, ExportDoneView, HintsView,
+    ItemView, OverrideRequestRowView, OverrideResultView, QueueFilter, QueuePage, ReasonView,
+    RereviewFilterView, RereviewPageView, RereviewView, SessionView, SignInRequest, StartupView,
+    StatsView, SyncStatusView, TimelineView,
 };
 use gradphoto_desk_core::{DeskError, Workstation};
 use tauri::http::{header, Response, StatusCode};
@@ -143,6 +144,55 @@ async fn audit_photo(ws: Ws<'_>, path: String) -> Cmd<String> {
 #[tauri::command]
 async fn supervisor_stats(ws: Ws<'_>) -> Cmd<StatsView> {
     ws.stats().await.map_err(err)
+}
+
+#[tauri::command]
+async fn rereview_page(ws: Ws<'_>, filter: RereviewFilterView) -> Cmd<RereviewPageView> {
+    ws.rereviews(&filter).await.map_err(err)
+}
+
+#[tauri::command]
+async fn rereview_decide(ws: Ws<'_>, id: String, decision: DecisionInput) -> Cmd<RereviewView> {
+    ws.rereview_decide(&id, decision).await.map_err(err)
+}
+
+#[tauri::command]
+async fn rereview_agreement(ws: Ws<'_>) -> Cmd<Vec<AgreementView>> {
+    ws.rereview_agreement().await.map_err(err)
+}
+
+#[tauri::command]
+async fn override_case(
+    ws: Ws<'_>,
+    case_id: String,
+    decision_id: String,
+    decision: DecisionInput,
+    reason: String,
+) -> Cmd<OverrideResultView> {
+    ws.override_case(&case_id, &decision_id, decision, &reason)
+        .await
+        .map_err(err)
+}
+
+#[tauri::command]
+async fn override_requests(ws: Ws<'_>, answered: bool) -> Cmd<Vec<OverrideRequestRowView>> {
+    ws.override_requests(answered).await.map_err(err)
+}
+
+#[tauri::command]
+async fn override_confirm(ws: Ws<'_>, request_id: String) -> Cmd<OverrideRequestRowView> {
+    ws.override_confirm(&request_id).await.map_err(err)
+}
+
+#[tauri::command]
+async fn override_decline(
+    ws: Ws<'_>,
+    request_id: String,
+    comment: String,
+) -> Cmd<OverrideRequestRowView> {
+    ws.override_decline(&request_id, &comment)
+        .await
+        .map_err(err)
 }
 
 #[tauri::command]
@@ -294,6 +344,13 @@ pub fn run() {
             supervisor_stats,
             audit_timeline,
             audit_photo,
+            rereview_page,
+            rereview_decide,
+            rereview_agreement,
+            override_case,
+            override_requests,
+            override_confirm,
+            override_decline,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

@@ -91,7 +91,7 @@ pub fn query(filter: &AuditFilterView) -> DeskResult<AuditQuery> {
     })
 }
 
-fn local_time(ms: i64) -> String {
+pub(crate) fn local_time(ms: i64) -> String {
     Local
         .timestamp_millis_opt(ms)
         .single()
@@ -181,46 +181,53 @@ pub async fn timeline(s: &Signed, case_id: &str) -> DeskResult<TimelineView> {
         major: t.student.major,
         level: t.student.level,
         graduation_year: t.student.graduation_year,
-        attempts: t
-            .attempts
-            .into_iter()
-            .map(|a| TimelineAttemptView {
-                attempt_id: a.attempt_id,
-                round: a.round,
-                at: local_time(a.created_at_ms),
-                status: a.status,
-                overall: a.overall,
-                concerns: a
-                    .concerns
-                    .into_iter()
-                    .map(|c| ConcernView {
-                        verdict: c.verdict,
-                        label_zh: c.label_zh,
-                        label_en: c.label_en,
-                    })
-                    .collect(),
-                face_same_person: a.face_same_person,
-                submitted: a.submitted,
-                photo_path: a.standardized_url,
-            })
-            .collect(),
-        decisions: t
-            .decisions
-            .into_iter()
-            .map(|d| TimelineDecisionView {
-                kind: serde_json::to_value(d.kind)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default(),
-                reasons: d.reasons,
-                comment: d.comment,
-                reviewer: d.reviewer_name,
-                round: d.round,
-                at: local_time(d.decided_at_ms),
-            })
-            .collect(),
+        attempts: t.attempts.into_iter().map(attempt_view).collect(),
+        decisions: t.decisions.into_iter().map(decision_view).collect(),
         events: t.events.into_iter().map(row).collect(),
     })
+}
+
+/// An attempt as the timeline (and a re-review sample) shows it.
+pub(crate) fn attempt_view(a: gradphoto_api::audit::TimelineAttempt) -> TimelineAttemptView {
+    TimelineAttemptView {
+        attempt_id: a.attempt_id,
+        round: a.round,
+        at: local_time(a.created_at_ms),
+        status: a.status,
+        overall: a.overall,
+        concerns: a
+            .concerns
+            .into_iter()
+            .map(|c| ConcernView {
+                verdict: c.verdict,
+                label_zh: c.label_zh,
+                label_en: c.label_en,
+            })
+            .collect(),
+        face_same_person: a.face_same_person,
+        submitted: a.submitted,
+        photo_path: a.standardized_url,
+    }
+}
+
+/// A decision as the timeline (and a re-review answer) shows it.
+pub(crate) fn decision_view(d: gradphoto_api::review::DecisionRecord) -> TimelineDecisionView {
+    TimelineDecisionView {
+        kind: kind_code(d.kind),
+        reasons: d.reasons,
+        comment: d.comment,
+        reviewer: d.reviewer_name,
+        round: d.round,
+        at: local_time(d.decided_at_ms),
+    }
+}
+
+/// A decision kind's wire code (`approve`, `override_reject`, …).
+pub(crate) fn kind_code(kind: gradphoto_api::review::DecisionKind) -> String {
+    serde_json::to_value(kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
 }
 
 /// A picture the timeline names, as a `data:` URL the window can show (it is not cached).

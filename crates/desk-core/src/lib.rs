@@ -8,6 +8,7 @@ pub mod cache;
 pub mod error;
 pub mod hints;
 pub mod present;
+pub mod quality;
 pub mod session;
 pub mod stats;
 pub mod sync;

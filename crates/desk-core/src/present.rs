@@ -3,7 +3,9 @@
 
 use chrono::{TimeZone, Utc};
 use gradphoto_api::review::{DecisionKind, ImageKind as ApiImageKind, ReviewItem};
+use gradphoto_domain::reasons::Rejection;
 use gradphoto_domain::spec::PhotoSpec;
+use gradphoto_domain::Localized;
 
 use crate::cache::{Cache, CachedRow};
 use crate::error::{DeskError, DeskResult};
@@ -337,5 +339,20 @@ mod tests {
         );
         assert_eq!(queue_row(row(i64::MAX), i64::MIN).waiting_minutes, 0);
         assert_eq!(queue_row(row(0), 120_000).waiting_minutes, 2);
+    }
+}
+
+/// Reasons must come from the catalogue; `other` needs a comment (`domain::reasons`).
+pub fn checked_decision(d: DecisionInput) -> DeskResult<DecisionInput> {
+    match d {
+        DecisionInput::Approve => Ok(DecisionInput::Approve),
+        DecisionInput::Reject { reasons, comment } => {
+            let r = Rejection::parse(&reasons, comment.as_deref())
+                .map_err(|e| DeskError::invalid(e.message_zh(), e.message_en()))?;
+            Ok(DecisionInput::Reject {
+                reasons: r.reasons.iter().map(|r| r.code().to_string()).collect(),
+                comment: r.comment,
+            })
+        }
     }
 }

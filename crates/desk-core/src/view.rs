@@ -608,6 +608,97 @@ pub struct StatsView {
     pub reject_reasons: Vec<BarView>,
 }
 
+// ---------------------------------------------------------------------------------------------
+// Supervisor mode: quality (re-review samples, overrides)
+
+/// Which samples to list.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct RereviewFilterView {
+    /// Done samples (newest first) instead of open ones (oldest first).
+    pub done: bool,
+    /// Only one reviewer's samples (their user id).
+    pub reviewer_id: Option<String>,
+    /// Only disagreements (done samples).
+    pub disagreements: bool,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// A sampled decision. While `open`, nothing of the first decision is known here: the
+/// supervisor decides blind.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct RereviewView {
+    pub rereview_id: String,
+    pub case_id: String,
+    pub name: String,
+    pub student_no: String,
+    pub id_number_masked: String,
+    /// Local time.
+    pub sampled_at: String,
+    pub open: bool,
+    /// The photo that was decided, with its checks.
+    pub attempt: TimelineAttemptView,
+    pub reviewer: Option<String>,
+    pub first: Option<TimelineDecisionView>,
+    /// The supervisor's own look (`reviewer` names the supervisor).
+    pub second: Option<TimelineDecisionView>,
+    pub agrees: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct RereviewPageView {
+    pub items: Vec<RereviewView>,
+    pub next_cursor: Option<String>,
+}
+
+/// How one reviewer's sampled decisions fared.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct AgreementView {
+    pub reviewer_id: String,
+    pub reviewer: String,
+    #[ts(type = "number")]
+    pub sampled: i64,
+    #[ts(type = "number")]
+    pub rereviewed: i64,
+    #[ts(type = "number")]
+    pub disagreements: i64,
+    /// Disagreements / re-reviewed, 0–1.
+    pub disagreement_rate: f64,
+}
+
+/// An override waiting for (or answered by) a second supervisor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct OverrideRequestRowView {
+    pub request_id: String,
+    pub case_id: String,
+    pub name: String,
+    pub student_no: String,
+    /// Approve (else reject with `reasons`).
+    pub approve: bool,
+    pub reasons: Vec<String>,
+    pub comment: Option<String>,
+    /// Why the supervisor overrides.
+    pub override_comment: String,
+    pub requested_by: String,
+    /// Local time.
+    pub requested_at: String,
+    /// `pending`, `confirmed` or `declined`.
+    pub status: String,
+    pub answered_by: Option<String>,
+    pub answer_comment: Option<String>,
+    pub answered_at: Option<String>,
+    /// Asked for by the signed-in supervisor, who cannot confirm it.
+    pub mine: bool,
+}
+
+/// What an override did: applied (with the decision) or waiting for another supervisor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct OverrideResultView {
+    pub applied: bool,
+    pub decision: Option<TimelineDecisionView>,
+    pub request: Option<OverrideRequestRowView>,
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::{Path, PathBuf};
@@ -640,6 +731,10 @@ mod tests {
         ExportDoneView::export_all_to(dir).unwrap();
         StatsView::export_all_to(dir).unwrap();
         TimelineView::export_all_to(dir).unwrap();
+        RereviewFilterView::export_all_to(dir).unwrap();
+        RereviewPageView::export_all_to(dir).unwrap();
+        AgreementView::export_all_to(dir).unwrap();
+        OverrideResultView::export_all_to(dir).unwrap();
     }
 
     /// The UI's TypeScript types are generated from these; `UPDATE_BINDINGS=1` rewrites them,

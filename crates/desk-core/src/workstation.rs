@@ -7,21 +7,22 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use gradphoto_domain::reasons::{RejectReason, Rejection};
-use gradphoto_domain::Localized;
+use gradphoto_domain::reasons::RejectReason;
 
 use crate::account::{http_client, now_ms, Signed, SignedIn, StatusBoard};
 use crate::audit;
 use crate::cache::Cache;
 use crate::error::{DeskError, DeskResult};
 use crate::hints::Hinter;
+use crate::quality;
 use crate::session::{normalize_server_url, Account, AccountFile, Keyring};
 use crate::sync::SyncEngine;
 use crate::view::{
-    AuditFilterView, AuditPageView, ChainView, ClaimResult, ConflictView, DecideRequest,
-    DecideResult, DecisionInput, ExportDoneView, ExportProgressView, HintsView, ItemView,
-    QueueFilter, QueuePage, ReasonView, SessionView, SignInRequest, StartupView, StatsView,
-    SyncStatusView, TimelineView,
+    AgreementView, AuditFilterView, AuditPageView, ChainView, ClaimResult, ConflictView,
+    DecideRequest, DecideResult, DecisionInput, ExportDoneView, ExportProgressView, HintsView,
+    ItemView, OverrideRequestRowView, OverrideResultView, QueueFilter, QueuePage, ReasonView,
+    RereviewFilterView, RereviewPageView, RereviewView, SessionView, SignInRequest, StartupView,
+    StatsView, SyncStatusView, TimelineView,
 };
 
 pub struct Workstation {
@@ -137,6 +138,63 @@ impl Workstation {
     pub async fn stats(&self) -> DeskResult<StatsView> {
         let s = self.current().await?;
         crate::stats::stats(&s).await
+    }
+
+    /// Supervisor mode: a page of re-review samples.
+    pub async fn rereviews(&self, filter: &RereviewFilterView) -> DeskResult<RereviewPageView> {
+        let s = self.current().await?;
+        quality::page(&s, filter).await
+    }
+
+    /// Supervisor mode: the supervisor's own verdict on a sample.
+    pub async fn rereview_decide(
+        &self,
+        id: &str,
+        decision: DecisionInput,
+    ) -> DeskResult<RereviewView> {
+        let s = self.current().await?;
+        quality::decide(&s, id, decision).await
+    }
+
+    /// Supervisor mode: how each reviewer's samples fared.
+    pub async fn rereview_agreement(&self) -> DeskResult<Vec<AgreementView>> {
+        let s = self.current().await?;
+        quality::agreement(&s).await
+    }
+
+    /// Supervisor mode: overrides a case's decision, with a reason.
+    pub async fn override_case(
+        &self,
+        case_id: &str,
+        decision_id: &str,
+        decision: DecisionInput,
+        reason: &str,
+    ) -> DeskResult<OverrideResultView> {
+        let s = self.current().await?;
+        quality::override_case(&s, case_id, decision_id, decision, reason).await
+    }
+
+    /// Supervisor mode: override requests, pending or answered.
+    pub async fn override_requests(
+        &self,
+        answered: bool,
+    ) -> DeskResult<Vec<OverrideRequestRowView>> {
+        let s = self.current().await?;
+        quality::requests(&s, answered).await
+    }
+
+    pub async fn override_confirm(&self, request_id: &str) -> DeskResult<OverrideRequestRowView> {
+        let s = self.current().await?;
+        quality::confirm(&s, request_id).await
+    }
+
+    pub async fn override_decline(
+        &self,
+        request_id: &str,
+        comment: &str,
+    ) -> DeskResult<OverrideRequestRowView> {
+        let s = self.current().await?;
+        quality::decline(&s, request_id, comment).await
     }
 
     /// Supervisor mode: checks the audit chain.
@@ -369,15 +427,5 @@ impl Workstation {
 
 /// Reasons must come from the catalogue; `other` needs a comment.
 pub fn check_decision(d: DecisionInput) -> DeskResult<DecisionInput> {
-    match d {
-        DecisionInput::Approve => Ok(DecisionInput::Approve),
-        DecisionInput::Reject { reasons, comment } => {
-            let r = Rejection::parse(&reasons, comment.as_deref())
-                .map_err(|e| DeskError::invalid(e.message_zh(), e.message_en()))?;
-            Ok(DecisionInput::Reject {
-                reasons: r.reasons.iter().map(|r| r.code().to_string()).collect(),
-                comment: r.comment,
-            })
-        }
-    }
+    crate::present::checked_decision(d)
 }

@@ -74,6 +74,10 @@ pub fn demo_policy() -> SchoolPolicy {
         support_phone: "010-6275 0000".into(),
         support_hours: "工作日 9:00–17:00 / weekdays 9:00–17:00".into(),
         privacy_version: "2024-1".into(),
+        // The demo shows supervisors' quality work: every decision is sampled for a second
+        // look, and an override waits for a second supervisor.
+        rereview_percent: 100,
+        override_needs_second_supervisor: true,
         ..SchoolPolicy::default()
     }
 }
@@ -195,6 +199,7 @@ pub async fn seed(state: &AppState) -> AppResult<DemoReport> {
     for (username, role) in [
         ("reviewer", Role::Reviewer),
         ("supervisor", Role::Supervisor),
+        ("supervisor2", Role::Supervisor),
         ("admin", Role::Admin),
     ] {
         let password = random_code(12);
@@ -260,7 +265,54 @@ pub async fn seed(state: &AppState) -> AppResult<DemoReport> {
         .await?;
         report.cases.push((rec.name.clone(), reached, token));
     }
+    request_override(state, &records, &mut report).await?;
     Ok(report)
+}
+
+/// The second supervisor asks to overturn the approved photo, so the first finds a request
+/// waiting for their confirmation (the demo school asks for a second pair of eyes).
+async fn request_override(
+    state: &AppState,
+    records: &[RosterRecord],
+    report: &mut DemoReport,
+) -> AppResult<()> {
+    let Some(rec) = report
+        .cases
+        .iter()
+        .position(|(_, reached, _)| *reached == CaseState::Approved)
+        .and_then(|i| records.get(i))
+    else {
+        return Ok(());
+    };
+    let Some(second) = users::find_by_username(&state.store, "supervisor2").await? else {
+        return Ok(());
+    };
+    let student =
+        students::find_by_student_no(&state.store, &school_id(state).await?, &rec.student_no)
+            .await?
+            .ok_or_else(|| AppError::internal("demo student"))?;
+    let case = cases::get_by_student(&state.store, &student.id)
+        .await?
+        .ok_or_else(|| AppError::internal("demo case"))?;
+    let actor = Actor::new(Role::Supervisor, second.id);
+    let who = Decider {
+        actor: &actor,
+        case_id: &case.id,
+        decision_id: &new_id(),
+        visible_school: None,
+    };
+    let verdict = Verdict::Reject {
+        reasons: vec![RejectReason::Selfie.code().to_string()],
+        comment: None,
+    };
+    journey::review::override_decision(
+        state,
+        who,
+        &verdict,
+        "演示：抽检发现是前置摄像头自拍，面部变形 / demo: a front-camera selfie, the face is distorted",
+    )
+    .await?;
+    Ok(())
 }
 
 async fn school_id(state: &AppState) -> AppResult<String> {
