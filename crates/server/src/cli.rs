@@ -110,7 +110,7 @@ enum RosterCommand {
         /// Policy (TOML) for schools that do not exist yet.
         #[arg(long)]
         policy: Option<PathBuf>,
-        /// Folder holding the enrollment photos (学籍照片) the roster names.
+        /// Folder or .zip archive holding the enrollment photos (学籍照片) the roster names.
         #[arg(long)]
         photos: Option<PathBuf>,
     },

@@ -1,8 +1,10 @@
-//! Enrollment photos (学籍照片) named in a roster: read from the folder given with it, checked
-//! as uploads are checked, and stored encrypted before the roster's rows are written, each
-//! row then naming its photo's object key. All or nothing: one missing or unreadable photo
-//! refuses the import, naming the row.
+//! Enrollment photos (学籍照片) named in a roster: read from the folder or the zip archive given
+//! with it, checked as uploads are checked, and stored encrypted before the roster's rows are
+//! written, each row then naming its photo's object key. All or nothing: one missing or
+//! unreadable photo refuses the import, naming the row.
 
+use std::collections::HashMap;
+use std::io::Read;
 use std::path::Path;
 
 use gradphoto_domain::roster::RosterRecord;
@@ -42,27 +44,162 @@ fn plain_name(name: &str) -> bool {
         && !name.starts_with('.')
 }
 
-/// The photo each record names, read from `dir` and checked; `None` for records naming none.
+/// Most entries a photo archive may hold (a school's roster is a few thousand students).
+const MAX_ARCHIVE_ENTRIES: usize = 100_000;
+
+/// Where the photos are: a folder, or a zip archive indexed by the plain file name of each
+/// entry (whatever folder the archive put it in).
+enum Source<'a> {
+    Dir(&'a Path),
+    Zip {
+        archive: zip::ZipArchive<std::fs::File>,
+        /// File name → entry index; `None` when two entries share the name.
+        index: HashMap<String, Option<usize>>,
+    },
+}
+
+type Failure = (String, String);
+
+impl<'a> Source<'a> {
+    fn open(path: &'a Path) -> Result<Source<'a>, Failure> {
+        if path.is_dir() {
+            return Ok(Source::Dir(path));
+        }
+        let unreadable = |e: &dyn std::fmt::Display| {
+            (
+                format!("无法读取照片压缩包（须是照片文件夹或 .zip 文件）：{e}"),
+                format!("The photo archive cannot be read (give a folder or a .zip file): {e}"),
+            )
+        };
+        let file = std::fs::File::open(path).map_err(|e| unreadable(&e))?;
+        let archive = zip::ZipArchive::new(file).map_err(|e| unreadable(&e))?;
+        if archive.len() > MAX_ARCHIVE_ENTRIES {
+            return Err((
+                format!("照片压缩包的文件超过 {MAX_ARCHIVE_ENTRIES} 个。"),
+                format!("The photo archive holds more than {MAX_ARCHIVE_ENTRIES} files."),
+            ));
+        }
+        let mut index: HashMap<String, Option<usize>> = HashMap::new();
+        for i in 0..archive.len() {
+            let Some(base) = archive
+                .name_for_index(i)
+                .and_then(|name| name.rsplit(['/', '\\']).next())
+                .filter(|b| plain_name(b))
+            else {
+                continue;
+            };
+            index
+                .entry(base.to_string())
+                .and_modify(|e| *e = None)
+                .or_insert(Some(i));
+        }
+        Ok(Source::Zip { archive, index })
+    }
+
+    /// The bytes of `file`, at most `max_bytes` of them.
+    fn read(&mut self, file: &str, max_bytes: u64) -> Result<Vec<u8>, Failure> {
+        let too_large = || {
+            (
+                format!("照片超过 {} MB。", max_bytes / (1024 * 1024)),
+                format!("The photo is larger than {} MB.", max_bytes / (1024 * 1024)),
+            )
+        };
+        match self {
+            Source::Dir(dir) => {
+                let path = dir.join(file);
+                match std::fs::metadata(&path) {
+                    Ok(m) if m.len() > max_bytes => Err(too_large()),
+                    Ok(_) => std::fs::read(&path).map_err(|e| {
+                        (
+                            format!("无法读取照片：{e}"),
+                            format!("The photo cannot be read: {e}"),
+                        )
+                    }),
+                    Err(_) => Err((
+                        "照片文件夹中没有这个文件。".into(),
+                        "No such file in the photo folder.".into(),
+                    )),
+                }
+            }
+            Source::Zip { archive, index } => {
+                let i = match index.get(file) {
+                    Some(Some(i)) => *i,
+                    Some(None) => {
+                        return Err((
+                            "照片压缩包中有多个同名文件，无法确定是哪一张。".into(),
+                            "The photo archive holds several files of this name.".into(),
+                        ))
+                    }
+                    None => {
+                        return Err((
+                            "照片压缩包中没有这个文件。".into(),
+                            "No such file in the photo archive.".into(),
+                        ))
+                    }
+                };
+                let entry = archive.by_index(i).map_err(|e| {
+                    (
+                        format!("无法读取压缩包中的照片：{e}"),
+                        format!("The photo cannot be read from the archive: {e}"),
+                    )
+                })?;
+                // The declared size may lie: read one byte past the limit to know.
+                if entry.size() > max_bytes {
+                    return Err(too_large());
+                }
+                let mut bytes = Vec::new();
+                entry
+                    .take(max_bytes + 1)
+                    .read_to_end(&mut bytes)
+                    .map_err(|e| {
+                        (
+                            format!("无法读取压缩包中的照片：{e}"),
+                            format!("The photo cannot be read from the archive: {e}"),
+                        )
+                    })?;
+                if bytes.len() as u64 > max_bytes {
+                    return Err(too_large());
+                }
+                Ok(bytes)
+            }
+        }
+    }
+}
+
+/// The photo each record names, read from `photos` (a folder or a zip archive) and checked;
+/// `None` for records naming none.
 pub fn read(
     records: &[RosterRecord],
-    dir: Option<&Path>,
+    photos: Option<&Path>,
     max_bytes: u64,
 ) -> Result<Vec<Option<Vec<u8>>>, Vec<PhotoProblem>> {
-    let mut photos = Vec::with_capacity(records.len());
+    let mut source = match photos.map(Source::open).transpose() {
+        Ok(s) => s,
+        Err((zh, en)) => {
+            return Err(vec![PhotoProblem {
+                student_no: String::new(),
+                file: photos.map(|p| p.display().to_string()).unwrap_or_default(),
+                message_zh: zh,
+                message_en: en,
+            }])
+        }
+    };
+    let mut out = Vec::with_capacity(records.len());
     let mut problems = Vec::new();
     for rec in records {
         let Some(file) = rec.enrollment_photo.as_deref() else {
-            photos.push(None);
+            out.push(None);
             continue;
         };
-        let Some(dir) = dir else {
+        let Some(source) = source.as_mut() else {
             problems.push(PhotoProblem::new(
                 rec,
                 file,
-                "名单写明了学籍照片，请用 --photos 指定照片所在的文件夹。".into(),
-                "The roster names enrollment photos: give their folder with --photos.".into(),
+                "名单写明了学籍照片，请用 --photos 指定照片所在的文件夹或 .zip 压缩包。".into(),
+                "The roster names enrollment photos: give their folder or .zip archive with --photos."
+                    .into(),
             ));
-            photos.push(None);
+            out.push(None);
             continue;
         };
         if !plain_name(file) {
@@ -73,40 +210,23 @@ pub fn read(
                 "An enrollment photo must be a file name in the photo folder, without a path."
                     .into(),
             ));
-            photos.push(None);
+            out.push(None);
             continue;
         }
-        let path = dir.join(file);
-        let bytes = match std::fs::metadata(&path) {
-            Ok(m) if m.len() > max_bytes => Err((
-                format!("照片超过 {} MB。", max_bytes / (1024 * 1024)),
-                format!("The photo is larger than {} MB.", max_bytes / (1024 * 1024)),
-            )),
-            Ok(_) => std::fs::read(&path).map_err(|e| {
-                (
-                    format!("无法读取照片：{e}"),
-                    format!("The photo cannot be read: {e}"),
-                )
-            }),
-            Err(_) => Err((
-                "照片文件夹中没有这个文件。".into(),
-                "No such file in the photo folder.".into(),
-            )),
-        };
-        match bytes.and_then(|b| {
+        match source.read(file, max_bytes).and_then(|b| {
             sniff_image(&b)
                 .map(|_| b)
                 .map_err(|e| (e.message_zh(), e.message_en()))
         }) {
-            Ok(b) => photos.push(Some(b)),
+            Ok(b) => out.push(Some(b)),
             Err((zh, en)) => {
                 problems.push(PhotoProblem::new(rec, file, zh, en));
-                photos.push(None);
+                out.push(None);
             }
         }
     }
     if problems.is_empty() {
-        Ok(photos)
+        Ok(out)
     } else {
         Err(problems)
     }
