@@ -255,6 +255,8 @@ async function press(key) {
 
 // ---- the story ------------------------------------------------------------------------------
 const figures = { showMs: [] };
+// The demo's students as its output lists them: name, state reached, student token.
+const demoStudents = [];
 // The student whose submission is flagged: name and the gate's decision on submit.
 const flagged = { name: null, gate: null };
 
@@ -283,8 +285,9 @@ before(async () => {
   const out = await run(SERVER_BIN, ["demo", "--out", join(serverDir, "invites")], { cwd: ROOT, env: serverEnv() });
   for (const m of demoSection(out, "accounts:", /^\s+(\S+)\s+(reviewer|supervisor|admin)\s+密码 password: (\S+)\s*$/)) accounts[m[1]] = m[3];
   // The reviewer works at the desk; the supervisor checks and overrides on the server.
-  for (const user of ["reviewer", "supervisor"]) assert.ok(accounts[user], `no ${user} account in the demo output:\n${out}`);
+  for (const user of ["reviewer", "supervisor", "supervisor2"]) assert.ok(accounts[user], `no ${user} account in the demo output:\n${out}`);
   const students = demoSection(out, "students:", /^\s+(\S+)\s+([a-z_]+)(?:\s+token: ([\w-]+))?\s*$/).map((m) => ({ name: m[1], state: m[2], token: m[3] }));
+  demoStudents.push(...students);
   const ready = students.filter((s) => s.state === "ready");
   const pending = students.filter((s) => s.state === "pending_review").length;
   for (const s of ready) assert.ok(s.token, `the demo printed no token for ${s.name}, at \`ready\`:\n${out}`);
@@ -546,11 +549,19 @@ test("workstation story", { timeout: 480_000 }, async (t) => {
     const elsewhere = await freePort();
     await startServer(elsewhere);
     const token = await login("supervisor", elsewhere);
-    await api(`/api/supervisor/items/${encodeURIComponent(id)}/override`, {
+    const asked = await api(`/api/supervisor/items/${encodeURIComponent(id)}/override`, {
       token,
       method: "POST",
       port: elsewhere,
       body: { decision_id: `e2e-override-${Date.now()}`, verdict: "reject", reasons: ["tinted_glasses_or_glare"], override_comment: "有色眼镜" },
+    });
+    // The demo school asks for a second supervisor: the override takes effect when confirmed.
+    assert.equal(asked.outcome, "awaiting_confirmation", JSON.stringify(asked));
+    await api(`/api/supervisor/overrides/${asked.request.request_id}/confirm`, {
+      token: await login("supervisor2", elsewhere),
+      method: "POST",
+      port: elsewhere,
+      body: {},
     });
     await stopServer();
     await startServer();
@@ -744,5 +755,83 @@ test("workstation story", { timeout: 480_000 }, async (t) => {
     await shot("26-timeline");
     await (await $t("timeline-back")).click();
     await (await $t("audit")).waitForExist();
+  });
+
+  await t.test("a supervisor re-reviews blind, overrides, confirms another's override and opens a queue row's history", async () => {
+    const sup = await login("supervisor");
+    await (await $t("tab-quality")).click();
+    // The demo samples every decision; the oldest is the demo's rejection, shown blind.
+    await until("the samples", async () => (await browser.$$('[data-testid="rereview-row"]')).length >= 2);
+    await until("the photo", () =>
+      browser.execute(() => {
+        const i = document.querySelector('[data-testid="rereview-photo"]');
+        return !!i && i.complete && i.naturalWidth > 0;
+      }),
+    );
+    assert.equal(await (await $t("rereview-agrees")).isExisting(), false, "blind: no first decision before mine");
+    assert.match(await textOf("quality"), /盲审/);
+    const student = await textOf("rereview-name");
+    await shot("27-rereview-blind");
+    // Approving what the reviewer rejected: the answer shows both, and they disagree.
+    await (await $t("rereview-verdict-approve")).click();
+    await (await $t("rereview-submit")).click();
+    await until("the answer", async () => (await $t("rereview-agrees")).isExisting());
+    assert.match(await textOf("rereview-agrees"), /不一致/);
+    await shot("28-rereview-disagrees");
+    // The disagreement becomes an override, which waits for another supervisor here.
+    await (await $t("rereview-override")).click();
+    await (await $t("override-why")).setValue("抽检复核：背景可接受 / re-review: the background is acceptable");
+    await (await $t("override-submit")).click();
+    await until("the override answer", async () => (await $t("override-result")).isExisting());
+    assert.match(await textOf("override-result"), /等待另一位主管确认/);
+
+    // Requests: the demo's second supervisor's waits for this one; this one's own waits for them.
+    await (await $t("quality-tab-requests")).click();
+    await until("the requests", async () => (await browser.$$('[data-testid="override-request"]')).length === 2);
+    assert.equal((await browser.$$('[data-testid="request-mine"]')).length, 1);
+    await shot("29-override-requests");
+    // Answered so far: the override the conflicts story had confirmed by the second supervisor.
+    const answeredBefore = (await browser.$$('[data-testid="answered-request"]')).length;
+    await (await $t("request-confirm")).click();
+    await until("the confirmed request answered", async () => (await browser.$$('[data-testid="answered-request"]')).length === answeredBefore + 1);
+    assert.equal((await browser.$$('[data-testid="override-request"]')).length, 1);
+    const confirmed = await api("/api/supervisor/overrides?status=confirmed", { token: sup });
+    assert.equal(confirmed.filter((r) => r.answered_by_name === "supervisor").length, 1, JSON.stringify(confirmed));
+    const pending = await api("/api/supervisor/overrides", { token: sup });
+    assert.equal(pending.length, 1);
+    assert.equal(pending[0].student.name, student);
+
+    // Agreement per reviewer: this run's disagreement is counted.
+    await (await $t("quality-tab-agreement")).click();
+    await until("the agreement", async () => (await browser.$$('[data-testid="agreement-row"]')).length >= 1);
+    assert.match(await textOf("quality"), /reviewer/);
+    await shot("30-agreement");
+
+    // A queue row opens the student's history; the back button returns to the queue. The
+    // student whose approval was just overturned retakes (free: the school owes it) and
+    // submits again, so the queue has a row.
+    const overturned = demoStudents.find((d) => d.state === "approved");
+    assert.ok(overturned?.token, "the demo's approved student and their token");
+    const again = await api("/api/student/retake", { token: overturned.token, method: "POST", body: {} });
+    assert.equal(again.state, "ready", "a retake without a new payment");
+    await submitForReview([overturned.token], join(ROOT, "tests/data/photos/phone_1080p.jpg"));
+    await (await $t("sync-now")).click();
+    await (await $t("tab-queue")).click();
+    await until("a queue row", async () => (await browser.$$('[data-testid="queue-row-timeline"]')).length >= 1, 60_000);
+    await (await $t("queue-row-timeline")).click();
+    await until("the timeline", async () => (await textOf("timeline-name")).length > 0);
+    // An override from the timeline needs a verdict and a reason.
+    await (await $t("timeline-override")).click();
+    await (await $t("override-verdict-reject")).click();
+    await (await $t("override-verdict-reason-background")).click();
+    await shot("31-timeline-override");
+    await (await $t("override-submit")).click();
+    await until("the refusal", async () => (await $t("override-error")).isExisting());
+    assert.match(await textOf("override-error"), /理由/);
+    await (await $t("override-why")).setValue("背景有明显阴影 / a clear shadow on the wall");
+    await (await $t("override-submit")).click();
+    await until("the request", async () => (await $t("timeline-override-result")).isExisting());
+    await (await $t("timeline-back")).click();
+    await (await $t("queue-filters")).waitForExist();
   });
 });

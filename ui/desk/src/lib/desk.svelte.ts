@@ -13,7 +13,7 @@ import type { SessionView } from "./bindings/SessionView";
 import type { SignInRequest } from "./bindings/SignInRequest";
 import type { SyncStatusView } from "./bindings/SyncStatusView";
 
-export type Screen = "review" | "queue" | "conflicts" | "audit" | "stats" | "timeline";
+export type Screen = "review" | "queue" | "conflicts" | "audit" | "stats" | "quality" | "timeline";
 
 /** How many claimed items ahead of the current one are kept loaded in memory. */
 const PREFETCH_AHEAD = 3;
@@ -73,6 +73,8 @@ export class Desk {
   helpOpen = $state(false);
   /** The case whose timeline is open (supervisor mode). */
   timelineCase = $state<string | null>(null);
+  /** The screen the timeline was opened from, where its back button returns. */
+  timelineFrom = $state<Screen>("audit");
   /** The ID card pane shows the back (国徽面); every item opens on the front. */
   cardBack = $state(false);
 
@@ -375,6 +377,7 @@ export class Desk {
   /** Opens a student's whole history (supervisor mode). */
   openTimeline(caseId: string): void {
     this.timelineCase = caseId;
+    if (this.screen !== "timeline") this.timelineFrom = this.screen;
     this.screen = "timeline";
   }
 

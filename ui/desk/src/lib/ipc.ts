@@ -2,6 +2,7 @@
 // with an ErrorView ({code, message_zh, message_en}).
 import { convertFileSrc, invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+import type { AgreementView } from "./bindings/AgreementView";
 import type { AuditActionView } from "./bindings/AuditActionView";
 import type { AuditFilterView } from "./bindings/AuditFilterView";
 import type { AuditPageView } from "./bindings/AuditPageView";
@@ -16,9 +17,14 @@ import type { ExportDoneView } from "./bindings/ExportDoneView";
 import type { ExportProgressView } from "./bindings/ExportProgressView";
 import type { HintsView } from "./bindings/HintsView";
 import type { ItemView } from "./bindings/ItemView";
+import type { OverrideRequestRowView } from "./bindings/OverrideRequestRowView";
+import type { OverrideResultView } from "./bindings/OverrideResultView";
 import type { QueueFilter } from "./bindings/QueueFilter";
 import type { QueuePage } from "./bindings/QueuePage";
 import type { ReasonView } from "./bindings/ReasonView";
+import type { RereviewFilterView } from "./bindings/RereviewFilterView";
+import type { RereviewPageView } from "./bindings/RereviewPageView";
+import type { RereviewView } from "./bindings/RereviewView";
 import type { SessionView } from "./bindings/SessionView";
 import type { SignInRequest } from "./bindings/SignInRequest";
 import type { StatsView } from "./bindings/StatsView";
@@ -56,6 +62,18 @@ export const api = {
   timeline: (caseId: string) => invoke<TimelineView>("audit_timeline", { caseId }),
   /** A timeline picture as a `data:` URL (not cached on this computer). */
   timelinePhoto: (path: string) => invoke<string>("audit_photo", { path }),
+  // Supervisor mode: quality (re-review samples, overrides).
+  rereviews: (filter: RereviewFilterView) => invoke<RereviewPageView>("rereview_page", { filter }),
+  /** The supervisor's blind verdict; the answer shows the first decision beside it. */
+  rereviewDecide: (id: string, decision: DecisionInput) => invoke<RereviewView>("rereview_decide", { id, decision }),
+  rereviewAgreement: () => invoke<AgreementView[]>("rereview_agreement"),
+  /** `decisionId` is made once per override form: a retry is the same override. */
+  overrideCase: (caseId: string, decisionId: string, decision: DecisionInput, reason: string) =>
+    invoke<OverrideResultView>("override_case", { caseId, decisionId, decision, reason }),
+  overrideRequests: (answered: boolean) => invoke<OverrideRequestRowView[]>("override_requests", { answered }),
+  overrideConfirm: (requestId: string) => invoke<OverrideRequestRowView>("override_confirm", { requestId }),
+  overrideDecline: (requestId: string, comment: string) =>
+    invoke<OverrideRequestRowView>("override_decline", { requestId, comment }),
 };
 
 /** Event the core emits while an audit export runs (payload: ExportProgressView). */
