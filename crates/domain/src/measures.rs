@@ -78,10 +78,15 @@ pub enum MeasureId {
     /// Share (0..1) of skin beside the face at ear height, on the better side; hair over both
     /// ears brings it near 0. Higher is better.
     EarsVisible,
+    /// Evidence that the shoulders are not level or the photo stops above the chest: the
+    /// larger of the shoulder line's tilt against the eye line and the missing reach below the
+    /// chin, each divided by the level at which it warns, so 1 is the warn level. Lower is
+    /// better.
+    Shoulders,
 }
 
 impl MeasureId {
-    pub const ALL: [MeasureId; 24] = [
+    pub const ALL: [MeasureId; 25] = [
         MeasureId::SingleFace,
         MeasureId::Yaw,
         MeasureId::Pitch,
@@ -106,6 +111,7 @@ impl MeasureId {
         MeasureId::Jewellery,
         MeasureId::HairOverEyes,
         MeasureId::EarsVisible,
+        MeasureId::Shoulders,
     ];
 
     pub fn code(self) -> &'static str {
@@ -134,6 +140,7 @@ impl MeasureId {
             MeasureId::Jewellery => "jewellery",
             MeasureId::HairOverEyes => "hair_over_eyes",
             MeasureId::EarsVisible => "ears_visible",
+            MeasureId::Shoulders => "shoulders",
         }
     }
 
@@ -163,6 +170,7 @@ impl MeasureId {
             MeasureId::Jewellery => "耳饰或项链",
             MeasureId::HairOverEyes => "头发遮挡眉眼",
             MeasureId::EarsVisible => "露出耳朵",
+            MeasureId::Shoulders => "双肩水平、拍到胸部",
         }
     }
 
@@ -192,6 +200,7 @@ impl MeasureId {
             MeasureId::Jewellery => "Earrings or necklace",
             MeasureId::HairOverEyes => "Hair over brows or eyes",
             MeasureId::EarsVisible => "Ears visible",
+            MeasureId::Shoulders => "Shoulders level, chest in the photo",
         }
     }
 }
@@ -490,6 +499,12 @@ impl Default for Thresholds {
 ///   the band above the brows is skin; ears when neither side shows 8 % skin at ear height;
 ///   jewellery when a compact spot at the earlobe is 40 L* brighter
 ///   than its surroundings.
+/// - shoulders: a measured heuristic on the person mask as well, warn-only, at evidence 1: a
+///   shoulder line tilted 10° against the eye line (ISO/IEC 19794-5 asks for shoulders square
+///   to the camera without a number; the real portraits with both shoulders in the photo
+///   measured under 5° when upright, 21–36° with an arm raised or the body turned), or a photo
+///   reaching less than 0.28 face heights below the chin (the tightest real photos that still
+///   standardize within the spec reach 0.30). Details in `gradphoto_vision::shoulders`.
 fn default_limits(id: MeasureId) -> Limits {
     match id {
         MeasureId::SingleFace => Limits::band(1.0, 1.0, 1.0, 1.0),
@@ -532,6 +547,10 @@ fn default_limits(id: MeasureId) -> Limits {
         },
         MeasureId::EarsVisible => Limits {
             pass_min: Some(0.08),
+            ..Limits::default()
+        },
+        MeasureId::Shoulders => Limits {
+            pass_max: Some(1.0),
             ..Limits::default()
         },
     }

@@ -32,6 +32,7 @@ pub mod pose;
 pub mod raster;
 pub mod report;
 pub mod segment;
+pub mod shoulders;
 pub mod standardize;
 
 use gradphoto_domain::measures::{CheckReport, MeasureId, ModelVersion};

@@ -187,6 +187,7 @@ pub fn measure_all(
             NO_FACE_EN,
         ));
         out.extend(accessory_measures(ins, t));
+        out.push(crate::shoulders::shoulders(ins, t));
         return out;
     };
     let img = &ins.decoded.rgb;
@@ -210,6 +211,7 @@ pub fn measure_all(
     out.push(selfie_suspicion(&ins.decoded.exif, Some(relative_face), t));
     out.push(natural_colour(&samples, t));
     out.extend(accessory_measures(ins, t));
+    out.push(crate::shoulders::shoulders(ins, t));
     out
 }
 

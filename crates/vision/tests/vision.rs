@@ -183,6 +183,49 @@ fn accessories_warn_on_real_photos_that_show_them_and_pass_on_photos_without() {
     }
 }
 
+/// Shoulders: a raised shoulder (both hands lifting a camera) and a photo cut just under the
+/// chin warn, each with its own advice; level shoulders down to the chest pass.
+#[test]
+fn shoulders_warn_when_uneven_or_cut_at_the_chin_and_pass_when_level() {
+    let raised = check(&photo("real/r_camera_raised.jpg"));
+    assert_eq!(
+        verdict(&raised, MeasureId::Shoulders),
+        Verdict::Warn,
+        "raw={}",
+        raw(&raised, MeasureId::Shoulders)
+    );
+    assert!(raised
+        .get(MeasureId::Shoulders)
+        .is_some_and(|m| m.message_en.contains("shoulders seem uneven")));
+
+    // The same level-shouldered photo passes whole and warns cut 10 % of a face below the chin.
+    let level = rgb("real/r_brimmed_hat.jpg");
+    let r = check(&png(&level));
+    assert_pass(&r, MeasureId::Shoulders);
+    let ins = vision().inspect(&png(&level)).unwrap();
+    let line = gradphoto_vision::shoulders::shoulder_line(&ins).unwrap();
+    let tilt = line.tilt_deg.expect("both shoulders in the photo");
+    assert!(tilt.abs() < gradphoto_vision::shoulders::TILT_WARN_DEG / 2.0, "{tilt}");
+    let mesh = ins.mesh.as_ref().unwrap();
+    let k = 1.0 / ins.working_scale();
+    let chin_y = mesh.xy(gradphoto_vision::landmarks::idx::CHIN).1 * k;
+    let face_h = (chin_y - mesh.xy(gradphoto_vision::landmarks::idx::FOREHEAD).1 * k).abs();
+    let cut = image::imageops::crop_imm(
+        &level,
+        0,
+        0,
+        level.width(),
+        (chin_y + 0.1 * face_h) as u32,
+    )
+    .to_image();
+    let r = check(&png(&cut));
+    assert_eq!(verdict(&r, MeasureId::Shoulders), Verdict::Warn);
+    assert!(r
+        .get(MeasureId::Shoulders)
+        .is_some_and(|m| m.message_en.contains("upper chest")));
+    assert_pass(clean(), MeasureId::Shoulders);
+}
+
 #[test]
 fn clear_glasses_pass_tinted_glasses() {
     // The rules allow ordinary glasses: the lids and the skin under the eyes show through.

@@ -240,6 +240,7 @@ export const zh = {
   m_jewellery: "未戴耳饰",
   m_hair_over_eyes: "头发未遮挡眉眼",
   m_ears_visible: "露出耳朵",
+  m_shoulders: "双肩水平、拍到胸部",
 
   // Standardized
   std_title: "照片标准化",
@@ -520,6 +521,7 @@ export const en: Messages = {
   m_jewellery: "No earrings",
   m_hair_over_eyes: "Hair clear of brows and eyes",
   m_ears_visible: "Ears visible",
+  m_shoulders: "Shoulders level, chest in the photo",
 
   std_title: "Standardized photo",
   std_lead:

@@ -4,4 +4,4 @@
  * One compliance measure. The doc comment of each variant defines the unit of `raw` and which
  * direction is better; [`Thresholds::default`] follows it.
  */
-export type MeasureId = "single_face" | "yaw" | "pitch" | "roll" | "eyes_open" | "mouth_closed" | "inter_eye_distance" | "face_size" | "crop_feasible" | "sharpness" | "exposure" | "dynamic_range" | "illumination_uniformity" | "background_uniformity" | "clothing_colour" | "selfie_suspicion" | "natural_colour" | "face_similarity" | "id_card_ocr" | "tinted_glasses" | "headwear" | "jewellery" | "hair_over_eyes" | "ears_visible";
+export type MeasureId = "single_face" | "yaw" | "pitch" | "roll" | "eyes_open" | "mouth_closed" | "inter_eye_distance" | "face_size" | "crop_feasible" | "sharpness" | "exposure" | "dynamic_range" | "illumination_uniformity" | "background_uniformity" | "clothing_colour" | "selfie_suspicion" | "natural_colour" | "face_similarity" | "id_card_ocr" | "tinted_glasses" | "headwear" | "jewellery" | "hair_over_eyes" | "ears_visible" | "shoulders";
