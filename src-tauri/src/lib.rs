@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use gradphoto_desk_core::view::{
     AuditActionView, AuditFilterView, AuditPageView, ChainView, ClaimResult, ConflictView,
-    DecideRequest, DecideResult, DecisionInput, ErrorView, ExportDoneView, HintsView, ItemView,
-    QueueFilter, QueuePage, ReasonView, SessionView, SignInRequest, StartupView, StatsView,
-    SyncStatusView, TimelineView,
+    DecideRequest, DecideResult, DecisionInput, ErrorView, ExportDoneView, GridApproveRequest,
+    GridApproveResult, GridView, HintsView, ItemView, QueueFilter, QueuePage, ReasonView,
+    SessionView, SignInRequest, StartupView, StatsView, SyncStatusView, TimelineView,
 };
 use gradphoto_desk_core::{DeskError, Workstation};
 use tauri::http::{header, Response, StatusCode};
@@ -93,6 +93,21 @@ fn check_decision(decision: DecisionInput) -> Cmd<()> {
 #[tauri::command]
 async fn decide(ws: Ws<'_>, req: DecideRequest) -> Cmd<DecideResult> {
     ws.decide(req).await.map_err(err)
+}
+
+#[tauri::command]
+async fn grid(ws: Ws<'_>) -> Cmd<GridView> {
+    ws.grid().await.map_err(err)
+}
+
+#[tauri::command]
+async fn grid_fill(ws: Ws<'_>) -> Cmd<GridView> {
+    ws.grid_fill().await.map_err(err)
+}
+
+#[tauri::command]
+async fn grid_approve(ws: Ws<'_>, req: GridApproveRequest) -> Cmd<GridApproveResult> {
+    ws.grid_approve(req).await.map_err(err)
 }
 
 #[tauri::command]
@@ -282,6 +297,9 @@ pub fn run() {
             reveal_id_number,
             check_decision,
             decide,
+            grid,
+            grid_fill,
+            grid_approve,
             sync_status,
             sync_now,
             conflicts,
