@@ -441,3 +441,20 @@ async fn advance(
     journey::review::decide(state, who, &verdict).await?;
     Ok((target, token))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    /// `--ready` accepts up to 200: each added student has a name of their own, none of them
+    /// one of the twelve, so the demo's output (one line per name) stays unambiguous.
+    #[test]
+    fn added_students_have_distinct_names_unlike_the_twelve() {
+        let names: HashSet<String> = (0..200).map(extra_name).collect();
+        assert_eq!(names.len(), 200);
+        assert!(NAMES.iter().all(|n| !names.contains(*n)));
+        assert!(names.iter().all(|n| n.chars().count() == 2));
+    }
+}
