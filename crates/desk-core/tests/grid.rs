@@ -1,6 +1,6 @@
 //! Grid review against a real server: only clean held items are shown, a batch approval is one
-//! decision per item with its own id and audit event, and a lost lease makes that one item a
-//! conflict while the others go through.
+//! decision per item with its own id and audit event, a lost lease makes that one item a
+//! conflict while the others go through, and approvals made offline wait in the outbox.
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
@@ -242,4 +242,76 @@ async fn grid_approves_clean_items_one_decision_each_and_a_lost_lease_is_a_confl
     let me = staff_client(&server, "reviewer", &server.password("reviewer")).await;
     me.decide(&a, &decision_a, Verdict::Approve).await.unwrap();
     assert_eq!(supervisor.review_item(&a).await.unwrap().decisions.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grid_approvals_made_offline_are_queued_and_delivered_when_the_server_returns() {
+    let mut server = Server::start(900).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ws = Arc::new(Workstation::with_keyring(
+        dir.path(),
+        Keyring::new("org.gradphoto.desk.test"),
+    ));
+    let session = ws
+        .sign_in(SignInRequest {
+            server_url: server.url.clone(),
+            user_name: "reviewer".into(),
+            password: server.password("reviewer"),
+            session_only: true,
+        })
+        .await
+        .unwrap();
+    assert_eq!(ws.grid_fill().await.unwrap().held, 3);
+    let account = Account {
+        server_url: session.server_url.clone(),
+        user_name: session.user_name.clone(),
+        user_id: String::new(),
+        role: session.role.clone(),
+        session_only: true,
+    };
+    let cache = Cache::open(&account.cache_file(dir.path())).await.unwrap();
+    // Marked as the hinter marks items whose measures all pass.
+    sqlx::query("UPDATE items SET hint_verdict = 'pass', hints = '{}' WHERE status = 'claimed'")
+        .execute(cache.pool())
+        .await
+        .unwrap();
+    let ids: Vec<String> = ws
+        .grid()
+        .await
+        .unwrap()
+        .tiles
+        .into_iter()
+        .map(|t| t.item_id)
+        .collect();
+    assert_eq!(ids.len(), 3);
+
+    server.stop().await;
+    let result = ws
+        .grid_approve(GridApproveRequest {
+            item_ids: ids.clone(),
+        })
+        .await
+        .unwrap();
+    assert_eq!((result.approved, result.queued), (0, 3), "{result:?}");
+    assert!(result
+        .results
+        .iter()
+        .all(|r| r.outcome == GridOutcome::Queued && r.decision_id.is_some()));
+    assert_eq!(ws.status().outbox, 3);
+    assert!(ws.grid().await.unwrap().tiles.is_empty());
+
+    server.restart().await;
+    let st = ws.sync_pass().await.unwrap();
+    assert_eq!((st.outbox, st.conflicts), (0, 0));
+    let supervisor = staff_client(&server, "supervisor", &server.password("supervisor")).await;
+    for r in &result.results {
+        let item = supervisor.review_item(&r.item_id).await.unwrap();
+        assert_eq!(item.state, CaseState::Approved);
+        let sent: Vec<&str> = item
+            .decisions
+            .iter()
+            .map(|d| d.decision_id.as_str())
+            .collect();
+        assert_eq!(sent, [r.decision_id.as_deref().unwrap()]);
+    }
 }
