@@ -665,6 +665,16 @@ test("workstation story", { timeout: 900_000 }, async (t) => {
     assert.deepEqual(await selected(), ids.map(() => true), "every photo is selected at first");
     assert.match(await textOf("grid-approve"), new RegExp(`批准 ${SPEED_ITEMS} 张`));
     await shot("15-grid");
+    // A smaller window lays the grid out 6 × 4, every photo still whole.
+    await browser.setWindowSize(1024, 700);
+    await until("the narrow layout", () =>
+      browser.execute(() => getComputedStyle(document.querySelector('[data-testid="grid-tile"]').parentElement).gridTemplateColumns.split(" ").length === 6),
+    );
+    await shot("15b-grid-small-window");
+    await browser.setWindowSize(1440, 900);
+    await until("the wide layout", () =>
+      browser.execute(() => getComputedStyle(document.querySelector('[data-testid="grid-tile"]').parentElement).gridTemplateColumns.split(" ").length === 8),
+    );
 
     // Timed as the single-item run is, without the screenshot between: the reviewer's keys and
     // clicks, then the approval until every photo's outcome is shown.
