@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use gradphoto_desk_core::view::{
     AgreementView, AuditActionView, AuditFilterView, AuditPageView, ChainView, ClaimResult,
-    ConflictView, DecideRequest, DecideResult, DecisionInput, ErrorView, ExportDoneView, HintsView,
-    ItemView, OverrideRequestRowView, OverrideResultView, QueueFilter, QueuePage, ReasonView,
-    RereviewFilterView, RereviewPageView, RereviewView, SessionView, SignInRequest, StartupView,
-    StatsView, SyncStatusView, TimelineView,
+    ConflictView, DecideRequest, DecideResult, DecisionInput, ErrorView, ExportDoneView,
+    GridApproveRequest, GridApproveResult, GridView, HintsView, ItemView, OverrideRequestRowView,
+    OverrideResultView, QueueFilter, QueuePage, ReasonView, RereviewFilterView, RereviewPageView,
+    RereviewView, SessionView, SignInRequest, StartupView, StatsView, SyncStatusView, TimelineView,
 };
 use gradphoto_desk_core::{DeskError, Workstation};
 use tauri::http::{header, Response, StatusCode};
@@ -94,6 +94,21 @@ fn check_decision(decision: DecisionInput) -> Cmd<()> {
 #[tauri::command]
 async fn decide(ws: Ws<'_>, req: DecideRequest) -> Cmd<DecideResult> {
     ws.decide(req).await.map_err(err)
+}
+
+#[tauri::command]
+async fn grid(ws: Ws<'_>) -> Cmd<GridView> {
+    ws.grid().await.map_err(err)
+}
+
+#[tauri::command]
+async fn grid_fill(ws: Ws<'_>) -> Cmd<GridView> {
+    ws.grid_fill().await.map_err(err)
+}
+
+#[tauri::command]
+async fn grid_approve(ws: Ws<'_>, req: GridApproveRequest) -> Cmd<GridApproveResult> {
+    ws.grid_approve(req).await.map_err(err)
 }
 
 #[tauri::command]
@@ -332,6 +347,9 @@ pub fn run() {
             reveal_id_number,
             check_decision,
             decide,
+            grid,
+            grid_fill,
+            grid_approve,
             sync_status,
             sync_now,
             conflicts,

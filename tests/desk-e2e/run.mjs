@@ -259,6 +259,11 @@ const figures = { showMs: [] };
 const demoStudents = [];
 // The student whose submission is flagged: name and the gate's decision on submit.
 const flagged = { name: null, gate: null };
+// Students the demo left at `ready` beyond the one submitted flagged: they submit during grid
+// review's subtest, half reviewed one by one and half in the grid.
+let extraReady = [];
+/** How many photos each mode of the review-speed comparison decides. */
+const SPEED_ITEMS = 10;
 
 /**
  * The indented lines under the heading of `gradphoto demo`'s output that ends with `title`, each
@@ -282,7 +287,7 @@ function demoSection(out, title, line) {
 
 before(async () => {
   serverPort = await freePort();
-  const out = await run(SERVER_BIN, ["demo", "--out", join(serverDir, "invites")], { cwd: ROOT, env: serverEnv() });
+  const out = await run(SERVER_BIN, ["demo", "--out", join(serverDir, "invites"), "--ready", String(2 * SPEED_ITEMS)], { cwd: ROOT, env: serverEnv() });
   for (const m of demoSection(out, "accounts:", /^\s+(\S+)\s+(reviewer|supervisor|admin)\s+密码 password: (\S+)\s*$/)) accounts[m[1]] = m[3];
   // The reviewer works at the desk; the supervisor checks and overrides on the server.
   for (const user of ["reviewer", "supervisor", "supervisor2"]) assert.ok(accounts[user], `no ${user} account in the demo output:\n${out}`);
@@ -303,6 +308,8 @@ before(async () => {
   const blurred = join(serverDir, "sunglasses-blurred.jpg");
   await run("convert", [join(ROOT, "tests/data/photos/real/r_sunglasses.jpg"), "-gaussian-blur", "0x3", blurred]);
   flagged.name = spare.name;
+  extraReady = ready.slice(toSubmit + 1);
+  assert.ok(extraReady.length >= 2 * SPEED_ITEMS, `the demo left too few students at \`ready\`:\n${out}`);
   flagged.gate = await submitFlagged(spare.token, readFileSync(blurred));
   assert.ok(flagged.gate.measures.includes("sharpness"), JSON.stringify(flagged.gate));
   assert.equal(flagged.gate.face_mismatch, true, JSON.stringify(flagged.gate));
@@ -319,7 +326,40 @@ after(async () => {
   writeFileSync(join(SHOTS, "figures.json"), JSON.stringify(figures, null, 2));
 });
 
-test("workstation story", { timeout: 480_000 }, async (t) => {
+// ---- the workstation's cache, read (and for grid review, written) as its file ---------------
+function cacheFile() {
+  const dir = join(appData, "cache");
+  const file = readdirSync(dir).find((f) => f.endsWith(".sqlite"));
+  assert.ok(file, "the account's cache file exists");
+  return join(dir, file);
+}
+
+async function cacheSql(sql) {
+  return (await run("sqlite3", ["-cmd", ".timeout 10000", cacheFile(), sql])).trim();
+}
+
+/** Waits until the workstation holds at least `n` undecided items, each with its hints computed. */
+async function heldWithHints(n) {
+  return until(
+    `hints of ${n} held items`,
+    async () => {
+      const [held, missing] = (await cacheSql("SELECT COUNT(*), COALESCE(SUM(hints IS NULL), 0) FROM items WHERE status = 'claimed'")).split("|").map(Number);
+      return held >= n && missing === 0 ? held : null;
+    },
+    300_000,
+    1000,
+  );
+}
+
+/** The server's record of each case, read by the supervisor. */
+async function serverItems(ids) {
+  const token = await login("supervisor");
+  return Promise.all(ids.map((id) => api(`/api/review/items/${encodeURIComponent(id)}`, { token })));
+}
+
+const perMinute = (n, ms) => Math.round((n / (ms / 60_000)) * 10) / 10;
+
+test("workstation story", { timeout: 900_000 }, async (t) => {
   let firstName;
 
   // The reviewer's credential for this run's server (the keyring may hold others).
@@ -580,6 +620,145 @@ test("workstation story", { timeout: 480_000 }, async (t) => {
     });
     assert.match(row, /已被主管改判/, row);
     await shot("09-conflicts");
+  });
+
+  await t.test("single-item review speed (decisions per minute, for grid review's comparison)", async () => {
+    const students = extraReady.slice(0, SPEED_ITEMS);
+    await submitForReview(students.map((s) => s.token), join(ROOT, "tests/data/photos/phone_1080p.jpg"));
+    const names = new Set(students.map((s) => s.name));
+    await press("v");
+    await press("n");
+    await until("the new submissions claimed", async () => Number(await cacheSql("SELECT COUNT(*) FROM items WHERE status = 'claimed'")) >= SPEED_ITEMS, 60_000);
+    await press("j");
+    await until("one of them shown", async () => names.has(await textOf("student-name")), 30_000);
+    // Both modes start once the photos and their hints are on this machine: the grid shows
+    // nothing before, and a reviewer reads the hints before deciding one by one.
+    await heldWithHints(SPEED_ITEMS);
+    const ids = (await cacheSql(`SELECT item_id FROM items WHERE student_name IN (${[...names].map((n) => `'${n}'`).join(",")})`)).split("\n");
+    assert.equal(ids.length, SPEED_ITEMS);
+    const t0 = Date.now();
+    for (let i = 0; i < SPEED_ITEMS; i++) {
+      const name = await textOf("student-name");
+      assert.ok(names.has(name), `item ${i + 1} is one of the new submissions (${name})`);
+      await press("a");
+      if (i < SPEED_ITEMS - 1) await until("the next item", async () => (await textOf("student-name")) !== name, 30_000, 50);
+    }
+    await until("every approval on the server", async () => (await serverItems(ids)).every((it) => it.state === "approved"), 60_000, 100);
+    const ms = Date.now() - t0;
+    // One key per decision.
+    figures.single = { decisions: SPEED_ITEMS, actions: SPEED_ITEMS, ms, perMinute: perMinute(SPEED_ITEMS, ms) };
+  });
+
+  await t.test("grid review: leaves out one photo by keyboard and one by mouse, approves the rest, one decision each", async () => {
+    const students = extraReady.slice(SPEED_ITEMS, 2 * SPEED_ITEMS);
+    await submitForReview(students.map((s) => s.token), join(ROOT, "tests/data/photos/phone_1080p.jpg"));
+    await press("g");
+    await (await $t("grid")).waitForExist();
+    await until("the new submissions claimed", async () => Number(await cacheSql("SELECT COUNT(*) FROM items WHERE status = 'claimed'")) >= SPEED_ITEMS, 60_000);
+    await heldWithHints(SPEED_ITEMS);
+    // Held photos whose hints warn or fail never appear in the grid.
+    const verdicts = await cacheSql("SELECT DISTINCT hint_verdict FROM items WHERE status = 'claimed'");
+    if (!verdicts.split("\n").includes("pass")) {
+      assert.equal((await browser.$$('[data-testid="grid-tile"]')).length, 0, `no clean photo, no tile (hints: ${verdicts})`);
+      await shot("15a-grid-empty");
+    }
+    // The demo's sample portrait draws warnings of the local hints (its open mouth and blur,
+    // and the sample ID card's name is not the roster's): the hinter's verdict is set to pass
+    // for these photos, as it is for a clean one, so that the grid has them to show.
+    await cacheSql("UPDATE items SET hint_verdict = 'pass' WHERE status = 'claimed' AND hints IS NOT NULL");
+    const tiles = () => browser.$$('[data-testid="grid-tile"]');
+    await until("the clean photos in the grid", async () => (await tiles()).length === SPEED_ITEMS, 30_000);
+    const ids = await browser.execute(() => [...document.querySelectorAll('[data-testid="grid-tile"]')].map((e) => e.getAttribute("data-item")));
+    await until("every photo loaded", () =>
+      browser.execute(() => [...document.querySelectorAll('[data-testid="grid-tile"] img')].every((i) => i.complete && i.naturalWidth > 0)),
+    );
+    const selected = () => browser.execute(() => [...document.querySelectorAll('[data-testid="grid-tile"]')].map((e) => e.getAttribute("aria-selected") === "true"));
+    assert.deepEqual(await selected(), ids.map(() => true), "every photo is selected at first");
+    assert.match(await textOf("grid-approve"), new RegExp(`批准 ${SPEED_ITEMS} 张`));
+    await shot("15-grid");
+    // A smaller window lays the grid out 6 × 4, every photo still whole.
+    await browser.setWindowSize(1024, 700);
+    await until("the narrow layout", () =>
+      browser.execute(() => getComputedStyle(document.querySelector('[data-testid="grid-tile"]').parentElement).gridTemplateColumns.split(" ").length === 6),
+    );
+    await shot("15b-grid-small-window");
+    await browser.setWindowSize(1440, 900);
+    await until("the wide layout", () =>
+      browser.execute(() => getComputedStyle(document.querySelector('[data-testid="grid-tile"]').parentElement).gridTemplateColumns.split(" ").length === 8),
+    );
+
+    // Timed as the single-item run is, without the screenshot between: the reviewer's keys and
+    // clicks, then the approval until every photo's outcome is shown.
+    const t0 = Date.now();
+    // The keyboard leaves out the second photo; the mouse, the fifth.
+    await press("ArrowRight");
+    await press("Space");
+    await (await tiles())[4].click();
+    await until("two photos left out", async () => holds(await selected(), (v) => v.filter((x) => !x).length === 2), 30_000, 20);
+    const choosingMs = Date.now() - t0;
+    assert.deepEqual(await selected(), ids.map((_, i) => i !== 1 && i !== 4));
+    const approved = ids.filter((_, i) => i !== 1 && i !== 4);
+    const leftOut = [ids[1], ids[4]];
+    assert.match(await textOf("grid-approve"), new RegExp(`批准 ${approved.length} 张`));
+    await shot("16-grid-left-out");
+    const t1 = Date.now();
+    await press("Enter");
+    const result = await until("the per-photo results", async () => {
+      const el = await $t("grid-result");
+      return (await el.isExisting()) ? (await el.getText()).trim() : null;
+    }, 60_000, 20);
+    const ms = choosingMs + (Date.now() - t1);
+    // →, Space, a click and Enter.
+    figures.grid = { decisions: approved.length, actions: 4, ms, perMinute: perMinute(approved.length, ms) };
+    assert.match(result, new RegExp(`已通过 ${approved.length}`), result);
+    const outcomes = await browser.execute(() => [...document.querySelectorAll('[data-testid="grid-result-row"]')].map((e) => e.getAttribute("data-outcome")));
+    assert.deepEqual(outcomes, approved.map(() => "approved"));
+    await shot("17-grid-approved");
+
+    // On the server: exactly those approved, each by its own decision and audit event; the two
+    // left out are still held, undecided, for single review.
+    const records = await serverItems(ids);
+    for (const [i, it] of records.entries()) {
+      if (approved.includes(ids[i])) {
+        assert.equal(it.state, "approved", ids[i]);
+        assert.equal(it.decisions.length, 1, JSON.stringify(it.decisions));
+      } else {
+        assert.equal(it.state, "in_review", ids[i]);
+        assert.deepEqual(it.decisions, []);
+      }
+    }
+    const decisionIds = records.filter((it) => it.state === "approved").map((it) => it.decisions[0].decision_id);
+    assert.equal(new Set(decisionIds).size, approved.length, "one decision id per photo");
+    const token = await login("supervisor");
+    const events = (await api("/api/supervisor/audit?action=approved&limit=500", { token })).events;
+    for (const id of ids) {
+      assert.equal(events.filter((e) => e.subject === id).length, approved.includes(id) ? 1 : 0, `audit events of ${id}`);
+    }
+    const stillHeld = await cacheSql(`SELECT COUNT(*) FROM items WHERE status = 'claimed' AND item_id IN (${leftOut.map((i) => `'${i}'`).join(",")})`);
+    assert.equal(Number(stillHeld), 2);
+    assert.match(await textOf("grid-summary"), /2 张留待单张审核/);
+
+    console.log(
+      `review speed: single ${figures.single.perMinute} decisions/min (${figures.single.decisions} decisions, ${figures.single.actions} actions, ${figures.single.ms} ms), ` +
+        `grid ${figures.grid.perMinute} decisions/min (${figures.grid.decisions} decisions, ${figures.grid.actions} actions, ${figures.grid.ms} ms)`,
+    );
+    await press("?");
+    await (await $t("help")).waitForExist();
+    await shot("18-help-grid");
+    await press("Escape");
+
+    // The two left out wait in single review, where the reviewer decides them one by one.
+    await press("v");
+    const leftNames = new Set(
+      (await cacheSql(`SELECT student_name FROM items WHERE item_id IN (${leftOut.map((i) => `'${i}'`).join(",")})`)).split("\n"),
+    );
+    await press("j");
+    for (let i = 0; i < leftOut.length; i++) {
+      const name = await until("a photo left out of the grid", async () => holds(await textOf("student-name"), (n) => leftNames.has(n)), 30_000);
+      leftNames.delete(name);
+      await press("a");
+    }
+    await until("both approved on the server", async () => (await serverItems(leftOut)).every((it) => it.state === "approved"), 60_000);
   });
 
   await t.test("scrolls a 10,000-item queue without stutter", async () => {

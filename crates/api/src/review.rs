@@ -82,6 +82,10 @@ pub struct SensitiveQuery {
 /// `review_max_held`), and a claim takes no more than fit under that cap.
 pub const MAX_CLAIM: u32 = 20;
 
+/// Most photos the workstation's grid review shows at once. The server's default hold limit
+/// (`review_max_held`) is this, so that a reviewer can hold a full grid under the usual leases.
+pub const GRID_MAX: u32 = 24;
+
 /// `POST /api/review/claim`: either the next `count` items of the queue, or one named case.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClaimRequest {

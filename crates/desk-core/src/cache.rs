@@ -598,6 +598,39 @@ impl Cache {
         )
     }
 
+    /// Held, undecided items fit for grid review, in claim order: the local hints are computed
+    /// and all pass, the server did not flag the submission, and the standardized photo is
+    /// here to be shown. The rule of what is clean is this one query.
+    pub async fn grid_rows(&self, limit: u32) -> DeskResult<Vec<CachedRow>> {
+        let sql = format!(
+            "SELECT {ROW_COLUMNS} FROM items
+             WHERE status = 'claimed' AND flagged = 0 AND hint_verdict = 'pass'
+               AND EXISTS (SELECT 1 FROM images WHERE images.item_id = items.item_id AND images.kind = 'standardized')
+             ORDER BY claim_seq LIMIT ?"
+        );
+        sqlx::query(&sql)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(row_of)
+            .collect()
+    }
+
+    /// Of the held, undecided items: how many there are and how many still wait for hints.
+    pub async fn held_counts(&self) -> DeskResult<(u32, u32)> {
+        let r = sqlx::query(
+            "SELECT COUNT(*) AS held, COALESCE(SUM(hints IS NULL), 0) AS waiting
+             FROM items WHERE status = 'claimed'",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        let n = |k: &str| -> DeskResult<u32> {
+            Ok(u32::try_from(r.try_get::<i64, _>(k)?).unwrap_or(u32::MAX))
+        };
+        Ok((n("held")?, n("waiting")?))
+    }
+
     /// Claimed items whose hints are not computed yet, in claim order.
     pub async fn missing_hints(&self) -> DeskResult<Vec<String>> {
         Ok(sqlx::query_scalar(

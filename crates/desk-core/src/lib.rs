@@ -6,6 +6,7 @@ pub mod account;
 pub mod audit;
 pub mod cache;
 pub mod error;
+pub mod grid;
 pub mod hints;
 pub mod present;
 pub mod quality;

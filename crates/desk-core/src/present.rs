@@ -226,6 +226,21 @@ pub async fn conflict_views(cache: &Cache) -> DeskResult<Vec<ConflictView>> {
         .collect())
 }
 
+/// Reasons must come from the catalogue; `other` needs a comment (`domain::reasons`).
+pub fn checked_decision(d: DecisionInput) -> DeskResult<DecisionInput> {
+    match d {
+        DecisionInput::Approve => Ok(DecisionInput::Approve),
+        DecisionInput::Reject { reasons, comment } => {
+            let r = Rejection::parse(&reasons, comment.as_deref())
+                .map_err(|e| DeskError::invalid(e.message_zh(), e.message_en()))?;
+            Ok(DecisionInput::Reject {
+                reasons: r.reasons.iter().map(|r| r.code().to_string()).collect(),
+                comment: r.comment,
+            })
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use gradphoto_api::review::{FaceMatchSummary, FlagReasons, ReviewStudent};
@@ -339,20 +354,5 @@ mod tests {
         );
         assert_eq!(queue_row(row(i64::MAX), i64::MIN).waiting_minutes, 0);
         assert_eq!(queue_row(row(0), 120_000).waiting_minutes, 2);
-    }
-}
-
-/// Reasons must come from the catalogue; `other` needs a comment (`domain::reasons`).
-pub fn checked_decision(d: DecisionInput) -> DeskResult<DecisionInput> {
-    match d {
-        DecisionInput::Approve => Ok(DecisionInput::Approve),
-        DecisionInput::Reject { reasons, comment } => {
-            let r = Rejection::parse(&reasons, comment.as_deref())
-                .map_err(|e| DeskError::invalid(e.message_zh(), e.message_en()))?;
-            Ok(DecisionInput::Reject {
-                reasons: r.reasons.iter().map(|r| r.code().to_string()).collect(),
-                comment: r.comment,
-            })
-        }
     }
 }

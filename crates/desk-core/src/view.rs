@@ -388,6 +388,76 @@ pub struct ClaimResult {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Grid review
+
+/// One photo of the grid: a held item whose local hints all pass and that the server did not
+/// flag.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct GridTileView {
+    pub item_id: String,
+    pub student_name: String,
+    pub student_no: String,
+    pub college: String,
+    /// Path part of the `gpimg:` URL of the standardized photo.
+    pub photo: String,
+}
+
+/// What grid review shows: the clean held items, oldest claim first, and why the other held
+/// items are not among them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct GridView {
+    pub tiles: Vec<GridTileView>,
+    /// Items held and undecided on this workstation.
+    pub held: u32,
+    /// Held items whose local hints are still being computed.
+    pub waiting_hints: u32,
+    /// Held items with a warning, a failure or a flag: they wait for single review.
+    pub held_back: u32,
+    /// Most photos the grid shows at once.
+    pub max: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct GridApproveRequest {
+    pub item_ids: Vec<String>,
+}
+
+/// What became of one photo approved from the grid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum GridOutcome {
+    /// The server accepted the approval.
+    Approved,
+    /// Recorded here; the outbox delivers it when the server is reachable.
+    Queued,
+    /// The server refused it (lease lost, withdrawn, decided by a supervisor): see conflicts.
+    Conflict,
+    /// Not approved: the item is not held here undecided, or its hints do not all pass.
+    Refused,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct GridItemResult {
+    pub item_id: String,
+    pub student_name: String,
+    pub outcome: GridOutcome,
+    /// The approval's own decision id, when one was recorded.
+    pub decision_id: Option<String>,
+    /// Why, for a conflict or a refusal.
+    pub error: Option<ErrorView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct GridApproveResult {
+    /// In the order asked.
+    pub results: Vec<GridItemResult>,
+    pub approved: u32,
+    pub queued: u32,
+    pub conflicts: u32,
+    pub refused: u32,
+}
+
+// ---------------------------------------------------------------------------------------------
 // Supervisor mode: the audit history
 
 /// The history's filters as the window sends them; empty text means "any".
@@ -735,6 +805,9 @@ mod tests {
         RereviewPageView::export_all_to(dir).unwrap();
         AgreementView::export_all_to(dir).unwrap();
         OverrideResultView::export_all_to(dir).unwrap();
+        GridView::export_all_to(dir).unwrap();
+        GridApproveRequest::export_all_to(dir).unwrap();
+        GridApproveResult::export_all_to(dir).unwrap();
     }
 
     /// The UI's TypeScript types are generated from these; `UPDATE_BINDINGS=1` rewrites them,

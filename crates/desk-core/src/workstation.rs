@@ -19,10 +19,10 @@ use crate::session::{normalize_server_url, Account, AccountFile, Keyring};
 use crate::sync::SyncEngine;
 use crate::view::{
     AgreementView, AuditFilterView, AuditPageView, ChainView, ClaimResult, ConflictView,
-    DecideRequest, DecideResult, DecisionInput, ExportDoneView, ExportProgressView, HintsView,
-    ItemView, OverrideRequestRowView, OverrideResultView, QueueFilter, QueuePage, ReasonView,
-    RereviewFilterView, RereviewPageView, RereviewView, SessionView, SignInRequest, StartupView,
-    StatsView, SyncStatusView, TimelineView,
+    DecideRequest, DecideResult, DecisionInput, ExportDoneView, ExportProgressView,
+    GridApproveRequest, GridApproveResult, GridView, HintsView, ItemView, OverrideRequestRowView,
+    OverrideResultView, QueueFilter, QueuePage, ReasonView, RereviewFilterView, RereviewPageView,
+    RereviewView, SessionView, SignInRequest, StartupView, StatsView, SyncStatusView, TimelineView,
 };
 
 pub struct Workstation {
@@ -401,6 +401,27 @@ impl Workstation {
             decision_id,
             next_item_id,
         })
+    }
+
+    /// Grid review: the held items whose hints all pass, as the cache holds them now.
+    pub async fn grid(&self) -> DeskResult<GridView> {
+        let s = self.current().await?;
+        crate::grid::view(&s.cache).await
+    }
+
+    /// Grid review: claims until a full grid is held, then answers the grid.
+    pub async fn grid_fill(&self) -> DeskResult<GridView> {
+        let s = self.current().await?;
+        crate::grid::fill(&self.sync, &s).await
+    }
+
+    /// Grid review: approves the chosen photos, each as its own decision, and tells what became
+    /// of each.
+    pub async fn grid_approve(&self, req: GridApproveRequest) -> DeskResult<GridApproveResult> {
+        let s = self.current().await?;
+        let result = crate::grid::approve(&self.sync, &s, &req.item_ids).await?;
+        self.refresh_counts().await;
+        Ok(result)
     }
 
     /// Runs the background work until the process ends: a sync pass every few seconds, and

@@ -316,17 +316,24 @@ async fn late_decisions_become_conflicts_and_are_never_dropped() {
     assert_eq!(taken.leases.len(), 1);
     // b: a supervisor decided it first.
     let sup = staff_client(&server, "supervisor", &server.password("supervisor")).await;
-    sup.override_decision(
-        &b,
-        &uuid::Uuid::new_v4().to_string(),
-        gradphoto_api::review::Verdict::Reject {
-            reasons: vec!["background".into()],
-            comment: None,
-        },
-        "复核：背景不合格",
-    )
-    .await
-    .unwrap();
+    let outcome = sup
+        .override_decision(
+            &b,
+            &uuid::Uuid::new_v4().to_string(),
+            gradphoto_api::review::Verdict::Reject {
+                reasons: vec!["background".into()],
+                comment: None,
+            },
+            "复核：背景不合格",
+        )
+        .await
+        .unwrap();
+    // The demo school asks for a second supervisor: the override takes effect when confirmed.
+    let gradphoto_api::quality::OverrideOutcome::AwaitingConfirmation { request } = outcome else {
+        panic!("the demo school confirms overrides: {outcome:?}");
+    };
+    let second = staff_client(&server, "supervisor2", &server.password("supervisor2")).await;
+    second.confirm_override(&request.request_id).await.unwrap();
     // c: the student withdrew the submission once the lease had lapsed.
     let c_name = ws.item(&c).await.unwrap().student.name;
     let token = server

@@ -93,6 +93,10 @@ enum Command {
         /// Where to write the demo invitation QR codes and links.
         #[arg(long, default_value = "demo-invites")]
         out: PathBuf,
+        /// More students brought to `ready` (paid, a photo still to take), beyond the twelve,
+        /// for trying review at volume (at most 200).
+        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=200))]
+        ready: u16,
     },
 }
 
@@ -261,9 +265,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Photo { command } => crate::photo_cmd::run_photo(command),
         Command::Idcard { command } => crate::photo_cmd::run_idcard(command),
-        Command::Demo { out } => {
+        Command::Demo { out, ready } => {
             let state = open(config).await?;
-            let report = demo::seed(&state).await.map_err(app_err)?;
+            let report = demo::seed_with_ready(&state, usize::from(ready))
+                .await
+                .map_err(app_err)?;
             jobs::drain(&state).await.map_err(app_err)?;
             print!("{}", report.render());
             let links = invite::issue(&state, &cli_actor(), &InviteSelection::default())

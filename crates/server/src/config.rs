@@ -47,7 +47,8 @@ pub struct Config {
     pub identity_window_minutes: u64,
     /// How long a reviewer's claim on a case lasts before it returns to the queue.
     pub review_lease_seconds: u64,
-    /// Items one reviewer may hold (claimed, undecided) at once.
+    /// Items one reviewer may hold (claimed, undecided) at once: by default a full grid of
+    /// the workstation's grid review.
     pub review_max_held: u32,
     /// Failed staff sign-ins per account, and per client address, within the window.
     pub login_max_failures: u32,
@@ -111,7 +112,7 @@ impl Default for Config {
             identity_max_failures: 5,
             identity_window_minutes: 15,
             review_lease_seconds: 15 * 60,
-            review_max_held: 10,
+            review_max_held: gradphoto_api::review::GRID_MAX,
             login_max_failures: 10,
             login_address_max_failures: 50,
             login_window_minutes: 15,

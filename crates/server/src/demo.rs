@@ -143,8 +143,30 @@ fn demo_card(side: u8) -> AppResult<Vec<u8>> {
     Ok(out.into_inner())
 }
 
+/// Surnames and given names of the students `seed_with_ready` adds beyond `NAMES`.
+const EXTRA_SURNAMES: [&str; 10] = ["何", "罗", "高", "林", "郭", "马", "梁", "宋", "郑", "谢"];
+const EXTRA_GIVEN: [&str; 20] = [
+    "晨", "宇", "欣", "涛", "悦", "凯", "琳", "博", "佳", "航", "然", "睿", "雪", "鹏", "倩", "昊",
+    "颖", "峰", "萱", "毅",
+];
+
+/// The name of the `n`th student added beyond `NAMES` (distinct for the first 200).
+fn extra_name(n: usize) -> String {
+    format!(
+        "{}{}",
+        EXTRA_SURNAMES[n % EXTRA_SURNAMES.len()],
+        EXTRA_GIVEN[(n / EXTRA_SURNAMES.len()) % EXTRA_GIVEN.len()]
+    )
+}
+
 /// Seeds the demo. Refuses when the demo school already exists.
 pub async fn seed(state: &AppState) -> AppResult<DemoReport> {
+    seed_with_ready(state, 0).await
+}
+
+/// Seeds the demo with `extra_ready` more students at `ready` (paid, a photo still to take),
+/// so that review can be tried at volume: each takes a photo and submits it like any student.
+pub async fn seed_with_ready(state: &AppState, extra_ready: usize) -> AppResult<DemoReport> {
     if schools::find_by_name(&state.store, DEMO_SCHOOL)
         .await?
         .is_some()
@@ -159,9 +181,13 @@ pub async fn seed(state: &AppState) -> AppResult<DemoReport> {
 
     // Roster.
     let mut records = Vec::new();
-    for (i, name) in NAMES.iter().enumerate() {
+    let names = NAMES
+        .iter()
+        .map(|n| n.to_string())
+        .chain((0..extra_ready).map(extra_name));
+    for (i, name) in names.enumerate() {
         records.push(RosterRecord {
-            name: name.to_string(),
+            name,
             id_number: demo_id_number(i)?,
             student_no: format!("2021{:04}", i + 1),
             school: DEMO_SCHOOL.to_string(),
@@ -257,7 +283,7 @@ pub async fn seed(state: &AppState) -> AppResult<DemoReport> {
             state,
             rec,
             &case.id,
-            targets[i],
+            targets.get(i).copied().unwrap_or(CaseState::Ready),
             photo.as_deref(),
             &reviewer.id,
             &mut report,
@@ -466,4 +492,21 @@ async fn advance(
     };
     journey::review::decide(state, who, &verdict).await?;
     Ok((target, token))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    /// `--ready` accepts up to 200: each added student has a name of their own, none of them
+    /// one of the twelve, so the demo's output (one line per name) stays unambiguous.
+    #[test]
+    fn added_students_have_distinct_names_unlike_the_twelve() {
+        let names: HashSet<String> = (0..200).map(extra_name).collect();
+        assert_eq!(names.len(), 200);
+        assert!(NAMES.iter().all(|n| !names.contains(*n)));
+        assert!(names.iter().all(|n| n.chars().count() == 2));
+    }
 }

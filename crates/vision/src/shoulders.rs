@@ -81,7 +81,10 @@ pub fn shoulder_line(ins: &Inspection) -> Option<ShoulderLine> {
         None
     };
     let side = |sign: f64| {
-        let mut tops: Vec<f64> = ACROSS.iter().filter_map(|&r| shoulder_top(sign * r)).collect();
+        let mut tops: Vec<f64> = ACROSS
+            .iter()
+            .filter_map(|&r| shoulder_top(sign * r))
+            .collect();
         if tops.len() < 3 {
             return None;
         }

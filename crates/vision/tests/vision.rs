@@ -205,19 +205,17 @@ fn shoulders_warn_when_uneven_or_cut_at_the_chin_and_pass_when_level() {
     let ins = vision().inspect(&png(&level)).unwrap();
     let line = gradphoto_vision::shoulders::shoulder_line(&ins).unwrap();
     let tilt = line.tilt_deg.expect("both shoulders in the photo");
-    assert!(tilt.abs() < gradphoto_vision::shoulders::TILT_WARN_DEG / 2.0, "{tilt}");
+    assert!(
+        tilt.abs() < gradphoto_vision::shoulders::TILT_WARN_DEG / 2.0,
+        "{tilt}"
+    );
     let mesh = ins.mesh.as_ref().unwrap();
     let k = 1.0 / ins.working_scale();
     let chin_y = mesh.xy(gradphoto_vision::landmarks::idx::CHIN).1 * k;
     let face_h = (chin_y - mesh.xy(gradphoto_vision::landmarks::idx::FOREHEAD).1 * k).abs();
-    let cut = image::imageops::crop_imm(
-        &level,
-        0,
-        0,
-        level.width(),
-        (chin_y + 0.1 * face_h) as u32,
-    )
-    .to_image();
+    let cut =
+        image::imageops::crop_imm(&level, 0, 0, level.width(), (chin_y + 0.1 * face_h) as u32)
+            .to_image();
     let r = check(&png(&cut));
     assert_eq!(verdict(&r, MeasureId::Shoulders), Verdict::Warn);
     assert!(r

@@ -1,5 +1,6 @@
 // The workstation's state and the actions the views and the keyboard trigger.
 import { api, imageUrl, onSyncStatus, toError } from "./ipc";
+import { GridReview } from "./grid.svelte";
 import type { ConflictView } from "./bindings/ConflictView";
 import type { DecisionInput } from "./bindings/DecisionInput";
 import type { ErrorView } from "./bindings/ErrorView";
@@ -13,7 +14,7 @@ import type { SessionView } from "./bindings/SessionView";
 import type { SignInRequest } from "./bindings/SignInRequest";
 import type { SyncStatusView } from "./bindings/SyncStatusView";
 
-export type Screen = "review" | "queue" | "conflicts" | "audit" | "stats" | "quality" | "timeline";
+export type Screen = "review" | "grid" | "queue" | "conflicts" | "audit" | "stats" | "quality" | "timeline";
 
 /** How many claimed items ahead of the current one are kept loaded in memory. */
 const PREFETCH_AHEAD = 3;
@@ -71,6 +72,8 @@ export class Desk {
   selectedReasons = $state<string[]>([]);
   comment = $state("");
   helpOpen = $state(false);
+  /** Grid review of the clean held photos. */
+  grid = new GridReview();
   /** The case whose timeline is open (supervisor mode). */
   timelineCase = $state<string | null>(null);
   /** The screen the timeline was opened from, where its back button returns. */
@@ -140,6 +143,7 @@ export class Desk {
     this.items.clear();
     this.hintCache.clear();
     this.page = null;
+    this.grid.reset();
   }
 
   private async enterWorkstation(): Promise<void> {
@@ -372,6 +376,7 @@ export class Desk {
     this.screen = screen;
     if (screen === "queue") void this.refreshQueue();
     if (screen === "conflicts") void this.loadConflicts();
+    if (screen === "grid") void this.grid.open();
   }
 
   /** Opens a student's whole history (supervisor mode). */

@@ -15,6 +15,8 @@ import type { DecisionInput } from "./bindings/DecisionInput";
 import type { ErrorView } from "./bindings/ErrorView";
 import type { ExportDoneView } from "./bindings/ExportDoneView";
 import type { ExportProgressView } from "./bindings/ExportProgressView";
+import type { GridApproveResult } from "./bindings/GridApproveResult";
+import type { GridView } from "./bindings/GridView";
 import type { HintsView } from "./bindings/HintsView";
 import type { ItemView } from "./bindings/ItemView";
 import type { OverrideRequestRowView } from "./bindings/OverrideRequestRowView";
@@ -48,6 +50,10 @@ export const api = {
   /** Resolves when the decision is complete; rejects with the rule's wording when not. */
   checkDecision: (decision: DecisionInput) => invoke<null>("check_decision", { decision }),
   decide: (req: DecideRequest) => invoke<DecideResult>("decide", { req }),
+  // Grid review: the held items whose hints all pass, approved together (one decision each).
+  grid: () => invoke<GridView>("grid"),
+  gridFill: () => invoke<GridView>("grid_fill"),
+  gridApprove: (itemIds: string[]) => invoke<GridApproveResult>("grid_approve", { req: { item_ids: itemIds } }),
   syncStatus: () => invoke<SyncStatusView>("sync_status"),
   syncNow: () => invoke<SyncStatusView>("sync_now"),
   conflicts: () => invoke<ConflictView[]>("conflicts"),

@@ -14,6 +14,10 @@ export const SHORTCUTS: { key: string; zh: string; en: string }[] = [
   { key: "O", zh: "显示 / 隐藏辅助线", en: "Show / hide overlays" },
   { key: "B", zh: "身份证翻面（人像面 / 国徽面）", en: "Turn the ID card (front / back)" },
   { key: "N", zh: "领取更多", en: "Claim more" },
+  { key: "G", zh: "宫格审核（提示全部通过的照片）", en: "Grid review (photos whose hints all pass)" },
+  { key: "← → ↑ ↓", zh: "宫格中移动", en: "Move in the grid" },
+  { key: "Space", zh: "宫格中选中 / 不选当前照片", en: "Select / leave out the focused photo (grid)" },
+  { key: "Enter", zh: "宫格中批准已选照片", en: "Approve the selected photos (grid)" },
   { key: "Q", zh: "队列列表", en: "Queue list" },
   { key: "V", zh: "审核视图", en: "Review view" },
   { key: "?", zh: "快捷键帮助", en: "Keyboard help" },
@@ -56,6 +60,11 @@ export function handleKey(desk: Desk, e: KeyboardEvent): boolean {
     desk.go("review");
     return true;
   }
+  if (k === "g" || k === "G") {
+    desk.go("grid");
+    return true;
+  }
+  if (desk.screen === "grid") return gridKey(desk, k);
   if (desk.screen !== "review") return false;
   switch (k) {
     case "a":
@@ -112,6 +121,33 @@ export function handleKey(desk: Desk, e: KeyboardEvent): boolean {
     const r = desk.reasons[Number(k) - 1];
     if (r) desk.toggleReason(r.code);
     return true;
+  }
+  return false;
+}
+
+/** Keys of grid review: arrows move, Space leaves a photo out or takes it back, Enter approves. */
+function gridKey(desk: Desk, k: string): boolean {
+  const g = desk.grid;
+  switch (k) {
+    case "ArrowLeft":
+      g.move(-1, 0);
+      return true;
+    case "ArrowRight":
+      g.move(1, 0);
+      return true;
+    case "ArrowUp":
+      g.move(0, -1);
+      return true;
+    case "ArrowDown":
+      g.move(0, 1);
+      return true;
+    case " ":
+    case "Spacebar":
+      g.toggle();
+      return true;
+    case "Enter":
+      void g.approve();
+      return true;
   }
   return false;
 }

@@ -40,6 +40,15 @@ function fakeCore(startup: StartupView, second: ItemView = FACE_FLAGGED) {
   ]);
   const order = ["c1", "c2"];
   let session = startup.session;
+  // Grid review: four clean held photos; approved ones leave the grid.
+  let gridIds = ["g1", "g2", "g3", "g4"];
+  const gridView = () => ({
+    tiles: gridIds.map((id, i) => ({ item_id: id, student_name: `学生${i + 1}`, student_no: `2021000${i + 1}`, college: "理学院", photo: `${id}/standardized` })),
+    held: gridIds.length + 1,
+    waiting_hints: 0,
+    held_back: 1,
+    max: 24,
+  });
   mockIPC(
     (cmd, args) => {
       calls.push({ cmd, args: (args ?? {}) as Record<string, unknown> });
@@ -96,6 +105,21 @@ function fakeCore(startup: StartupView, second: ItemView = FACE_FLAGGED) {
         }
         case "claim_next":
           return { claimed: 0, first_item_id: null };
+        case "grid":
+        case "grid_fill":
+          return gridView();
+        case "grid_approve": {
+          const ids = (a.req as { item_ids: string[] }).item_ids;
+          gridIds = gridIds.filter((id) => !ids.includes(id));
+          const results = ids.map((id, i) => ({
+            item_id: id,
+            student_name: id,
+            outcome: i === 0 ? "conflict" : "approved",
+            decision_id: "d-" + id,
+            error: i === 0 ? { code: "not_lease_holder", message_zh: "您已不再持有该审核任务。", message_en: "You no longer hold this item." } : null,
+          }));
+          return { results, approved: ids.length - 1, queued: 0, conflicts: 1, refused: 0 };
+        }
         case "conflicts":
           return [
             { id: 7, item_id: "c9", student_name: "王五", kind: "lease_lost", code: "lease_lost", message_zh: "您已不再持有该审核任务。", message_en: "You no longer hold this item.", decision_kind: "reject", reasons: ["background"], created_at: "2026-06-01T08:00:00Z" },
@@ -324,5 +348,48 @@ describe("queue, status and conflicts", () => {
     await settle();
     expect(calls.find((c) => c.cmd === "dismiss_conflict")?.args).toEqual({ id: 7 });
     expect(document.querySelector('[data-testid="conflict-row"]')).toBeNull();
+  });
+});
+
+describe("grid review", () => {
+  it("selects every clean photo, leaves out one by keyboard and one by mouse, and approves the rest", async () => {
+    const { calls } = fakeCore(SIGNED_IN);
+    app = mount(App, { target: document.body });
+    await settle();
+    press("g");
+    await settle();
+    const tiles = () => [...document.querySelectorAll<HTMLElement>('[data-testid="grid-tile"]')];
+    expect(tiles().map((t) => t.dataset.item)).toEqual(["g1", "g2", "g3", "g4"]);
+    expect(tiles().every((t) => t.getAttribute("aria-selected") === "true")).toBe(true);
+    const button = () => document.querySelector('[data-testid="grid-approve"]')?.textContent ?? "";
+    expect(button()).toContain("批准 4 张");
+    expect(button()).toContain("Approve 4");
+
+    // Space leaves out the focused (first) photo; the arrows move the focus; a click leaves out
+    // the third, and a second Space on the first takes it back and out again.
+    press(" ");
+    press("ArrowRight");
+    press("ArrowRight");
+    press("ArrowLeft");
+    await settle();
+    expect(tiles()[1]?.classList.contains("focused")).toBe(true);
+    tiles()[2]?.click();
+    await settle();
+    expect(tiles().map((t) => t.getAttribute("aria-selected"))).toEqual(["false", "true", "false", "true"]);
+    expect(button()).toContain("批准 2 张");
+
+    press("Enter");
+    await settle();
+    expect(calls.filter((c) => c.cmd === "grid_approve").map((c) => c.args.req)).toEqual([{ item_ids: ["g2", "g4"] }]);
+    const result = document.querySelector('[data-testid="grid-result"]')?.textContent ?? "";
+    expect(result).toContain("已通过 1");
+    expect(result).toContain("冲突 1");
+    // The two left out stay held for single review and are not offered again selected.
+    expect(tiles().length).toBe(0);
+    expect(document.querySelector('[data-testid="grid-summary"]')?.textContent).toContain("3 张留待单张审核");
+
+    press("?");
+    await settle();
+    expect(document.querySelector('[data-testid="help"]')?.textContent).toContain("宫格审核");
   });
 });
