@@ -9,8 +9,8 @@ use std::time::Duration;
 use gradphoto_desk_core::view::{
     AuditActionView, AuditFilterView, AuditPageView, ChainView, ClaimResult, ConflictView,
     DecideRequest, DecideResult, DecisionInput, ErrorView, ExportDoneView, HintsView, ItemView,
-    QueueFilter, QueuePage, ReasonView, SessionView, SignInRequest, StartupView, StatsView,
-    SyncStatusView, TimelineView,
+    QueueFilter, QueuePage, ReasonView, SessionView, SignInRequest, StartupView, StatsFilterView,
+    StatsView, SyncStatusView, TimelineView,
 };
 use gradphoto_desk_core::{DeskError, Workstation};
 use tauri::http::{header, Response, StatusCode};
@@ -141,8 +141,8 @@ async fn audit_photo(ws: Ws<'_>, path: String) -> Cmd<String> {
 }
 
 #[tauri::command]
-async fn supervisor_stats(ws: Ws<'_>) -> Cmd<StatsView> {
-    ws.stats().await.map_err(err)
+async fn supervisor_stats(ws: Ws<'_>, filter: StatsFilterView) -> Cmd<StatsView> {
+    ws.stats(&filter).await.map_err(err)
 }
 
 #[tauri::command]

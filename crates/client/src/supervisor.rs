@@ -3,7 +3,7 @@
 use gradphoto_api::audit::{
     AuditPage, AuditQuery, AuditVerification, CaseTimeline, RevealRequest, RevealedIdNumber,
 };
-use gradphoto_api::review::{DecisionRecord, OverrideRequest, Stats, Verdict};
+use gradphoto_api::review::{DecisionRecord, OverrideRequest, Stats, StatsQuery, Verdict};
 
 use crate::{seg, Client, ClientResult, Downloaded};
 
@@ -99,8 +99,9 @@ impl Client {
         self.get("/api/supervisor/audit/verify").await
     }
 
-    pub async fn stats(&self) -> ClientResult<Stats> {
-        self.get("/api/supervisor/stats").await
+    /// Statistics over a date range, school and college (all optional).
+    pub async fn stats(&self, query: &StatsQuery) -> ClientResult<Stats> {
+        self.get_query("/api/supervisor/stats", query).await
     }
 }
 

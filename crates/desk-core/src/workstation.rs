@@ -20,8 +20,8 @@ use crate::sync::SyncEngine;
 use crate::view::{
     AuditFilterView, AuditPageView, ChainView, ClaimResult, ConflictView, DecideRequest,
     DecideResult, DecisionInput, ExportDoneView, ExportProgressView, HintsView, ItemView,
-    QueueFilter, QueuePage, ReasonView, SessionView, SignInRequest, StartupView, StatsView,
-    SyncStatusView, TimelineView,
+    QueueFilter, QueuePage, ReasonView, SessionView, SignInRequest, StartupView, StatsFilterView,
+    StatsView, SyncStatusView, TimelineView,
 };
 
 pub struct Workstation {
@@ -134,9 +134,9 @@ impl Workstation {
     }
 
     /// Supervisor mode: the statistics' charts.
-    pub async fn stats(&self) -> DeskResult<StatsView> {
+    pub async fn stats(&self, filter: &StatsFilterView) -> DeskResult<StatsView> {
         let s = self.current().await?;
-        crate::stats::stats(&s).await
+        crate::stats::stats(&s, filter).await
     }
 
     /// Supervisor mode: checks the audit chain.
