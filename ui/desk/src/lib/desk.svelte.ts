@@ -11,6 +11,7 @@ import type { QueuePage } from "./bindings/QueuePage";
 import type { ReasonView } from "./bindings/ReasonView";
 import type { SessionView } from "./bindings/SessionView";
 import type { SignInRequest } from "./bindings/SignInRequest";
+import type { StatsFilterView } from "./bindings/StatsFilterView";
 import type { SyncStatusView } from "./bindings/SyncStatusView";
 
 export type Screen = "review" | "queue" | "conflicts" | "audit" | "stats" | "timeline";
@@ -73,6 +74,10 @@ export class Desk {
   helpOpen = $state(false);
   /** The case whose timeline is open (supervisor mode). */
   timelineCase = $state<string | null>(null);
+  /** Where the timeline was opened from, and goes back to. */
+  timelineFrom = $state<"audit" | "stats">("audit");
+  /** The statistics' filters, kept while the supervisor looks at a timeline. */
+  statsFilter = $state<StatsFilterView>({ from_day: "", to_day: "", school: "", college: "" });
   /** The ID card pane shows the back (国徽面); every item opens on the front. */
   cardBack = $state(false);
 
@@ -373,8 +378,9 @@ export class Desk {
   }
 
   /** Opens a student's whole history (supervisor mode). */
-  openTimeline(caseId: string): void {
+  openTimeline(caseId: string, from: "audit" | "stats" = "audit"): void {
     this.timelineCase = caseId;
+    this.timelineFrom = from;
     this.screen = "timeline";
   }
 
