@@ -92,16 +92,39 @@ pub async fn figures(
     let school = filter.school_id.as_deref();
     let college = filter.college.as_deref();
     // Independent reads; on a pool they run side by side.
-    let (schools, counts, per_reviewer_day, reviewer_rows, turnaround_rows, verdict_rows, waiting) =
-        tokio::try_join!(
-            schools::list(store),
-            rstore::all_counts(store, school),
-            rstore::decisions_per_reviewer_day(store, filter),
-            rstore::reviewer_seconds(store, filter),
-            rstore::turnaround_groups(store, filter),
-            rstore::verdict_groups(store, filter),
-            rstore::waiting_items(store, school, college),
-        )?;
+    let (
+        schools,
+        counts,
+        mut per_reviewer_day,
+        reviewer_rows,
+        turnaround_rows,
+        verdict_rows,
+        waiting,
+    ) = tokio::try_join!(
+        schools::list(store),
+        rstore::all_counts(store, school),
+        rstore::decisions_per_reviewer_day(store, filter),
+        rstore::reviewer_seconds(store, filter),
+        rstore::turnaround_groups(store, filter),
+        rstore::verdict_groups(store, filter),
+        rstore::waiting_items(store, school, college),
+    )?;
+    let mut reviewer_ids: Vec<String> = reviewer_rows
+        .iter()
+        .map(|r| r.reviewer_id.clone())
+        .collect();
+    reviewer_ids.sort();
+    reviewer_ids.dedup();
+    let names = rstore::display_names(store, &reviewer_ids).await?;
+    let name_of = |id: &str| names.get(id).cloned().unwrap_or_else(|| id.to_string());
+    for d in &mut per_reviewer_day {
+        d.reviewer_name = name_of(&d.reviewer_id);
+    }
+    per_reviewer_day.sort_by(|a, b| {
+        b.day
+            .cmp(&a.day)
+            .then_with(|| a.reviewer_name.cmp(&b.reviewer_name))
+    });
     let rules: HashMap<String, SchoolRules> = schools
         .into_iter()
         .map(|s| {
@@ -273,7 +296,7 @@ pub async fn figures(
         counts,
         per_reviewer_day,
         reject_reasons,
-        reviewers: reviewers(reviewer_rows),
+        reviewers: reviewers(reviewer_rows, &name_of),
         turnaround: turnaround
             .into_iter()
             .map(|(working_days, (decisions, late))| TurnaroundCount {
@@ -318,7 +341,10 @@ async fn name_students(store: &Store, breaches: &mut [Breach]) -> StoreResult<()
 
 /// Per reviewer: totals and the median seconds from claim to decision, from groups of equal
 /// seconds.
-fn reviewers(rows: Vec<rstore::ReviewerSeconds>) -> Vec<ReviewerStats> {
+fn reviewers(
+    rows: Vec<rstore::ReviewerSeconds>,
+    name_of: &dyn Fn(&str) -> String,
+) -> Vec<ReviewerStats> {
     struct Sums {
         name: String,
         decisions: i64,
@@ -327,8 +353,8 @@ fn reviewers(rows: Vec<rstore::ReviewerSeconds>) -> Vec<ReviewerStats> {
     }
     let mut by_id: BTreeMap<String, Sums> = BTreeMap::new();
     for r in rows {
-        let s = by_id.entry(r.reviewer_id).or_insert_with(|| Sums {
-            name: r.reviewer_name,
+        let s = by_id.entry(r.reviewer_id.clone()).or_insert_with(|| Sums {
+            name: name_of(&r.reviewer_id),
             decisions: 0,
             approvals: 0,
             seconds: Vec::new(),

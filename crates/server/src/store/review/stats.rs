@@ -76,22 +76,25 @@ fn day_of(column: &str) -> String {
 #[derive(Debug, Clone)]
 pub struct ReviewerSeconds {
     pub reviewer_id: String,
-    pub reviewer_name: String,
     pub seconds: Option<i64>,
     pub decisions: i64,
     pub approvals: i64,
 }
 
+// The reviewer queries group decisions alone and name the reviewers afterwards: joined to
+// `users` in SQL, SQLite may loop over the accounts outside and scan a season's decisions
+// once per account.
+
 pub async fn reviewer_seconds(store: &Store, f: &StatsFilter) -> StoreResult<Vec<ReviewerSeconds>> {
     let (filter, args) = f.decisions_where();
     // SUM is cast because PostgreSQL sums BIGINT into NUMERIC.
     let sql = format!(
-        "SELECT d.reviewer_id, u.display_name,
+        "SELECT d.reviewer_id,
                 CASE WHEN d.claimed_at IS NULL THEN NULL
                      ELSE (d.decided_at - d.claimed_at) / 1000 END AS secs,
                 CAST(COUNT(*) AS BIGINT) AS n, CAST(SUM({APPROVED}) AS BIGINT) AS approved
-         FROM decisions d JOIN users u ON u.id = d.reviewer_id{filter}
-         GROUP BY d.reviewer_id, u.display_name, secs"
+         FROM decisions d{filter}
+         GROUP BY d.reviewer_id, secs"
     );
     let rows = bind_all(sqlx::query(&sql), args)
         .fetch_all(store.pool())
@@ -100,7 +103,6 @@ pub async fn reviewer_seconds(store: &Store, f: &StatsFilter) -> StoreResult<Vec
     for row in &rows {
         out.push(ReviewerSeconds {
             reviewer_id: row.try_get("reviewer_id")?,
-            reviewer_name: row.try_get("display_name")?,
             seconds: row.try_get("secs")?,
             decisions: row.try_get("n")?,
             approvals: row.try_get("approved")?,
@@ -109,7 +111,8 @@ pub async fn reviewer_seconds(store: &Store, f: &StatsFilter) -> StoreResult<Vec
     Ok(out)
 }
 
-/// Decisions per reviewer and calendar day (China Standard Time).
+/// Decisions per reviewer and calendar day (China Standard Time); `reviewer_name` is left
+/// empty for the caller to fill in.
 pub async fn decisions_per_reviewer_day(
     store: &Store,
     f: &StatsFilter,
@@ -117,11 +120,11 @@ pub async fn decisions_per_reviewer_day(
     let (filter, args) = f.decisions_where();
     let day = day_of("d.decided_at");
     let sql = format!(
-        "SELECT d.reviewer_id, u.display_name, {day} AS day,
+        "SELECT d.reviewer_id, {day} AS day,
                 CAST(SUM({APPROVED}) AS BIGINT) AS approved,
                 CAST(SUM(1 - {APPROVED}) AS BIGINT) AS rejected
-         FROM decisions d JOIN users u ON u.id = d.reviewer_id{filter}
-         GROUP BY d.reviewer_id, u.display_name, day ORDER BY day DESC, u.display_name"
+         FROM decisions d{filter}
+         GROUP BY d.reviewer_id, day ORDER BY day DESC"
     );
     let rows = bind_all(sqlx::query(&sql), args)
         .fetch_all(store.pool())
@@ -131,11 +134,29 @@ pub async fn decisions_per_reviewer_day(
         let day: i64 = row.try_get("day")?;
         out.push(ReviewerDay {
             reviewer_id: row.try_get("reviewer_id")?,
-            reviewer_name: row.try_get("display_name")?,
+            reviewer_name: String::new(),
             day: date_of_day_number(day).format("%Y-%m-%d").to_string(),
             approved: row.try_get("approved")?,
             rejected: row.try_get("rejected")?,
         });
+    }
+    Ok(out)
+}
+
+/// Display names of the accounts `ids`, by id.
+pub async fn display_names(store: &Store, ids: &[String]) -> StoreResult<HashMap<String, String>> {
+    let mut out = HashMap::new();
+    for chunk in ids.chunks(500) {
+        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT id, display_name FROM users WHERE id IN ({})",
+            marks.join(", ")
+        );
+        let mut q = sqlx::query_as::<_, (String, String)>(&sql);
+        for id in chunk {
+            q = q.bind(id.clone());
+        }
+        out.extend(q.fetch_all(store.pool()).await?);
     }
     Ok(out)
 }
@@ -304,10 +325,14 @@ pub async fn waiting_items(
     school_id: Option<&str>,
     college: Option<&str>,
 ) -> StoreResult<Vec<WaitingItem>> {
+    // CROSS JOIN keeps SQLite reading the few waiting cases first (through their state
+    // index) and their students by key, never the other way round; PostgreSQL plans it as any
+    // join.
     let mut sql = String::from(
         "SELECT c.id, c.school_id, c.submitted_at, s.college, s.name, s.student_no
-         FROM cases c JOIN students s ON s.id = c.student_id
-         WHERE c.state IN ('pending_review', 'in_review') AND c.submitted_at IS NOT NULL",
+         FROM cases c CROSS JOIN students s
+         WHERE s.id = c.student_id AND c.state IN ('pending_review', 'in_review')
+           AND c.submitted_at IS NOT NULL",
     );
     let mut args = Vec::new();
     if let Some(s) = school_id {
@@ -345,7 +370,7 @@ pub async fn students_of_cases(
         let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
         let sql = format!(
             "SELECT c.id, s.name, s.student_no, s.college
-             FROM cases c JOIN students s ON s.id = c.student_id WHERE c.id IN ({})",
+             FROM cases c CROSS JOIN students s WHERE s.id = c.student_id AND c.id IN ({})",
             marks.join(", ")
         );
         let mut q = sqlx::query(&sql);
