@@ -11,7 +11,8 @@ use gradphoto_desk_core::view::{
     ConflictView, DecideRequest, DecideResult, DecisionInput, ErrorView, ExportDoneView,
     GridApproveRequest, GridApproveResult, GridView, HintsView, ItemView, OverrideRequestRowView,
     OverrideResultView, QueueFilter, QueuePage, ReasonView, RereviewFilterView, RereviewPageView,
-    RereviewView, SessionView, SignInRequest, StartupView, StatsView, SyncStatusView, TimelineView,
+    RereviewView, SessionView, SignInRequest, StartupView, StatsFilterView, StatsView,
+    SyncStatusView, TimelineView,
 };
 use gradphoto_desk_core::{DeskError, Workstation};
 use tauri::http::{header, Response, StatusCode};
@@ -157,8 +158,8 @@ async fn audit_photo(ws: Ws<'_>, path: String) -> Cmd<String> {
 }
 
 #[tauri::command]
-async fn supervisor_stats(ws: Ws<'_>) -> Cmd<StatsView> {
-    ws.stats().await.map_err(err)
+async fn supervisor_stats(ws: Ws<'_>, filter: StatsFilterView) -> Cmd<StatsView> {
+    ws.stats(&filter).await.map_err(err)
 }
 
 #[tauri::command]

@@ -901,14 +901,84 @@ test("workstation story", { timeout: 900_000 }, async (t) => {
     assert.ok(!csv.toString("utf8").includes(full), "the export keeps ID numbers masked");
     await shot("24-audit-verified-and-exported");
 
-    // Statistics, drawn in the app: the reviewer's decisions of this run are among them.
+    // Statistics, drawn in the app: the reviewer's decisions of this run are among them, and
+    // every figure is the server's.
     await (await $t("tab-stats")).click();
     await until("the charts", async () => (await browser.$$('[data-testid="reviewer-row"]')).length >= 1);
+    const supervisorToken = await login("supervisor");
+    const serverStats = await api("/api/supervisor/stats", { token: supervisorToken });
     const reviewers = await textOf("chart-reviewers");
-    assert.match(reviewers, /通过率 \d+%/, reviewers);
+    assert.match(reviewers, /\d+%/, reviewers);
+    assert.equal((await browser.$$('[data-testid="reviewer-row"]')).length, serverStats.reviewers.length);
+    const decided = serverStats.reviewers.reduce((n, r) => n + r.decisions, 0);
+    assert.equal(Number(await textOf("kpi-decisions")), decided);
+    assert.equal(Number(await textOf("kpi-within")), serverStats.decided_within_sla);
+    assert.equal(Number(await textOf("kpi-late")), serverStats.decided_late);
+    assert.equal(Number(await textOf("kpi-overdue")), serverStats.pending_overdue);
+    assert.equal(Number(await textOf("breaches-total")), serverStats.breaches_total);
+    assert.equal(Number(await textOf("hints-rejected-all-passed")), serverStats.hints.rejected_all_passed);
     const bars = await browser.execute(() => document.querySelectorAll('[data-testid="chart-days"] rect').length);
     assert.equal(bars, 60, "30 days, approved and rejected");
+    for (const chart of ["chart-turnaround", "chart-backlog", "chart-stages", "chart-reasons", "chart-hints", "chart-groups", "breaches"]) {
+      assert.ok(await (await $t(chart)).isExisting(), chart);
+    }
+    const backlogBars = (await browser.$$('[data-testid="backlog-bar"]')).length;
+    assert.equal(backlogBars, serverStats.backlog.length);
+    const turnaroundBars = (await browser.$$('[data-testid="turnaround-bar"]')).length;
+    const longest = Math.max(-1, ...serverStats.turnaround.map((t) => t.working_days));
+    assert.equal(turnaroundBars, longest + 1, "every working day up to the longest turnaround");
+    assert.equal((await browser.$$('[data-testid="school-row"]')).length, serverStats.schools.length);
+    assert.equal((await browser.$$('[data-testid="college-row"]')).length, serverStats.colleges.length);
+    assert.equal((await browser.$$('[data-testid="hint-row"]')).length, serverStats.hints.measures.length);
     await shot("25-statistics");
+    await browser.execute(() => {
+      const body = document.querySelector('[data-testid="stats"] .body');
+      body.scrollTop = body.scrollHeight;
+    });
+    await shot("25b-statistics-schools-and-breaches");
+
+    // Narrowed to one college: the window shows what the server answers for it.
+    const college = serverStats.colleges[0].key;
+    // Set as a person's choice would: the value, then the event Svelte's binding listens to.
+    const choose = (id, value, event) =>
+      browser.execute(
+        (id, value, event) => {
+          const el = document.querySelector(`[data-testid="${id}"]`);
+          el.value = value;
+          el.dispatchEvent(new Event(event, { bubbles: true }));
+        },
+        id,
+        value,
+        event,
+      );
+    await choose("stats-college", college, "change");
+    await (await $t("stats-apply")).click();
+    const narrowed = await api(
+      `/api/supervisor/stats?from=${serverStats.from}&to=${serverStats.to}&college=${encodeURIComponent(college)}`,
+      { token: supervisorToken },
+    );
+    const narrowedDecisions = narrowed.reviewers.reduce((n, r) => n + r.decisions, 0);
+    await until("the college's figures", async () => Number(await textOf("kpi-decisions")) === narrowedDecisions && (await browser.$$('[data-testid="college-row"]')).length === 1);
+    const collegeRow = await textOf("college-row");
+    assert.ok(collegeRow.startsWith(college), collegeRow);
+    await shot("27-statistics-college");
+
+    // A range that ends before it starts is refused, in both languages.
+    await choose("stats-from", serverStats.to, "input");
+    await choose("stats-to", "2020-01-01", "input");
+    await (await $t("stats-apply")).click();
+    await until("the refusal", async () => (await $t("stats-error")).isExisting());
+    assert.match(await textOf("stats-error"), /日期范围无效.*date range is invalid/s);
+    await (await $t("stats-clear")).click();
+    await until("the whole range again", async () => Number(await textOf("kpi-decisions")) === decided && !(await (await $t("stats-error")).isExisting()));
+
+    // A breach opens the student's timeline, and the timeline leads back to the statistics.
+    if (serverStats.breaches.length > 0) {
+      await (await $t("breach-student")).click();
+      await (await $t("timeline")).waitForExist({ timeout: 30_000 });
+      await (await $t("timeline-back")).click();
+      await (await $t("stats")).waitForExist({ timeout: 30_000 });
+    }
 
     // The flagged student's timeline, opened from the history: photos with their checks,
     // decisions and every event.

@@ -66,6 +66,22 @@ impl Bounded for AuditQuery {
     }
 }
 
+impl Bounded for review::StatsQuery {
+    fn check_bounds(&self) -> Result<(), TextError> {
+        // Dates are checked for their form by the handler; the bound keeps junk short.
+        text::IDENTIFIER
+            .named("from")
+            .check_opt(self.from.as_deref())?;
+        text::IDENTIFIER.named("to").check_opt(self.to.as_deref())?;
+        SCHOOL_ID
+            .named("school")
+            .check_opt(self.school.as_deref())?;
+        text::LABEL
+            .named("college")
+            .check_opt(self.college.as_deref())
+    }
+}
+
 impl Bounded for RevealRequest {
     fn check_bounds(&self) -> Result<(), TextError> {
         text::COMMENT.named("reason").check(&self.reason)

@@ -214,6 +214,7 @@ error_codes! {
     BadQueueState = "bad_queue_state", 400, "审核队列只能按 待审核、审核中、未通过、已通过 筛选。", "The queue can be filtered by pending_review, in_review, rejected or approved only.";
     BadWaitingMin = "bad_waiting_min", 400, "等待时长不能为负数。", "The waiting time must not be negative.";
     BadLimit = "bad_limit", 400, "每页数量超出范围。", "The page size is out of range.";
+    BadDateRange = "bad_date_range", 400, "日期范围无效：请按 YYYY-MM-DD 填写，开始不晚于结束，最长一年。", "The date range is invalid: use YYYY-MM-DD, a start not after the end, at most a year.";
     BadCursor = "bad_cursor", 400, "分页游标无效，请从第一页重新开始。", "The page cursor is invalid; start again from the first page.";
 
     // Administration.
@@ -233,6 +234,8 @@ error_codes! {
     PolicyMissingSupportPhone = "policy_missing_support_phone", 400, "请填写咨询电话。", "The support phone number is missing.";
     PolicyMissingSupportHours = "policy_missing_support_hours", 400, "请填写咨询时间。", "The support hours are missing.";
     PolicyNoRetention = "policy_no_retention", 400, "保存期限至少为 1 天。", "The retention period must be at least one day.";
+    PolicyNoReviewSla = "policy_no_review_sla", 400, "审核时限至少为 1 个工作日。", "The review deadline must be at least one working day.";
+    PolicyBadHoliday = "policy_bad_holiday", 400, "节假日日期格式不正确（YYYY-MM-DD）。", "A holiday is not a YYYY-MM-DD date.";
 }
 
 #[cfg(test)]

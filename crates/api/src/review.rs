@@ -308,13 +308,159 @@ pub struct ReasonCount {
     pub count: i64,
 }
 
-/// `GET /api/supervisor/stats`.
+/// Filters of `GET /api/supervisor/stats`; every field is optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatsQuery {
+    /// First day of decisions counted (`YYYY-MM-DD`, China Standard Time); default: the 30
+    /// days ending with `to`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// Last day counted, inclusive (`YYYY-MM-DD`); default: today.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    /// School id. Staff bound to a school see only its figures; naming another is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub school: Option<String>,
+    /// College (院系) exactly as the roster names it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub college: Option<String>,
+}
+
+/// Longest date range of one statistics request, in days.
+pub const MAX_STATS_DAYS: i64 = 366;
+/// Breaches listed in one answer (the most overdue first); `Stats::breaches_total` counts all.
+pub const MAX_STATS_BREACHES: usize = 200;
+
+/// One reviewer's decisions in the range.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReviewerStats {
+    pub reviewer_id: String,
+    pub reviewer_name: String,
+    pub decisions: i64,
+    pub approvals: i64,
+    /// `approvals / decisions`; 0 without decisions.
+    pub approval_rate: f64,
+    /// Median seconds from claiming an item to deciding it (decisions made under a claim;
+    /// supervisor overrides have none).
+    pub median_decision_seconds: Option<i64>,
+}
+
+/// Decisions that took `working_days` from submission to decision.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TurnaroundCount {
+    pub working_days: i64,
+    pub decisions: i64,
+    /// Of those, decided past their school's SLA (schools may have different SLAs).
+    pub late: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BreachKind {
+    /// Decided, but more working days after submission than the school's SLA allows.
+    DecidedLate,
+    /// Still waiting for a decision, already past the SLA.
+    PendingOverdue,
+}
+
+/// A submission past its school's review SLA; the student appears masked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Breach {
+    pub kind: BreachKind,
+    pub case_id: String,
+    pub school_id: String,
+    pub school_name: String,
+    pub college: String,
+    pub student_name_masked: String,
+    pub student_no_masked: String,
+    pub submitted_at_ms: i64,
+    pub decided_at_ms: Option<i64>,
+    /// Working days from submission to the decision (or to now, while pending).
+    pub working_days: i64,
+    pub sla_working_days: i64,
+}
+
+/// Items waiting for a decision now whose age, in working days since submission, is in
+/// `min_working_days..=max_working_days` (no upper end on the last bucket).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BacklogBucket {
+    pub min_working_days: i64,
+    pub max_working_days: Option<i64>,
+    pub count: i64,
+    /// Of those, past their school's SLA.
+    pub overdue: i64,
+}
+
+/// How often reviewers decided against one measure of the local hints.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MeasureOverrule {
+    pub code: String,
+    pub label_zh: String,
+    pub label_en: String,
+    /// Decided photos on which this measure warned or failed.
+    pub doubted: i64,
+    /// Of those, approved all the same.
+    pub approved: i64,
+}
+
+/// Reviewers' decisions against the hints: the analysis stored for the decided photo is
+/// what the workstation's local hints show (the same models and thresholds).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HintOverrules {
+    /// Reviewer decisions of photos with an analysis.
+    pub decisions: i64,
+    pub rejections: i64,
+    /// Rejections of photos on which every measure passed.
+    pub rejected_all_passed: i64,
+    /// Every measure that warned or failed on some decided photo, most overruled first.
+    pub measures: Vec<MeasureOverrule>,
+}
+
+/// Figures of one school or one college.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupStats {
+    /// School id, or the college's name.
+    pub key: String,
+    pub name: String,
+    /// The school a college belongs to (colleges of two schools may share a name).
+    pub school_id: String,
+    pub decisions: i64,
+    pub approvals: i64,
+    pub approval_rate: f64,
+    /// Mean working days from submission to a reviewer's decision.
+    pub mean_turnaround_working_days: Option<f64>,
+    pub decided_late: i64,
+    /// Waiting now, past the SLA (not limited by the date range).
+    pub pending_overdue: i64,
+}
+
+/// `GET /api/supervisor/stats`. Decisions are those made in `from..=to` (China Standard
+/// Time) within the school and college filters; `counts`, `backlog` and overdue pending
+/// items describe the queue now.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Stats {
+    pub from: String,
+    pub to: String,
     /// Every state, including those before submission; `in_review` counts live leases only.
     pub counts: Vec<StateCount>,
     pub per_reviewer_day: Vec<ReviewerDay>,
     pub reject_reasons: Vec<ReasonCount>,
+    /// Every reviewer or supervisor who decided in the range, most decisions first.
+    pub reviewers: Vec<ReviewerStats>,
+    /// Reviewer decisions (not overrides) by working days from submission, ascending.
+    pub turnaround: Vec<TurnaroundCount>,
+    pub decided_within_sla: i64,
+    pub decided_late: i64,
+    /// Pending items past the SLA now.
+    pub pending_overdue: i64,
+    /// The most overdue breaches (decided late or pending overdue), at most
+    /// [`MAX_STATS_BREACHES`]; `breaches_total` counts them all.
+    pub breaches: Vec<Breach>,
+    pub breaches_total: i64,
+    pub backlog: Vec<BacklogBucket>,
+    pub hints: HintOverrules,
+    pub schools: Vec<GroupStats>,
+    pub colleges: Vec<GroupStats>,
 }
 
 /// Answer to giving an item back: its state now (back in the queue, or decided meanwhile).

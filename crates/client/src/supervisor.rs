@@ -7,7 +7,7 @@ use gradphoto_api::quality::{
     DeclineRequest, OverrideOutcome, OverrideQuery, OverrideRequestView, OverrideStatus,
     RereviewItem, RereviewPage, RereviewQuery, RereviewRequest, ReviewerAgreement,
 };
-use gradphoto_api::review::{OverrideRequest, Stats, Verdict};
+use gradphoto_api::review::{OverrideRequest, Stats, StatsQuery, Verdict};
 
 use crate::{seg, Client, ClientResult, Downloaded};
 
@@ -158,8 +158,9 @@ impl Client {
         self.get("/api/supervisor/audit/verify").await
     }
 
-    pub async fn stats(&self) -> ClientResult<Stats> {
-        self.get("/api/supervisor/stats").await
+    /// Statistics over a date range, school and college (all optional).
+    pub async fn stats(&self, query: &StatsQuery) -> ClientResult<Stats> {
+        self.get_query("/api/supervisor/stats", query).await
     }
 }
 

@@ -643,6 +643,20 @@ pub struct BarView {
     pub value: i64,
 }
 
+/// The statistics' filters as the window sends them; empty text means "any" (the range
+/// then defaults to the 30 days ending today).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct StatsFilterView {
+    /// First day, `YYYY-MM-DD` (China Standard Time), inclusive.
+    pub from_day: String,
+    /// Last day, `YYYY-MM-DD`, inclusive.
+    pub to_day: String,
+    /// A school id (supervisors bound to a school see only theirs).
+    pub school: String,
+    /// A college as the roster names it.
+    pub college: String,
+}
+
 /// A reviewer's decisions over the statistics' period.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct ReviewerStatsView {
@@ -653,6 +667,9 @@ pub struct ReviewerStatsView {
     pub rejected: i64,
     /// Approved / decided, 0–1.
     pub approval_rate: f64,
+    /// Median seconds from claiming an item to deciding it.
+    #[ts(type = "number | null")]
+    pub median_seconds: Option<i64>,
 }
 
 /// Decisions of every reviewer on one day (China Standard Time).
@@ -666,16 +683,120 @@ pub struct DayStatsView {
     pub rejected: i64,
 }
 
+/// Reviewer decisions that took `working_days` from submission to decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct TurnaroundView {
+    #[ts(type = "number")]
+    pub working_days: i64,
+    #[ts(type = "number")]
+    pub within: i64,
+    #[ts(type = "number")]
+    pub late: i64,
+}
+
+/// Items waiting now, by age in working days.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct BacklogView {
+    /// `0`, `4–5`, `11+`…
+    pub label: String,
+    #[ts(type = "number")]
+    pub count: i64,
+    /// Of those, past the SLA.
+    #[ts(type = "number")]
+    pub overdue: i64,
+}
+
+/// A submission past its school's SLA, the student masked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct BreachView {
+    pub case_id: String,
+    /// `decided_late` or `pending_overdue`.
+    pub kind: String,
+    pub kind_zh: String,
+    pub kind_en: String,
+    pub school_name: String,
+    pub college: String,
+    pub student: String,
+    pub student_no: String,
+    /// Local time, `YYYY-MM-DD HH:MM`.
+    pub submitted: String,
+    /// Local time of the decision; empty while waiting.
+    pub decided: String,
+    #[ts(type = "number")]
+    pub working_days: i64,
+    #[ts(type = "number")]
+    pub sla_working_days: i64,
+}
+
+/// One measure of the hints, and how often reviewers approved a photo it doubted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct MeasureOverruleView {
+    pub key: String,
+    pub label_zh: String,
+    pub label_en: String,
+    #[ts(type = "number")]
+    pub doubted: i64,
+    #[ts(type = "number")]
+    pub approved: i64,
+    /// approved / doubted, 0–1.
+    pub rate: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct HintOverrulesView {
+    #[ts(type = "number")]
+    pub decisions: i64,
+    #[ts(type = "number")]
+    pub rejections: i64,
+    #[ts(type = "number")]
+    pub rejected_all_passed: i64,
+    pub measures: Vec<MeasureOverruleView>,
+}
+
+/// One school's or one college's figures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct GroupStatsView {
+    pub key: String,
+    pub name: String,
+    pub school_id: String,
+    #[ts(type = "number")]
+    pub decisions: i64,
+    pub approval_rate: f64,
+    pub mean_turnaround: Option<f64>,
+    #[ts(type = "number")]
+    pub decided_late: i64,
+    #[ts(type = "number")]
+    pub pending_overdue: i64,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct StatsView {
+    /// The range the figures cover, `YYYY-MM-DD`, inclusive.
+    pub from_day: String,
+    pub to_day: String,
     /// How many cases are at each stage, in the journey's order.
     pub states: Vec<BarView>,
     /// Most decisions first.
     pub reviewers: Vec<ReviewerStatsView>,
-    /// Every day of the period, oldest first (days without decisions included).
+    /// Every day of the range, oldest first (days without decisions included).
     pub days: Vec<DayStatsView>,
-    /// Most frequent first.
+    /// Most frequent first; reasons never used are left out.
     pub reject_reasons: Vec<BarView>,
+    /// From 0 working days up to the longest turnaround, every step shown.
+    pub turnaround: Vec<TurnaroundView>,
+    #[ts(type = "number")]
+    pub decided_within_sla: i64,
+    #[ts(type = "number")]
+    pub decided_late: i64,
+    #[ts(type = "number")]
+    pub pending_overdue: i64,
+    pub breaches: Vec<BreachView>,
+    #[ts(type = "number")]
+    pub breaches_total: i64,
+    pub backlog: Vec<BacklogView>,
+    pub hints: HintOverrulesView,
+    pub schools: Vec<GroupStatsView>,
+    pub colleges: Vec<GroupStatsView>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -800,6 +921,7 @@ mod tests {
         ExportProgressView::export_all_to(dir).unwrap();
         ExportDoneView::export_all_to(dir).unwrap();
         StatsView::export_all_to(dir).unwrap();
+        StatsFilterView::export_all_to(dir).unwrap();
         TimelineView::export_all_to(dir).unwrap();
         RereviewFilterView::export_all_to(dir).unwrap();
         RereviewPageView::export_all_to(dir).unwrap();

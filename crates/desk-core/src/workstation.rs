@@ -22,7 +22,8 @@ use crate::view::{
     DecideRequest, DecideResult, DecisionInput, ExportDoneView, ExportProgressView,
     GridApproveRequest, GridApproveResult, GridView, HintsView, ItemView, OverrideRequestRowView,
     OverrideResultView, QueueFilter, QueuePage, ReasonView, RereviewFilterView, RereviewPageView,
-    RereviewView, SessionView, SignInRequest, StartupView, StatsView, SyncStatusView, TimelineView,
+    RereviewView, SessionView, SignInRequest, StartupView, StatsFilterView, StatsView,
+    SyncStatusView, TimelineView,
 };
 
 pub struct Workstation {
@@ -135,9 +136,9 @@ impl Workstation {
     }
 
     /// Supervisor mode: the statistics' charts.
-    pub async fn stats(&self) -> DeskResult<StatsView> {
+    pub async fn stats(&self, filter: &StatsFilterView) -> DeskResult<StatsView> {
         let s = self.current().await?;
-        crate::stats::stats(&s).await
+        crate::stats::stats(&s, filter).await
     }
 
     /// Supervisor mode: a page of re-review samples.

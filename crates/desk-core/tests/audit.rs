@@ -8,7 +8,7 @@ mod support;
 use std::sync::{Arc, Mutex};
 
 use gradphoto_desk_core::session::Keyring;
-use gradphoto_desk_core::view::{AuditFilterView, SignInRequest};
+use gradphoto_desk_core::view::{AuditFilterView, SignInRequest, StatsFilterView};
 use gradphoto_desk_core::{DeskError, Workstation};
 use support::Server;
 
@@ -160,7 +160,7 @@ async fn a_supervisor_sees_the_statistics_charts_of_the_demo() {
     let server = Server::start(900).await;
     let dir = tempfile::tempdir().unwrap();
     let ws = supervisor_desk(&server, dir.path()).await;
-    let v = ws.stats().await.unwrap();
+    let v = ws.stats(&StatsFilterView::default()).await.unwrap();
     let waiting = v
         .states
         .iter()
@@ -168,16 +168,74 @@ async fn a_supervisor_sees_the_statistics_charts_of_the_demo() {
         .unwrap();
     assert_eq!(waiting.value, 3, "the demo has three submissions waiting");
     assert_eq!(v.days.len(), 30);
-    // The demo's decisions, the same in the daily series as per reviewer.
+    assert_eq!(v.days.last().unwrap().day, v.to_day);
+    // The demo's decisions, the same in the daily series as per reviewer, per school and
+    // by turnaround (overrides aside).
     let by_day: i64 = v.days.iter().map(|d| d.approved + d.rejected).sum();
     let by_reviewer: i64 = v.reviewers.iter().map(|r| r.approved + r.rejected).sum();
+    let by_school: i64 = v.schools.iter().map(|s| s.decisions).sum();
+    let by_college: i64 = v.colleges.iter().map(|s| s.decisions).sum();
     assert!(by_day > 0);
     assert_eq!(by_day, by_reviewer);
+    assert_eq!(by_day, by_school);
+    assert_eq!(by_day, by_college);
+    let turned: i64 = v.turnaround.iter().map(|t| t.within + t.late).sum();
+    assert_eq!(turned, v.decided_within_sla + v.decided_late);
+    assert!(turned > 0 && turned <= by_day);
     assert!(v
         .reviewers
         .iter()
-        .all(|r| (0.0..=1.0).contains(&r.approval_rate)));
+        .all(|r| (0.0..=1.0).contains(&r.approval_rate) && r.median_seconds.is_some()));
     assert!(!v.reject_reasons.is_empty());
+    assert_eq!(
+        v.hints.decisions, turned,
+        "every reviewer decision had an analysed photo"
+    );
+    let backlog: i64 = v.backlog.iter().map(|b| b.count).sum();
+    assert_eq!(
+        backlog,
+        waiting.value + v.states.iter().find(|b| b.key == "InReview").unwrap().value
+    );
+
+    // The same figures the server gives, through the filters of the window.
+    let college = v.colleges[0].key.clone();
+    let only = ws
+        .stats(&StatsFilterView {
+            college: college.clone(),
+            school: v.colleges[0].school_id.clone(),
+            ..StatsFilterView::default()
+        })
+        .await
+        .unwrap();
+    assert!(only.colleges.iter().all(|c| c.key == college));
+    assert_eq!(only.colleges[0].decisions, v.colleges[0].decisions);
+    let one_day = ws
+        .stats(&StatsFilterView {
+            from_day: v.to_day.clone(),
+            to_day: v.to_day.clone(),
+            ..StatsFilterView::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(one_day.days.len(), 1);
+    let today = v.days.last().unwrap();
+    assert_eq!(
+        one_day
+            .reviewers
+            .iter()
+            .map(|r| r.approved + r.rejected)
+            .sum::<i64>(),
+        today.approved + today.rejected
+    );
+    // A range the server refuses comes back as its error.
+    let err = ws
+        .stats(&StatsFilterView {
+            from_day: "2026-13-01".into(),
+            ..StatsFilterView::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.view().code, "bad_date_range", "{err:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -8,12 +8,14 @@
 
 pub mod access;
 pub mod audit;
+pub mod calendar;
 pub mod gate;
 pub mod idnumber;
 pub mod localized;
 pub mod measures;
 pub mod policy;
 pub mod reasons;
+pub mod redact;
 pub mod role;
 pub mod roster;
 pub mod rules;

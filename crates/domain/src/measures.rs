@@ -304,6 +304,15 @@ impl MeasureResult {
             message_en,
         }
     }
+
+    /// The verdict as the report counts it: a measure that could not be assessed is at least
+    /// a warning.
+    pub fn effective_verdict(&self) -> Verdict {
+        match self.status {
+            AssessStatus::FailedToAssess => self.verdict.max(Verdict::Warn),
+            AssessStatus::Ok => self.verdict,
+        }
+    }
 }
 
 /// A model used to compute a report, identified by the SHA-256 of its bytes.
@@ -328,12 +337,18 @@ impl CheckReport {
     pub fn overall(&self) -> Verdict {
         self.measures
             .iter()
-            .map(|m| match m.status {
-                AssessStatus::FailedToAssess => m.verdict.max(Verdict::Warn),
-                AssessStatus::Ok => m.verdict,
-            })
+            .map(MeasureResult::effective_verdict)
             .max()
             .unwrap_or(Verdict::Pass)
+    }
+
+    /// Measures that warned, failed or could not be assessed: what a reviewer's hints call
+    /// into doubt.
+    pub fn doubted(&self) -> impl Iterator<Item = MeasureId> + '_ {
+        self.measures
+            .iter()
+            .filter(|m| m.effective_verdict() != Verdict::Pass)
+            .map(|m| m.id)
     }
 
     pub fn get(&self, id: MeasureId) -> Option<&MeasureResult> {

@@ -29,6 +29,12 @@ pub struct SchoolPolicy {
     pub support_hours: String,
     /// Days after export after which originals and ID card images are purged.
     pub retention_days: u32,
+    /// Working days within which a submission should be decided (the review SLA), counted
+    /// as [`crate::calendar`] counts them; statistics list the submissions past it.
+    pub review_sla_working_days: u32,
+    /// Days (`YYYY-MM-DD`, China Standard Time) that are not working days besides weekends:
+    /// public holidays and the school's own closures.
+    pub holidays: Vec<String>,
     /// Share of each reviewer's decisions, in percent, sampled for a supervisor to decide
     /// again without seeing the first decision (quality sampling). 0 turns sampling off.
     pub rereview_percent: u32,
@@ -49,6 +55,8 @@ impl Default for SchoolPolicy {
             support_phone: String::new(),
             support_hours: String::new(),
             retention_days: 180,
+            review_sla_working_days: 3,
+            holidays: Vec::new(),
             rereview_percent: 5,
             override_needs_second_supervisor: false,
         }
@@ -74,6 +82,10 @@ pub enum PolicyError {
     MissingSupportHours,
     #[error("retention_days must be at least 1")]
     NoRetention,
+    #[error("review_sla_working_days must be at least 1")]
+    NoReviewSla,
+    #[error("holiday {0:?} is not a YYYY-MM-DD date")]
+    BadHoliday(String),
     #[error("rereview_percent must be between 0 and 100 (got {0})")]
     RereviewPercentOutOfRange(u32),
 }
@@ -89,6 +101,8 @@ impl Localized for PolicyError {
             PolicyError::MissingSupportPhone => "policy_missing_support_phone",
             PolicyError::MissingSupportHours => "policy_missing_support_hours",
             PolicyError::NoRetention => "policy_no_retention",
+            PolicyError::NoReviewSla => "policy_no_review_sla",
+            PolicyError::BadHoliday(_) => "policy_bad_holiday",
             PolicyError::RereviewPercentOutOfRange(_) => "policy_rereview_percent",
         }
     }
@@ -109,6 +123,10 @@ impl Localized for PolicyError {
                 "请填写咨询时间，学生在每个页面都会看到。".to_string()
             }
             PolicyError::NoRetention => "原始照片保留天数至少为 1 天。".to_string(),
+            PolicyError::NoReviewSla => "审核时限至少为 1 个工作日。".to_string(),
+            PolicyError::BadHoliday(d) => {
+                format!("节假日“{d}”不是有效日期，请按 YYYY-MM-DD 填写。")
+            }
             PolicyError::RereviewPercentOutOfRange(v) => {
                 format!("抽检复核比例须在 0 到 100 之间（当前为 {v}）。")
             }
@@ -134,6 +152,12 @@ impl Localized for PolicyError {
                 "Enter the support hours; students see them on every page.".into()
             }
             PolicyError::NoRetention => "Originals must be kept for at least one day.".into(),
+            PolicyError::NoReviewSla => {
+                "The review deadline must be at least one working day.".into()
+            }
+            PolicyError::BadHoliday(d) => {
+                format!("Holiday \"{d}\" is not a valid date; write it as YYYY-MM-DD.")
+            }
             PolicyError::RereviewPercentOutOfRange(v) => {
                 format!("The re-review share must be between 0 and 100 percent (got {v}).")
             }
@@ -167,6 +191,16 @@ impl SchoolPolicy {
         }
         if self.retention_days == 0 {
             return Err(PolicyError::NoRetention);
+        }
+        if self.review_sla_working_days == 0 {
+            return Err(PolicyError::NoReviewSla);
+        }
+        if let Some(bad) = self
+            .holidays
+            .iter()
+            .find(|d| crate::calendar::parse_date(d).is_none())
+        {
+            return Err(PolicyError::BadHoliday(bad.clone()));
         }
         if self.rereview_percent > 100 {
             return Err(PolicyError::RereviewPercentOutOfRange(
@@ -234,6 +268,8 @@ mod tests {
         assert_eq!(p.face_match_failures_before_flag, 3);
         assert_eq!(p.check_failures_before_flag, 3);
         assert_eq!(p.privacy_version, "2025-09");
+        assert_eq!(p.review_sla_working_days, 3);
+        assert!(p.holidays.is_empty());
         assert!(p.is_free());
     }
 
@@ -268,6 +304,20 @@ mod tests {
             ..complete()
         };
         assert_eq!(p.validate(), Err(PolicyError::NoRetention));
+        let p = SchoolPolicy {
+            review_sla_working_days: 0,
+            ..complete()
+        };
+        assert_eq!(p.validate(), Err(PolicyError::NoReviewSla));
+        let p = SchoolPolicy {
+            holidays: vec!["2026-10-01".into(), "2026-13-01".into()],
+            ..complete()
+        };
+        assert_eq!(
+            p.validate(),
+            Err(PolicyError::BadHoliday("2026-13-01".into()))
+        );
+        assert_eq!(p.validate().unwrap_err().code(), "policy_bad_holiday");
         let p = SchoolPolicy {
             check_failures_before_flag: 0,
             ..complete()

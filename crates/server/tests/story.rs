@@ -662,7 +662,10 @@ async fn supervisor_override_and_stats(db: Db) {
         CaseState::Rejected
     );
 
-    let stats = supervisor.stats().await.unwrap();
+    let stats = supervisor
+        .stats(&gradphoto_api::review::StatsQuery::default())
+        .await
+        .unwrap();
     let count = |st: CaseState| {
         stats
             .counts

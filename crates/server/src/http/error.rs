@@ -278,6 +278,8 @@ mod tests {
             Box::new(PolicyError::MissingSupportPhone),
             Box::new(PolicyError::MissingSupportHours),
             Box::new(PolicyError::NoRetention),
+            Box::new(PolicyError::NoReviewSla),
+            Box::new(PolicyError::BadHoliday("x".into())),
             Box::new(UnknownRole("x".into())),
             Box::new(RejectionError::UnknownReason(UnknownReason("x".into()))),
             Box::new(RejectionError::ReasonsRequired),

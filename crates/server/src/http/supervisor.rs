@@ -7,6 +7,7 @@ use axum::http::header::{self, HeaderName};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use chrono::NaiveDate;
 use chrono::Utc;
 use gradphoto_api::audit::{
     AuditEntry, AuditPage, AuditQuery, AuditStudent, AuditVerification, BrokenLink, CaseTimeline,
@@ -14,9 +15,10 @@ use gradphoto_api::audit::{
 };
 use gradphoto_api::error::ErrorCode;
 use gradphoto_api::quality::OverrideOutcome;
-use gradphoto_api::review::{OverrideRequest, Stats};
+use gradphoto_api::review::{OverrideRequest, Stats, StatsQuery, MAX_STATS_DAYS};
 use gradphoto_domain::access;
 use gradphoto_domain::audit::{AuditAction, AuditEvent};
+use gradphoto_domain::calendar;
 use gradphoto_domain::idnumber::IdNumber;
 use gradphoto_domain::measures::{CheckReport, Verdict as MeasureVerdict};
 use gradphoto_domain::text;
@@ -31,7 +33,7 @@ use crate::store::review as rstore;
 use crate::store::{attempts, audit, cases, now_ms, students, users};
 use crate::AppState;
 
-/// Days of per-reviewer statistics returned.
+/// Days of statistics returned when no range is asked for.
 const STATS_DAYS: i64 = 30;
 
 pub fn routes() -> Router<AppState> {
@@ -593,12 +595,43 @@ fn entry(e: AuditEvent, school_id: Option<String>, student: Option<AuditStudent>
 async fn stats(
     State(state): State<AppState>,
     Supervisor(staff): Supervisor,
+    Params(q): Params<StatsQuery>,
 ) -> AppResult<Json<Stats>> {
-    let school = staff.school_id.as_deref();
-    Ok(Json(Stats {
-        counts: rstore::all_counts(&state.store, school).await?,
-        per_reviewer_day: rstore::decisions_per_reviewer_day(&state.store, STATS_DAYS, school)
-            .await?,
-        reject_reasons: rstore::reject_reason_histogram(&state.store, school).await?,
-    }))
+    let school_id = school_scope(&staff, q.school.as_deref())?;
+    let now = now_ms();
+    let (from, to) = stats_range(&q, calendar::cst_date(now))?;
+    let filter = rstore::StatsFilter {
+        from_ms: calendar::cst_day_start_ms(from),
+        to_ms: calendar::cst_day_start_ms(to + chrono::Duration::days(1)),
+        school_id,
+        college: q
+            .college
+            .as_deref()
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(str::to_string),
+    };
+    Ok(Json(
+        journey::stats::figures(&state.store, &filter, from, to, now).await?,
+    ))
+}
+
+/// The statistics' days: `from..=to` in China Standard Time, by default the 30 days ending
+/// today, at most [`MAX_STATS_DAYS`].
+fn stats_range(q: &StatsQuery, today: NaiveDate) -> AppResult<(NaiveDate, NaiveDate)> {
+    let parse = |text: Option<&str>, field: &'static str| -> AppResult<Option<NaiveDate>> {
+        match text.map(str::trim).filter(|t| !t.is_empty()) {
+            None => Ok(None),
+            Some(t) => calendar::parse_date(t)
+                .map(Some)
+                .ok_or_else(|| AppError::from(ErrorCode::BadDateRange).with_field(field)),
+        }
+    };
+    let to = parse(q.to.as_deref(), "to")?.unwrap_or(today);
+    let from =
+        parse(q.from.as_deref(), "from")?.unwrap_or(to - chrono::Duration::days(STATS_DAYS - 1));
+    if from > to || (to - from).num_days() >= MAX_STATS_DAYS {
+        return Err(AppError::from(ErrorCode::BadDateRange).with_field("from"));
+    }
+    Ok((from, to))
 }

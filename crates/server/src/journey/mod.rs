@@ -4,4 +4,5 @@
 //! `http`.
 
 pub mod review;
+pub mod stats;
 pub mod student;

@@ -23,6 +23,19 @@ pub async fn pending(
     prefix: &str,
     count: usize,
 ) -> Result<(), StoreError> {
+    pending_from(store, crypto, school_id, prefix, 0, count).await
+}
+
+/// [`pending`] numbering its students from `first` on, so that a school seeded twice gets
+/// distinct ID numbers.
+pub async fn pending_from(
+    store: &Store,
+    crypto: &Crypto,
+    school_id: &str,
+    prefix: &str,
+    first: usize,
+    count: usize,
+) -> Result<(), StoreError> {
     let now = now_ms();
     let first_submitted = now - (count as i64) * 1000;
     let mut done = 0usize;
@@ -85,10 +98,11 @@ pub async fn pending(
             let mut students_q = sqlx::query(&students_sql);
             let mut cases_q = sqlx::query(&cases_sql);
             for r in 0..rows {
-                let i = done + offset + r;
+                let n = done + offset + r;
+                let i = first + n;
                 let number = seed_id_number(i);
                 let student_id = new_id();
-                let submitted_at = first_submitted + (i as i64) * 1000;
+                let submitted_at = first_submitted + (n as i64) * 1000;
                 students_q = students_q
                     .bind(student_id.clone())
                     .bind(school_id.to_string())
@@ -567,5 +581,193 @@ pub async fn audit_events(
         last_seq,
         first_at_ms,
         last_at_ms: at_ms(count.saturating_sub(1)),
+    })
+}
+
+/// Decision rows per INSERT statement (13 parameters each; see `AUDIT_ROWS_PER_STATEMENT`).
+const DECISION_ROWS_PER_STATEMENT: usize = 100;
+/// Colleges of a seeded season, so the college filter has something to narrow.
+pub const SEASON_COLLEGES: [&str; 8] = [
+    "计算机学院",
+    "外国语学院",
+    "经济管理学院",
+    "机械工程学院",
+    "化学学院",
+    "法学院",
+    "医学院",
+    "艺术学院",
+];
+/// What the seeded photos' analyses doubted (space-separated measure codes), in turn.
+const SEASON_DOUBTS: [&str; 6] = [
+    "",
+    "",
+    "sharpness",
+    "exposure sharpness",
+    "background_uniformity",
+    "",
+];
+
+/// The size of a seeded [`season`].
+#[derive(Debug, Clone, Copy)]
+pub struct SeasonShape {
+    pub decided: usize,
+    pub waiting: usize,
+    pub reviewers: usize,
+    pub days: i64,
+}
+
+/// What [`season`] wrote.
+#[derive(Debug, Clone)]
+pub struct SeededSeason {
+    pub reviewer_ids: Vec<String>,
+    pub first_submitted_ms: i64,
+    pub last_decided_ms: i64,
+}
+
+/// A school's review season for load tests and benchmarks, written straight into the tables:
+/// `decided` students whose cases were decided by `reviewers` reviewers over `days` days
+/// ending now (eight in ten approved; most within two days of submission, one in ten after a
+/// week), each decision with its school, college, submission and claim times and doubted
+/// measures as the review flow records them; then `waiting` more submissions still waiting.
+pub async fn season(
+    store: &Store,
+    crypto: &Crypto,
+    school_id: &str,
+    prefix: &str,
+    shape: SeasonShape,
+) -> Result<SeededSeason, StoreError> {
+    const DAY: i64 = 24 * 3600 * 1000;
+    let SeasonShape {
+        decided,
+        waiting,
+        reviewers,
+        days,
+    } = shape;
+    pending(store, crypto, school_id, &format!("{prefix}d"), decided).await?;
+    let now = now_ms();
+    let first_submitted = now - days * DAY;
+    let mut tx = store.begin().await?;
+    let mut reviewer_ids = Vec::with_capacity(reviewers);
+    for r in 0..reviewers {
+        let id = new_id();
+        sqlx::query(
+            "INSERT INTO users (id, username, display_name, role, password_hash, school_id, created_at)
+             VALUES ($1, $2, $3, $4, 'seeded: never signs in', $5, $6)",
+        )
+        .bind(id.clone())
+        .bind(format!("{prefix}reviewer{r}"))
+        .bind(format!("审核员{prefix}{r}"))
+        .bind(Role::Reviewer.as_str())
+        .bind(school_id.to_string())
+        .bind(now)
+        .execute(tx.conn())
+        .await?;
+        reviewer_ids.push(id);
+    }
+    // The seeded cases are decided; their colleges spread over the season's colleges.
+    sqlx::query(
+        "UPDATE cases SET state = 'approved', decided_at = submitted_at
+         WHERE school_id = $1 AND state = 'pending_review'",
+    )
+    .bind(school_id.to_string())
+    .execute(tx.conn())
+    .await?;
+    tx.commit().await?;
+    let cases: Vec<(String, String)> = sqlx::query_as(
+        "SELECT c.id, s.student_no FROM cases c JOIN students s ON s.id = c.student_id
+         WHERE c.school_id = $1 AND c.state = 'approved' ORDER BY s.student_no",
+    )
+    .bind(school_id.to_string())
+    .fetch_all(store.pool())
+    .await?;
+    let reasons: Vec<&str> = gradphoto_domain::reasons::RejectReason::ALL
+        .iter()
+        .map(|r| r.code())
+        .filter(|c| *c != "other")
+        .collect();
+    let span = days * DAY - 10 * DAY;
+    let mut last_decided = 0;
+    for chunk in cases.chunks(SEED_ROWS_PER_TX) {
+        let mut tx = store.begin().await?;
+        for rows in chunk.chunks(DECISION_ROWS_PER_STATEMENT) {
+            let mut sql = String::from(
+                "INSERT INTO decisions (id, client_decision_id, case_id, reviewer_id, kind,
+                    reasons_json, round, decided_at, school_id, college, submitted_at,
+                    claimed_at, doubted_measures) VALUES ",
+            );
+            for r in 0..rows.len() {
+                let p = r * 12;
+                if r > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&format!(
+                    "(${}, ${}, ${}, ${}, ${}, ${}, 0, ${}, ${}, ${}, ${}, ${}, ${})",
+                    p + 1,
+                    p + 2,
+                    p + 3,
+                    p + 4,
+                    p + 5,
+                    p + 6,
+                    p + 7,
+                    p + 8,
+                    p + 9,
+                    p + 10,
+                    p + 11,
+                    p + 12
+                ));
+            }
+            let mut q = sqlx::query(&sql);
+            for (case_id, student_no) in rows {
+                // A stable number per student: the same season every run.
+                let i: usize = student_no
+                    .get(student_no.len().saturating_sub(7)..)
+                    .and_then(|d| d.parse().ok())
+                    .unwrap_or(0);
+                let submitted = first_submitted + (i as i64 * span) / decided.max(1) as i64;
+                let delay = match i % 10 {
+                    3 => 7 * DAY + (i as i64 % 5) * DAY,
+                    4..=8 => (i as i64 % 3) * DAY + 3_600_000,
+                    _ => 2 * 3_600_000 + (i as i64 % 7) * 600_000,
+                };
+                let decided_at = submitted + delay;
+                last_decided = last_decided.max(decided_at);
+                let claimed = decided_at - 1000 * (20 + (i as i64 * 37) % 400);
+                let approve = i % 5 != 1;
+                let reasons_json = if approve {
+                    "[]".to_string()
+                } else {
+                    format!("[\"{}\"]", reasons[i % reasons.len()])
+                };
+                q = q
+                    .bind(new_id())
+                    .bind(new_id())
+                    .bind(case_id.clone())
+                    .bind(reviewer_ids[i % reviewer_ids.len().max(1)].clone())
+                    .bind(if approve { "approve" } else { "reject" })
+                    .bind(reasons_json)
+                    .bind(decided_at)
+                    .bind(school_id.to_string())
+                    .bind(SEASON_COLLEGES[i % SEASON_COLLEGES.len()])
+                    .bind(submitted)
+                    .bind(claimed)
+                    .bind(SEASON_DOUBTS[i % SEASON_DOUBTS.len()]);
+            }
+            q.execute(tx.conn()).await?;
+        }
+        tx.commit().await?;
+    }
+    pending_from(
+        store,
+        crypto,
+        school_id,
+        &format!("{prefix}w"),
+        decided,
+        waiting,
+    )
+    .await?;
+    Ok(SeededSeason {
+        reviewer_ids,
+        first_submitted_ms: first_submitted,
+        last_decided_ms: last_decided,
     })
 }

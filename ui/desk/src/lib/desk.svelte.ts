@@ -12,6 +12,7 @@ import type { QueuePage } from "./bindings/QueuePage";
 import type { ReasonView } from "./bindings/ReasonView";
 import type { SessionView } from "./bindings/SessionView";
 import type { SignInRequest } from "./bindings/SignInRequest";
+import type { StatsFilterView } from "./bindings/StatsFilterView";
 import type { SyncStatusView } from "./bindings/SyncStatusView";
 
 export type Screen = "review" | "grid" | "queue" | "conflicts" | "audit" | "stats" | "quality" | "timeline";
@@ -78,6 +79,8 @@ export class Desk {
   timelineCase = $state<string | null>(null);
   /** The screen the timeline was opened from, where its back button returns. */
   timelineFrom = $state<Screen>("audit");
+  /** The statistics' filters, kept while the supervisor looks at a timeline. */
+  statsFilter = $state<StatsFilterView>({ from_day: "", to_day: "", school: "", college: "" });
   /** The ID card pane shows the back (国徽面); every item opens on the front. */
   cardBack = $state(false);
 

@@ -29,6 +29,7 @@ import type { RereviewPageView } from "./bindings/RereviewPageView";
 import type { RereviewView } from "./bindings/RereviewView";
 import type { SessionView } from "./bindings/SessionView";
 import type { SignInRequest } from "./bindings/SignInRequest";
+import type { StatsFilterView } from "./bindings/StatsFilterView";
 import type { StatsView } from "./bindings/StatsView";
 import type { StartupView } from "./bindings/StartupView";
 import type { SyncStatusView } from "./bindings/SyncStatusView";
@@ -64,7 +65,7 @@ export const api = {
   auditReveal: (studentId: string, reason: string) => invoke<string>("audit_reveal", { studentId, reason }),
   auditVerify: () => invoke<ChainView>("audit_verify"),
   auditExport: (filter: AuditFilterView) => invoke<ExportDoneView>("audit_export", { filter }),
-  stats: () => invoke<StatsView>("supervisor_stats"),
+  stats: (filter: StatsFilterView) => invoke<StatsView>("supervisor_stats", { filter }),
   timeline: (caseId: string) => invoke<TimelineView>("audit_timeline", { caseId }),
   /** A timeline picture as a `data:` URL (not cached on this computer). */
   timelinePhoto: (path: string) => invoke<string>("audit_photo", { path }),

@@ -5,6 +5,8 @@ use std::collections::HashMap;
 
 use gradphoto_api::error::ErrorCode;
 use gradphoto_api::review::{DecisionKind, DecisionRecord, Verdict};
+use gradphoto_domain::audit::AuditAction;
+use gradphoto_domain::measures::CheckReport;
 use gradphoto_domain::reasons::{RejectReason, Rejection};
 use gradphoto_domain::state::{CaseState, Event, OverrideDecision};
 use sqlx::Row;
@@ -353,10 +355,12 @@ pub(crate) async fn decide_in(
     cases::apply(tx, case, &event, changed_by, &policy, details).await?;
     let decided_at = now_ms();
     let row_id = new_id();
+    let facts = StatsFacts::read(tx, case, &input.actor.id, is_override).await?;
     sqlx::query(
         "INSERT INTO decisions (id, client_decision_id, case_id, attempt_id, reviewer_id, kind,
-                                reasons_json, comment, round, decided_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                                reasons_json, comment, round, decided_at, school_id, college,
+                                submitted_at, claimed_at, doubted_measures)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
     )
     .bind(&row_id)
     .bind(input.decision_id)
@@ -368,6 +372,11 @@ pub(crate) async fn decide_in(
     .bind(comment)
     .bind(case.round)
     .bind(decided_at)
+    .bind(&case.school_id)
+    .bind(facts.college)
+    .bind(case.submitted_at)
+    .bind(facts.claimed_at)
+    .bind(facts.doubted_measures)
     .execute(tx.conn())
     .await?;
     if !is_override {
@@ -376,4 +385,68 @@ pub(crate) async fn decide_in(
     decision_by_client_id(tx, input.decision_id)
         .await?
         .ok_or_else(|| StoreError::internal("decision vanished inside its transaction"))
+}
+
+/// What statistics need of a decision, kept on its row when it is made (see migration 0006).
+struct StatsFacts {
+    college: Option<String>,
+    /// When the deciding reviewer claimed the case: their last claim, from the audit log.
+    claimed_at: Option<i64>,
+    /// Space-separated codes of the decided photo's doubted measures (`CheckReport::doubted`).
+    doubted_measures: Option<String>,
+}
+
+impl StatsFacts {
+    async fn read(
+        tx: &mut WriteTx,
+        case: &cases::CaseRow,
+        reviewer_id: &str,
+        is_override: bool,
+    ) -> StoreResult<StatsFacts> {
+        let college: Option<String> =
+            sqlx::query_scalar("SELECT college FROM students WHERE id = $1")
+                .bind(&case.student_id)
+                .fetch_optional(tx.conn())
+                .await?;
+        let claimed_at: Option<i64> = if is_override {
+            None
+        } else {
+            sqlx::query_scalar(
+                "SELECT MAX(at_ms) FROM audit_events
+                 WHERE subject = $1 AND action = $2 AND actor_id = $3",
+            )
+            .bind(&case.id)
+            .bind(AuditAction::Claimed.code())
+            .bind(reviewer_id)
+            .fetch_one(tx.conn())
+            .await?
+        };
+        let report: Option<Option<String>> = match &case.submitted_attempt_id {
+            Some(id) => {
+                sqlx::query_scalar("SELECT report_json FROM attempts WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(tx.conn())
+                    .await?
+            }
+            None => None,
+        };
+        let doubted_measures = match report.flatten() {
+            Some(json) => {
+                let report: CheckReport = serde_json::from_str(&json)?;
+                Some(
+                    report
+                        .doubted()
+                        .map(|m| m.code())
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                )
+            }
+            None => None,
+        };
+        Ok(StatsFacts {
+            college,
+            claimed_at,
+            doubted_measures,
+        })
+    }
 }

@@ -145,33 +145,38 @@ pub async fn review_counts(store: &Store, school_id: Option<&str>) -> StoreResul
     Ok(out)
 }
 
-/// Cases per stored state (every state), with live/expired leases told apart.
+/// Cases per stored state (every state), with live/expired leases told apart. The states are
+/// counted from the `(school_id, state)` / `(state, …)` indexes alone; only the few claimed
+/// cases are read for their lease, and an expired one counts as waiting.
 pub async fn all_counts(store: &Store, school_id: Option<&str>) -> StoreResult<Vec<StateCount>> {
-    let now = now_ms();
-    let sql = if school_id.is_some() {
-        "SELECT state, CASE WHEN state = 'in_review' AND lease_until <= $1 THEN 1 ELSE 0 END AS expired,
-                COUNT(*) AS n
-         FROM cases WHERE school_id = $2 GROUP BY state, expired"
+    let (by_state, expired_sql) = if school_id.is_some() {
+        (
+            "SELECT state, COUNT(*) AS n FROM cases WHERE school_id = $1 GROUP BY state",
+            "SELECT COUNT(*) FROM cases WHERE state = 'in_review' AND lease_until <= $1
+               AND school_id = $2",
+        )
     } else {
-        "SELECT state, CASE WHEN state = 'in_review' AND lease_until <= $1 THEN 1 ELSE 0 END AS expired,
-                COUNT(*) AS n
-         FROM cases GROUP BY state, expired"
+        (
+            "SELECT state, COUNT(*) AS n FROM cases GROUP BY state",
+            "SELECT COUNT(*) FROM cases WHERE state = 'in_review' AND lease_until <= $1",
+        )
     };
-    let mut q = sqlx::query(sql).bind(now);
+    let mut q = sqlx::query(by_state);
+    let mut expired_q = sqlx::query_scalar::<_, i64>(expired_sql).bind(now_ms());
     if let Some(s) = school_id {
         q = q.bind(s.to_string());
+        expired_q = expired_q.bind(s.to_string());
     }
-    let rows = q.fetch_all(store.pool()).await?;
+    let (rows, expired) =
+        tokio::try_join!(q.fetch_all(store.pool()), expired_q.fetch_one(store.pool()))?;
     let mut counts: HashMap<CaseState, i64> = HashMap::new();
     for row in &rows {
         let state: String = row.try_get("state")?;
-        let mut state = cases::parse_state(&state)?;
-        let expired: i64 = row.try_get("expired")?;
-        if expired != 0 {
-            state = CaseState::PendingReview;
-        }
+        let state = cases::parse_state(&state)?;
         *counts.entry(state).or_default() += row.try_get::<i64, _>("n")?;
     }
+    *counts.entry(CaseState::InReview).or_default() -= expired;
+    *counts.entry(CaseState::PendingReview).or_default() += expired;
     Ok(CaseState::ALL
         .into_iter()
         .map(|state| StateCount {

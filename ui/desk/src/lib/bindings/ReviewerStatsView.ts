@@ -7,4 +7,8 @@ export type ReviewerStatsView = { name: string, approved: number, rejected: numb
 /**
  * Approved / decided, 0–1.
  */
-approval_rate: number, };
+approval_rate: number, 
+/**
+ * Median seconds from claiming an item to deciding it.
+ */
+median_seconds: number | null, };
