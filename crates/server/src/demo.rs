@@ -271,13 +271,7 @@ pub async fn seed_with_ready(state: &AppState, extra_ready: usize) -> AppResult<
         CaseState::Invited,
     ];
     for (i, rec) in records.iter().enumerate() {
-        let student =
-            students::find_by_student_no(&state.store, &school_id(state).await?, &rec.student_no)
-                .await?
-                .ok_or_else(|| AppError::internal("demo student"))?;
-        let case = cases::get_by_student(&state.store, &student.id)
-            .await?
-            .ok_or_else(|| AppError::internal("demo case"))?;
+        let case = demo_case(state, rec).await?;
         let photo = photos.get(i % photos.len().max(1)).cloned();
         let (reached, token) = advance(
             state,
@@ -293,6 +287,17 @@ pub async fn seed_with_ready(state: &AppState, extra_ready: usize) -> AppResult<
     }
     request_override(state, &records, &mut report).await?;
     Ok(report)
+}
+
+/// The case of a demo roster row.
+async fn demo_case(state: &AppState, rec: &RosterRecord) -> AppResult<cases::CaseRow> {
+    let student =
+        students::find_by_student_no(&state.store, &school_id(state).await?, &rec.student_no)
+            .await?
+            .ok_or_else(|| AppError::internal("demo student"))?;
+    cases::get_by_student(&state.store, &student.id)
+        .await?
+        .ok_or_else(|| AppError::internal("demo case"))
 }
 
 /// The second supervisor asks to overturn the approved photo, so the first finds a request
@@ -313,13 +318,7 @@ async fn request_override(
     let Some(second) = users::find_by_username(&state.store, "supervisor2").await? else {
         return Ok(());
     };
-    let student =
-        students::find_by_student_no(&state.store, &school_id(state).await?, &rec.student_no)
-            .await?
-            .ok_or_else(|| AppError::internal("demo student"))?;
-    let case = cases::get_by_student(&state.store, &student.id)
-        .await?
-        .ok_or_else(|| AppError::internal("demo case"))?;
+    let case = demo_case(state, rec).await?;
     let actor = Actor::new(Role::Supervisor, second.id);
     let who = Decider {
         actor: &actor,

@@ -27,20 +27,7 @@ pub async fn decide(
     who: Decider<'_>,
     verdict: &Verdict,
 ) -> AppResult<DecisionRecord> {
-    review::check_decision_id(who.decision_id)?;
-    let verdict = review::check_verdict(verdict)?;
-    Ok(review::decide(
-        &state.store,
-        DecisionInput {
-            actor: who.actor,
-            case_id: who.case_id,
-            decision_id: who.decision_id,
-            verdict,
-            override_comment: None,
-            visible_school: who.visible_school,
-        },
-    )
-    .await?)
+    Ok(review::decide(&state.store, checked(who, verdict, None)?).await?)
 }
 
 /// A supervisor's override of a decision (or of a pending item), with the reason for it:
@@ -55,18 +42,23 @@ pub async fn override_decision(
         .ok_or_else(|| {
             AppError::from(ErrorCode::OverrideCommentRequired).with_field("override_comment")
         })?;
+    let input = checked(who, verdict, Some(override_comment))?;
+    Ok(review::overrides::request_or_apply(&state.store, input).await?)
+}
+
+/// The store's input for a decision, once its id and verdict pass their checks.
+fn checked<'a>(
+    who: Decider<'a>,
+    verdict: &Verdict,
+    override_comment: Option<String>,
+) -> AppResult<DecisionInput<'a>> {
     review::check_decision_id(who.decision_id)?;
-    let verdict = review::check_verdict(verdict)?;
-    Ok(review::overrides::request_or_apply(
-        &state.store,
-        DecisionInput {
-            actor: who.actor,
-            case_id: who.case_id,
-            decision_id: who.decision_id,
-            verdict,
-            override_comment: Some(override_comment),
-            visible_school: who.visible_school,
-        },
-    )
-    .await?)
+    Ok(DecisionInput {
+        actor: who.actor,
+        case_id: who.case_id,
+        decision_id: who.decision_id,
+        verdict: review::check_verdict(verdict)?,
+        override_comment,
+        visible_school: who.visible_school,
+    })
 }
