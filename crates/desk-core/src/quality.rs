@@ -7,7 +7,7 @@ use gradphoto_api::quality::{
     OverrideOutcome, OverrideRequestView, OverrideStatus, RereviewItem, RereviewQuery,
     RereviewState,
 };
-use gradphoto_api::review::{DecisionKind, Verdict};
+use gradphoto_api::review::DecisionKind;
 
 use crate::account::Signed;
 use crate::audit::{attempt_view, decision_view, kind_code, local_time};
@@ -19,13 +19,6 @@ use crate::view::{
 
 /// Samples per page.
 pub const PAGE_ROWS: u32 = 30;
-
-fn verdict_of(d: DecisionInput) -> Verdict {
-    match d {
-        DecisionInput::Approve => Verdict::Approve,
-        DecisionInput::Reject { reasons, comment } => Verdict::Reject { reasons, comment },
-    }
-}
 
 fn sample_view(i: RereviewItem) -> RereviewView {
     let second = i.second.map(|s| TimelineDecisionView {
@@ -76,7 +69,7 @@ pub async fn page(s: &Signed, filter: &RereviewFilterView) -> DeskResult<Rerevie
 pub async fn decide(s: &Signed, id: &str, decision: DecisionInput) -> DeskResult<RereviewView> {
     let decision = crate::present::checked_decision(decision)?;
     Ok(sample_view(
-        s.client.rereview_decide(id, verdict_of(decision)).await?,
+        s.client.rereview_decide(id, decision.to_verdict()).await?,
     ))
 }
 
@@ -154,7 +147,7 @@ pub async fn override_case(
     Ok(
         match s
             .client
-            .override_decision(case_id, decision_id, verdict_of(decision), reason)
+            .override_decision(case_id, decision_id, decision.to_verdict(), reason)
             .await?
         {
             OverrideOutcome::Applied { decision } => OverrideResultView {

@@ -7,9 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gradphoto_api::error::ErrorCode;
-use gradphoto_api::review::{
-    ImageKind as ApiImageKind, QueueQuery, ReviewItem, Verdict, MAX_CLAIM,
-};
+use gradphoto_api::review::{ImageKind as ApiImageKind, QueueQuery, ReviewItem, MAX_CLAIM};
 use gradphoto_api::sync::CaseChange;
 use gradphoto_domain::state::CaseState;
 use tokio::sync::{Mutex, MutexGuard, Notify};
@@ -17,7 +15,7 @@ use tokio::sync::{Mutex, MutexGuard, Notify};
 use crate::account::{now_ms, Signed, StatusBoard};
 use crate::cache::{Cache, OutboxEntry, RemoteRow};
 use crate::error::{DeskError, DeskResult};
-use crate::view::{ClaimResult, ConflictKind, DecisionInput, SyncStatusView};
+use crate::view::{ClaimResult, ConflictKind, SyncStatusView};
 
 /// Renew a lease when less than this much of it is left.
 const RENEW_MARGIN_MS: i64 = 5 * 60 * 1000;
@@ -47,16 +45,6 @@ fn remote_row(item: &ReviewItem) -> RemoteRow {
         submitted_ms: item.submitted_at_ms.unwrap_or(0),
         round: item.round,
         flagged: item.flagged,
-    }
-}
-
-fn verdict_of(d: &DecisionInput) -> Verdict {
-    match d {
-        DecisionInput::Approve => Verdict::Approve,
-        DecisionInput::Reject { reasons, comment } => Verdict::Reject {
-            reasons: reasons.clone(),
-            comment: comment.clone(),
-        },
     }
 }
 
@@ -257,7 +245,7 @@ impl SyncEngine {
             s.client.decide(
                 &entry.item_id,
                 &entry.decision_id,
-                verdict_of(&entry.decision),
+                entry.decision.to_verdict(),
             )
         };
         let first = send().await.map_err(DeskError::from);

@@ -319,6 +319,20 @@ pub enum DecisionInput {
     },
 }
 
+impl DecisionInput {
+    /// The verdict as the server takes it.
+    pub fn to_verdict(&self) -> gradphoto_api::review::Verdict {
+        use gradphoto_api::review::Verdict;
+        match self {
+            DecisionInput::Approve => Verdict::Approve,
+            DecisionInput::Reject { reasons, comment } => Verdict::Reject {
+                reasons: reasons.clone(),
+                comment: comment.clone(),
+            },
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct DecideRequest {
     pub item_id: String,

@@ -99,7 +99,7 @@ async fn a_supervisor_pages_filters_reveals_verifies_and_exports_the_history() {
     // The reveal needs a reason, and is then itself in the history.
     let refused = ws.audit_reveal(&someone.student_id, " ").await.unwrap_err();
     assert!(
-        matches!(&refused, DeskError::Server { status: 400, body } if body.code.as_str() == "reason_required"),
+        matches!(&refused, DeskError::Server { status: 400, body } if body.code == gradphoto_api::error::ErrorCode::ReasonRequired),
         "{refused:?}"
     );
     let full = ws

@@ -77,7 +77,7 @@ pub fn check_decision_id(id: &str) -> StoreResult<()> {
     }
 }
 
-fn reasons_of(v: &CheckedVerdict) -> (Vec<String>, Option<String>) {
+pub(crate) fn reasons_of(v: &CheckedVerdict) -> (Vec<String>, Option<String>) {
     match v {
         CheckedVerdict::Approve => (Vec::new(), None),
         CheckedVerdict::Reject { reasons, comment } => (
@@ -113,7 +113,8 @@ pub fn parse_kind(s: &str) -> Option<DecisionKind> {
     .find(|k| kind_str(*k) == s)
 }
 
-fn approves(kind: DecisionKind) -> bool {
+/// Whether a decision (a reviewer's or an override) approves the photo.
+pub(crate) fn approves(kind: DecisionKind) -> bool {
     matches!(kind, DecisionKind::Approve | DecisionKind::OverrideApprove)
 }
 

@@ -11,7 +11,7 @@ use sqlx::Row;
 
 use super::decisions::{
     check_comment, check_verdict, decide_in, decision_id_reused, existing_decision, kind_and_event,
-    kind_str, parse_kind, CheckedVerdict, DecisionInput, Recording,
+    kind_str, parse_kind, reasons_of, DecisionInput, Recording,
 };
 use super::{lock_case, Policies};
 use crate::store::cases;
@@ -153,16 +153,7 @@ pub async fn request_or_apply(store: &Store, input: DecisionInput<'_>) -> StoreR
         return Ok(Outcome::Applied(done));
     }
     let (kind, event) = kind_and_event(&input.verdict, true, &input.actor.id);
-    let (reasons, comment) = match &input.verdict {
-        CheckedVerdict::Approve => (Vec::new(), None),
-        CheckedVerdict::Reject { reasons, comment } => (
-            reasons
-                .iter()
-                .map(|r| r.code().to_string())
-                .collect::<Vec<_>>(),
-            comment.clone(),
-        ),
-    };
+    let (reasons, comment) = reasons_of(&input.verdict);
     let earlier = sqlx::query(&format!("{SELECT} WHERE o.client_decision_id = $1"))
         .bind(input.decision_id)
         .fetch_optional(tx.conn())

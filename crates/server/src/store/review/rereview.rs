@@ -9,7 +9,9 @@ use gradphoto_domain::audit::AuditAction;
 use gradphoto_domain::policy::SchoolPolicy;
 use sqlx::Row;
 
-use super::decisions::{kind_str, parse_kind, CheckedVerdict};
+use super::decisions::{
+    approves, kind_and_event, kind_str, parse_kind, reasons_of, CheckedVerdict,
+};
 use crate::store::cases::CaseRow;
 use crate::store::error::{StoreError, StoreResult};
 use crate::store::{bool_i64, new_id, now_ms, Actor, Store, WriteTx};
@@ -225,14 +227,8 @@ pub async fn decide(
     verdict: &CheckedVerdict,
     visible_school: Option<&str>,
 ) -> StoreResult<RereviewRow> {
-    let (kind, reasons, comment) = match verdict {
-        CheckedVerdict::Approve => (DecisionKind::Approve, Vec::new(), None),
-        CheckedVerdict::Reject { reasons, comment } => (
-            DecisionKind::Reject,
-            reasons.iter().map(|r| r.code().to_string()).collect(),
-            comment.clone(),
-        ),
-    };
+    let (kind, _) = kind_and_event(verdict, false, &actor.id);
+    let (reasons, comment) = reasons_of(verdict);
     let mut tx = store.begin().await?;
     let lock = format!(
         "SELECT r.school_id, r.case_id, r.decided_at, r.supervisor_id, r.kind, r.reasons_json,
@@ -269,8 +265,6 @@ pub async fn decide(
     let first: String = row.try_get("first_kind")?;
     let first = parse_kind(&first)
         .ok_or_else(|| StoreError::internal(format_args!("unknown decision kind {first:?}")))?;
-    let approves =
-        |k: DecisionKind| matches!(k, DecisionKind::Approve | DecisionKind::OverrideApprove);
     let agrees = approves(first) == approves(kind);
     let case_id: String = row.try_get("case_id")?;
     let first_decision_id: String = row.try_get("client_decision_id")?;
