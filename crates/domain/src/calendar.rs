@@ -40,7 +40,13 @@ pub fn day_number_of(date: NaiveDate) -> i64 {
 
 /// The first instant (epoch ms) of a China Standard Time date.
 pub fn cst_day_start_ms(date: NaiveDate) -> i64 {
-    day_number_of(date) * DAY_MS - CST_OFFSET_MS
+    day_number_start_ms(day_number_of(date))
+}
+
+/// The first instant (epoch ms) of a day number in China Standard Time (inverse of
+/// [`cst_day_number`] for a day's first instant).
+pub fn day_number_start_ms(day: i64) -> i64 {
+    day * DAY_MS - CST_OFFSET_MS
 }
 
 /// The calendar date of an instant in China Standard Time.

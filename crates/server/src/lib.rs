@@ -50,6 +50,8 @@ pub struct AppState {
     pub public_url: String,
     /// The review queue's per-state counts, briefly cached (see `http::review`).
     pub review_counts: Arc<http::review::CountsCache>,
+    /// Each school's decisions per day, grouped for statistics (see `journey::stats_days`).
+    pub stats_days: Arc<journey::stats_days::DayCache>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -105,6 +107,7 @@ impl AppState {
             job_signal: Arc::new(Notify::new()),
             public_url,
             review_counts: Arc::default(),
+            stats_days: Arc::default(),
         })
     }
 

@@ -26,6 +26,7 @@ use support::{flows, Db, TestServer};
 stories!(
     figures_count_working_days_against_each_schools_sla,
     staff_see_only_their_school_and_reviewers_none,
+    figures_follow_every_change_to_days_already_read,
 );
 
 const OTHER_SCHOOL: &str = "第二示范大学";
@@ -510,5 +511,75 @@ async fn staff_see_only_their_school_and_reviewers_none(db: Db) {
         let err = reviewer.stats(&november()).await.unwrap_err();
         assert_eq!(api_error(err).await, (403, ErrorCode::Forbidden));
     }
+    w.server.stop().await;
+}
+
+fn decided(stats: &Stats) -> i64 {
+    stats.reviewers.iter().map(|r| r.decisions).sum()
+}
+
+/// The server keeps each day's grouped decisions between requests: a decision written on a
+/// day already read, or moved from one day to another by any code, shows in the next figures.
+async fn figures_follow_every_change_to_days_already_read(db: Db) {
+    let w = world(db).await;
+    let state = w.server.state();
+    let base = w.server.base_url.clone();
+    let supervisor = fixture::staff(state, &base, "supervisor1", Role::Supervisor).await;
+    let day = gradphoto_domain::calendar::cst_date(chrono::Utc::now().timestamp_millis())
+        .format("%Y-%m-%d")
+        .to_string();
+    let today = StatsQuery {
+        from: Some(day.clone()),
+        to: Some(day),
+        ..StatsQuery::default()
+    };
+
+    // The world's four decisions were made today; November has none yet.
+    assert_eq!(decided(&supervisor.stats(&today).await.unwrap()), 4);
+    assert_eq!(decided(&supervisor.stats(&november()).await.unwrap()), 0);
+
+    // Moved to November: gone from today, found in November, on both days already read.
+    place(
+        state,
+        &w.a.students[0].case_id,
+        cst("2026-11-06", 10, 0, 0),
+        cst("2026-11-09", 9, 0, 0),
+        cst("2026-11-09", 9, 2, 0),
+    )
+    .await;
+    assert_eq!(decided(&supervisor.stats(&today).await.unwrap()), 3);
+    let nov = supervisor.stats(&november()).await.unwrap();
+    assert_eq!(decided(&nov), 1);
+    assert_eq!(nov.turnaround.iter().map(|t| t.decisions).sum::<i64>(), 1);
+    assert_eq!(nov.reviewers[0].median_decision_seconds, Some(120));
+
+    // A decision made through the review flow today joins today's figures.
+    w.reviewer2
+        .claim_case(&w.a.students[3].case_id)
+        .await
+        .unwrap();
+    w.reviewer2
+        .decide(&w.a.students[3].case_id, &new_id(), Verdict::Approve)
+        .await
+        .unwrap();
+    let now = supervisor.stats(&today).await.unwrap();
+    assert_eq!(decided(&now), 4);
+    let r2 = now
+        .reviewers
+        .iter()
+        .find(|r| r.reviewer_name.contains("reviewer2"))
+        .unwrap();
+    assert_eq!(r2.decisions, 3);
+
+    // A change to what a decision says (its reasons) shows too.
+    sqlx::query("UPDATE decisions SET reasons_json = $1 WHERE case_id = $2")
+        .bind(r#"["expression_mouth"]"#)
+        .bind(&w.a.students[1].case_id)
+        .execute(state.store.pool())
+        .await
+        .unwrap();
+    let reasons = supervisor.stats(&today).await.unwrap().reject_reasons;
+    let count = |code: &str| reasons.iter().find(|r| r.code == code).unwrap().count;
+    assert_eq!((count("expression_mouth"), count("background")), (1, 0));
     w.server.stop().await;
 }

@@ -612,7 +612,7 @@ async fn stats(
             .map(str::to_string),
     };
     Ok(Json(
-        journey::stats::figures(&state.store, &filter, from, to, now).await?,
+        journey::stats::figures(&state.store, &state.stats_days, &filter, from, to, now).await?,
     ))
 }
 

@@ -5,4 +5,5 @@
 
 pub mod review;
 pub mod stats;
+pub mod stats_days;
 pub mod student;

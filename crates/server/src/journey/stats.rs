@@ -9,20 +9,26 @@
 //! - a submission is decided late when its working days from submission to decision exceed
 //!   its school's SLA, and overdue when it is still waiting and the working days up to now
 //!   exceed it;
-//! - the backlog and overdue items are the queue now, whatever the date range.
+//! - the backlog and overdue items are the queue now, whatever the date range;
+//! - the breach list shows the most overdue first (then the earliest submitted), at most
+//!   [`MAX_STATS_BREACHES`]; the total counts them all.
+//!
+//! Decisions come grouped per school and day from [`DayCache`], which regroups only the days
+//! that changed since a supervisor last read them.
 
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
 use gradphoto_api::review::{
     BacklogBucket, Breach, BreachKind, GroupStats, HintOverrules, MeasureOverrule, ReasonCount,
-    ReviewerStats, Stats, TurnaroundCount, MAX_STATS_BREACHES,
+    ReviewerDay, ReviewerStats, Stats, TurnaroundCount, MAX_STATS_BREACHES,
 };
 use gradphoto_domain::calendar::{date_of_day_number, WorkingCalendar};
-use gradphoto_domain::measures::{CheckReport, MeasureId};
+use gradphoto_domain::measures::MeasureId;
 use gradphoto_domain::reasons::RejectReason;
 use gradphoto_domain::redact;
 
+use super::stats_days::DayCache;
 use crate::store::error::StoreResult;
 use crate::store::review::{self as rstore, StatsFilter};
 use crate::store::{schools, Store};
@@ -84,6 +90,7 @@ fn rate(part: i64, whole: i64) -> f64 {
 /// The figures of decisions in `from..=to` within `filter`, and of the queue at `now_ms`.
 pub async fn figures(
     store: &Store,
+    days: &DayCache,
     filter: &StatsFilter,
     from: NaiveDate,
     to: NaiveDate,
@@ -92,24 +99,19 @@ pub async fn figures(
     let school = filter.school_id.as_deref();
     let college = filter.college.as_deref();
     // Independent reads; on a pool they run side by side.
-    let (
-        schools,
-        counts,
-        mut per_reviewer_day,
-        reviewer_rows,
-        turnaround_rows,
-        verdict_rows,
-        waiting,
-    ) = tokio::try_join!(
+    let (schools, counts, waiting, days) = tokio::try_join!(
         schools::list(store),
         rstore::all_counts(store, school),
-        rstore::decisions_per_reviewer_day(store, filter),
-        rstore::reviewer_seconds(store, filter),
-        rstore::turnaround_groups(store, filter),
-        rstore::verdict_groups(store, filter),
         rstore::waiting_items(store, school, college),
+        days.days(store, filter),
     )?;
-    let mut reviewer_ids: Vec<String> = reviewer_rows
+    let in_college = |c: &Option<String>| college.is_none_or(|want| c.as_deref() == Some(want));
+    let reviewer_groups: Vec<&rstore::ReviewerGroup> = days
+        .iter()
+        .flat_map(|(_, d)| d.reviewers.iter())
+        .filter(|g| in_college(&g.college))
+        .collect();
+    let mut reviewer_ids: Vec<String> = reviewer_groups
         .iter()
         .map(|r| r.reviewer_id.clone())
         .collect();
@@ -117,14 +119,7 @@ pub async fn figures(
     reviewer_ids.dedup();
     let names = rstore::display_names(store, &reviewer_ids).await?;
     let name_of = |id: &str| names.get(id).cloned().unwrap_or_else(|| id.to_string());
-    for d in &mut per_reviewer_day {
-        d.reviewer_name = name_of(&d.reviewer_id);
-    }
-    per_reviewer_day.sort_by(|a, b| {
-        b.day
-            .cmp(&a.day)
-            .then_with(|| a.reviewer_name.cmp(&b.reviewer_name))
-    });
+    let per_reviewer_day = per_reviewer_day(&reviewer_groups, &name_of);
     let rules: HashMap<String, SchoolRules> = schools
         .into_iter()
         .map(|s| {
@@ -143,14 +138,18 @@ pub async fn figures(
     // Turnaround, per school and college.
     let mut turnaround: BTreeMap<i64, (i64, i64)> = BTreeMap::new();
     let (mut within, mut late) = (0i64, 0i64);
-    let mut min_late_sla: Option<i64> = None;
-    for g in &turnaround_rows {
-        let school_id = g.school_id.clone().unwrap_or_default();
+    // Late groups of reviewer decisions with their working days past the SLA.
+    let mut late_groups: Vec<(i64, &rstore::TurnaroundGroup)> = Vec::new();
+    for g in days
+        .iter()
+        .flat_map(|(_, d)| d.turnaround.iter())
+        .filter(|g| in_college(&g.college))
+    {
         let college_name = g.college.clone().unwrap_or_default();
         let mut sums = [
-            by_school.entry(school_id.clone()).or_default(),
+            by_school.entry(g.school_id.clone()).or_default(),
             by_college
-                .entry((school_id.clone(), college_name))
+                .entry((g.school_id.clone(), college_name))
                 .or_default(),
         ];
         for s in sums.iter_mut() {
@@ -159,7 +158,8 @@ pub async fn figures(
                 s.approvals += g.decisions;
             }
         }
-        let (Some(sday), false, Some(r)) = (g.submitted_day, g.is_override, rules.get(&school_id))
+        let (Some(sday), false, Some(r)) =
+            (g.submitted_day, g.is_override, rules.get(&g.school_id))
         else {
             continue;
         };
@@ -172,7 +172,7 @@ pub async fn figures(
         if is_late {
             bucket.1 += g.decisions;
             late += g.decisions;
-            min_late_sla = Some(min_late_sla.map_or(r.sla, |m: i64| m.min(r.sla)));
+            late_groups.push((days - r.sla, g));
         } else {
             within += g.decisions;
         }
@@ -186,29 +186,27 @@ pub async fn figures(
     }
 
     let mut breaches: Vec<Breach> = Vec::new();
-    if let Some(min_sla) = min_late_sla {
-        for d in rstore::decided_after_days(store, filter, min_sla).await? {
-            let Some(r) = rules.get(&d.school_id) else {
-                continue;
-            };
-            let days = r
-                .calendar
-                .working_days_between_ms(d.submitted_at, d.decided_at);
-            if days > r.sla {
-                breaches.push(Breach {
-                    kind: BreachKind::DecidedLate,
-                    case_id: d.case_id,
-                    school_id: d.school_id.clone(),
-                    school_name: r.name.clone(),
-                    college: String::new(),
-                    student_name_masked: String::new(),
-                    student_no_masked: String::new(),
-                    submitted_at_ms: d.submitted_at,
-                    decided_at_ms: Some(d.decided_at),
-                    working_days: days,
-                    sla_working_days: r.sla,
-                });
-            }
+    for d in rstore::decisions_of_groups(store, &listed_late_groups(late_groups)).await? {
+        let Some(r) = rules.get(&d.school_id) else {
+            continue;
+        };
+        let days = r
+            .calendar
+            .working_days_between_ms(d.submitted_at, d.decided_at);
+        if days > r.sla {
+            breaches.push(Breach {
+                kind: BreachKind::DecidedLate,
+                case_id: d.case_id,
+                school_id: d.school_id.clone(),
+                school_name: r.name.clone(),
+                college: String::new(),
+                student_name_masked: String::new(),
+                student_no_masked: String::new(),
+                submitted_at_ms: d.submitted_at,
+                decided_at_ms: Some(d.decided_at),
+                working_days: days,
+                sla_working_days: r.sla,
+            });
         }
     }
 
@@ -264,7 +262,8 @@ pub async fn figures(
             sla_working_days: r.sla,
         });
     }
-    let breaches_total = breaches.len() as i64;
+    // Every decided-late decision is a breach, listed or not.
+    let breaches_total = late + pending_overdue;
     breaches.sort_by(|a, b| {
         (b.working_days - b.sla_working_days)
             .cmp(&(a.working_days - a.sla_working_days))
@@ -274,7 +273,14 @@ pub async fn figures(
     breaches.truncate(MAX_STATS_BREACHES);
     name_students(store, &mut breaches).await?;
 
-    let (reject_reasons, hints) = verdicts(store, filter, &verdict_rows).await?;
+    let (reject_reasons, hints) = verdicts(
+        days.iter()
+            .flat_map(|(_, d)| d.verdicts.iter())
+            .filter(|g| in_college(&g.college)),
+        days.iter()
+            .flat_map(|(_, d)| d.unrecorded.iter())
+            .filter(|(c, _, _)| in_college(c)),
+    )?;
 
     let schools_out = by_school
         .iter()
@@ -296,7 +302,7 @@ pub async fn figures(
         counts,
         per_reviewer_day,
         reject_reasons,
-        reviewers: reviewers(reviewer_rows, &name_of),
+        reviewers: reviewers(&reviewer_groups, &name_of),
         turnaround: turnaround
             .into_iter()
             .map(|(working_days, (decisions, late))| TurnaroundCount {
@@ -315,6 +321,67 @@ pub async fn figures(
         schools: schools_out,
         colleges: colleges_out,
     })
+}
+
+/// The late groups whose decisions the breach list can show: the list is the most overdue
+/// first, then the earliest submitted, so the groups most past their SLA (then the earliest
+/// submission days) until [`MAX_STATS_BREACHES`] decisions, and every group tied with the last.
+fn listed_late_groups(
+    mut groups: Vec<(i64, &rstore::TurnaroundGroup)>,
+) -> Vec<rstore::TurnaroundGroup> {
+    groups.sort_by(|a, b| {
+        b.0.cmp(&a.0)
+            .then_with(|| a.1.submitted_day.cmp(&b.1.submitted_day))
+    });
+    let mut out = Vec::new();
+    let mut count = 0i64;
+    let mut last: Option<(i64, Option<i64>)> = None;
+    for (excess, g) in groups {
+        match last {
+            Some(l) if l != (excess, g.submitted_day) => break,
+            _ => {}
+        }
+        out.push(g.clone());
+        count += g.decisions;
+        if last.is_none() && count >= MAX_STATS_BREACHES as i64 {
+            last = Some((excess, g.submitted_day));
+        }
+    }
+    out
+}
+
+/// Decisions per reviewer and day (China Standard Time), approved and rejected, the latest
+/// day first.
+fn per_reviewer_day(
+    groups: &[&rstore::ReviewerGroup],
+    name_of: &dyn Fn(&str) -> String,
+) -> Vec<ReviewerDay> {
+    let mut by_day: HashMap<(&str, i64), (i64, i64)> = HashMap::new();
+    for g in groups {
+        let e = by_day.entry((g.reviewer_id.as_str(), g.day)).or_default();
+        if g.approved {
+            e.0 += g.decisions;
+        } else {
+            e.1 += g.decisions;
+        }
+    }
+    let mut out: Vec<ReviewerDay> = by_day
+        .into_iter()
+        .map(|((id, day), (approved, rejected))| ReviewerDay {
+            reviewer_id: id.to_string(),
+            reviewer_name: name_of(id),
+            day: date_of_day_number(day).format("%Y-%m-%d").to_string(),
+            approved,
+            rejected,
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        b.day
+            .cmp(&a.day)
+            .then_with(|| a.reviewer_name.cmp(&b.reviewer_name))
+            .then_with(|| a.reviewer_id.cmp(&b.reviewer_id))
+    });
+    out
 }
 
 /// Fills in the students of decided-late breaches (pending ones came with theirs), for the
@@ -342,7 +409,7 @@ async fn name_students(store: &Store, breaches: &mut [Breach]) -> StoreResult<()
 /// Per reviewer: totals and the median seconds from claim to decision, from groups of equal
 /// seconds.
 fn reviewers(
-    rows: Vec<rstore::ReviewerSeconds>,
+    groups: &[&rstore::ReviewerGroup],
     name_of: &dyn Fn(&str) -> String,
 ) -> Vec<ReviewerStats> {
     struct Sums {
@@ -351,24 +418,26 @@ fn reviewers(
         approvals: i64,
         seconds: Vec<(i64, i64)>,
     }
-    let mut by_id: BTreeMap<String, Sums> = BTreeMap::new();
-    for r in rows {
-        let s = by_id.entry(r.reviewer_id.clone()).or_insert_with(|| Sums {
-            name: name_of(&r.reviewer_id),
+    let mut by_id: BTreeMap<&str, Sums> = BTreeMap::new();
+    for g in groups {
+        let s = by_id.entry(g.reviewer_id.as_str()).or_insert_with(|| Sums {
+            name: name_of(&g.reviewer_id),
             decisions: 0,
             approvals: 0,
             seconds: Vec::new(),
         });
-        s.decisions += r.decisions;
-        s.approvals += r.approvals;
-        if let Some(secs) = r.seconds {
-            s.seconds.push((secs.max(0), r.decisions));
+        s.decisions += g.decisions;
+        if g.approved {
+            s.approvals += g.decisions;
+        }
+        if let Some(secs) = g.seconds {
+            s.seconds.push((secs.max(0), g.decisions));
         }
     }
     let mut out: Vec<ReviewerStats> = by_id
         .into_iter()
         .map(|(id, mut s)| ReviewerStats {
-            reviewer_id: id,
+            reviewer_id: id.to_string(),
             reviewer_name: s.name,
             decisions: s.decisions,
             approvals: s.approvals,
@@ -410,15 +479,14 @@ fn is_rejection(kind: &str) -> bool {
     matches!(kind, "reject" | "override_reject")
 }
 
-/// Reject reasons (every catalogue entry, most used first) and the hint overrules.
-async fn verdicts(
-    store: &Store,
-    filter: &StatsFilter,
-    groups: &[rstore::VerdictGroup],
+/// Reject reasons (every catalogue entry, most used first) and the hint overrules, from
+/// verdict groups and the decisions whose doubted measures were not recorded with them.
+fn verdicts<'a>(
+    groups: impl Iterator<Item = &'a rstore::VerdictGroup>,
+    unrecorded: impl Iterator<Item = &'a (Option<String>, String, Vec<MeasureId>)>,
 ) -> StoreResult<(Vec<ReasonCount>, HintOverrules)> {
     let mut reasons: HashMap<RejectReason, i64> = HashMap::new();
     let mut hints = HintTally::default();
-    let mut unrecorded = false;
     for g in groups {
         if is_rejection(&g.kind) {
             let codes: Vec<String> = serde_json::from_str(&g.reasons_json)?;
@@ -431,20 +499,17 @@ async fn verdicts(
         if !is_reviewer_kind(&g.kind) {
             continue;
         }
-        match &g.doubted_measures {
-            Some(codes) => hints.add(
+        // Groups without recorded measures come one by one in `unrecorded`.
+        if let Some(codes) = &g.doubted_measures {
+            hints.add(
                 &g.kind,
                 codes.split_whitespace().filter_map(|c| c.parse().ok()),
                 g.decisions,
-            ),
-            None => unrecorded = true,
+            );
         }
     }
-    if unrecorded {
-        for (kind, json) in rstore::unrecorded_hint_reports(store, filter).await? {
-            let report: CheckReport = serde_json::from_str(&json)?;
-            hints.add(&kind, report.doubted(), 1);
-        }
+    for (_, kind, doubted) in unrecorded {
+        hints.add(kind, doubted.iter().copied(), 1);
     }
     let mut reject_reasons: Vec<ReasonCount> = RejectReason::ALL
         .into_iter()
