@@ -262,6 +262,8 @@ const flagged = { name: null, gate: null };
 // Students the demo left at `ready` beyond the one submitted flagged: they submit during grid
 // review's subtest, half reviewed one by one and half in the grid.
 let extraReady = [];
+// The student whose submission waits past the SLA, for the statistics' breach list.
+let lateStudent = null;
 /** How many photos each mode of the review-speed comparison decides. */
 const SPEED_ITEMS = 10;
 
@@ -287,7 +289,7 @@ function demoSection(out, title, line) {
 
 before(async () => {
   serverPort = await freePort();
-  const out = await run(SERVER_BIN, ["demo", "--out", join(serverDir, "invites"), "--ready", String(2 * SPEED_ITEMS)], { cwd: ROOT, env: serverEnv() });
+  const out = await run(SERVER_BIN, ["demo", "--out", join(serverDir, "invites"), "--ready", String(2 * SPEED_ITEMS + 1)], { cwd: ROOT, env: serverEnv() });
   for (const m of demoSection(out, "accounts:", /^\s+(\S+)\s+(reviewer|supervisor|admin)\s+密码 password: (\S+)\s*$/)) accounts[m[1]] = m[3];
   // The reviewer works at the desk; the supervisor checks and overrides on the server.
   for (const user of ["reviewer", "supervisor", "supervisor2"]) assert.ok(accounts[user], `no ${user} account in the demo output:\n${out}`);
@@ -308,8 +310,9 @@ before(async () => {
   const blurred = join(serverDir, "sunglasses-blurred.jpg");
   await run("convert", [join(ROOT, "tests/data/photos/real/r_sunglasses.jpg"), "-gaussian-blur", "0x3", blurred]);
   flagged.name = spare.name;
-  extraReady = ready.slice(toSubmit + 1);
-  assert.ok(extraReady.length >= 2 * SPEED_ITEMS, `the demo left too few students at \`ready\`:\n${out}`);
+  extraReady = ready.slice(toSubmit + 1, toSubmit + 1 + 2 * SPEED_ITEMS);
+  lateStudent = ready[toSubmit + 1 + 2 * SPEED_ITEMS];
+  assert.ok(extraReady.length === 2 * SPEED_ITEMS && lateStudent, `the demo left too few students at \`ready\`:\n${out}`);
   flagged.gate = await submitFlagged(spare.token, readFileSync(blurred));
   assert.ok(flagged.gate.measures.includes("sharpness"), JSON.stringify(flagged.gate));
   assert.equal(flagged.gate.face_mismatch, true, JSON.stringify(flagged.gate));
@@ -910,10 +913,11 @@ test("workstation story", { timeout: 900_000 }, async (t) => {
     // its submission time is moved back in the server's database. Still undecided, it is past
     // the school's SLA, a breach the statistics list (the queue is read live, not from the
     // days kept in memory).
+    await submitForReview([lateStudent.token], join(ROOT, "tests/data/photos/phone_1080p.jpg"));
     const waitedLong = await serverSql(
       `UPDATE cases SET submitted_at = submitted_at - ${21 * 86_400_000}
          WHERE id = (SELECT id FROM cases WHERE state IN ('pending_review', 'in_review')
-                     AND submitted_at IS NOT NULL ORDER BY submitted_at LIMIT 1)
+                     AND submitted_at IS NOT NULL ORDER BY submitted_at DESC LIMIT 1)
        RETURNING id`,
     );
     assert.ok(waitedLong, "a submission still waits for a decision");

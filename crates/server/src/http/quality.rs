@@ -46,47 +46,96 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
+/// What the views of a page of samples or override requests need beyond their rows, read once
+/// for the whole page: the students (masked), the decided photos and the decisions.
+struct PageFacts {
+    students: HashMap<String, gradphoto_api::audit::AuditStudent>,
+    attempts: HashMap<String, attempts::AttemptRow>,
+    decisions: HashMap<String, DecisionRecord>,
+}
+
+impl PageFacts {
+    async fn read(
+        state: &AppState,
+        case_ids: Vec<String>,
+        attempt_ids: Vec<String>,
+        decision_ids: Vec<String>,
+    ) -> AppResult<PageFacts> {
+        let (students, attempts, decisions) = tokio::try_join!(
+            audit::students_of_cases(&state.store, &case_ids),
+            attempts::get_many(&state.store, &attempt_ids),
+            rstore::decisions_by_client_ids(&state.store, &decision_ids),
+        )?;
+        Ok(PageFacts {
+            students,
+            attempts,
+            decisions,
+        })
+    }
+
+    /// For re-review samples: the first decision is read only for those already answered.
+    async fn of_samples(state: &AppState, rows: &[RereviewRow]) -> AppResult<PageFacts> {
+        PageFacts::read(
+            state,
+            rows.iter().map(|r| r.case_id.clone()).collect(),
+            rows.iter().filter_map(|r| r.attempt_id.clone()).collect(),
+            rows.iter()
+                .filter(|r| r.second.is_some())
+                .map(|r| r.first_decision_id.clone())
+                .collect(),
+        )
+        .await
+    }
+
+    /// For override requests: the decision a confirmed request made.
+    async fn of_requests(state: &AppState, rows: &[OverrideRow]) -> AppResult<PageFacts> {
+        PageFacts::read(
+            state,
+            rows.iter().map(|r| r.case_id.clone()).collect(),
+            Vec::new(),
+            rows.iter()
+                .filter(|r| r.status == OverrideStatus::Confirmed)
+                .map(|r| r.client_decision_id.clone())
+                .collect(),
+        )
+        .await
+    }
+
+    fn student(&self, case_id: &str) -> AppResult<gradphoto_api::audit::AuditStudent> {
+        self.students
+            .get(case_id)
+            .cloned()
+            .ok_or_else(|| AppError::not_found("学生", "Student"))
+    }
+}
+
 /// A sample as the supervisor sees it: blind (no first decision, no reviewer) while open.
-async fn rereview_view(
-    state: &AppState,
-    row: RereviewRow,
-    students: &HashMap<String, gradphoto_api::audit::AuditStudent>,
-) -> AppResult<RereviewItem> {
-    let student = students
-        .get(&row.case_id)
-        .cloned()
-        .ok_or_else(|| AppError::not_found("学生", "Student"))?;
-    let attempt_id = row
+fn rereview_view(row: RereviewRow, facts: &PageFacts) -> AppResult<RereviewItem> {
+    let student = facts.student(&row.case_id)?;
+    let attempt = row
         .attempt_id
-        .clone()
-        .ok_or_else(|| AppError::not_found("照片", "Photo"))?;
-    let attempt = attempts::get(&state.store, &attempt_id)
-        .await?
+        .as_ref()
+        .and_then(|id| facts.attempts.get(id))
+        .cloned()
         .ok_or_else(|| AppError::not_found("照片", "Photo"))?;
     let attempt = timeline_attempt(&row.case_id, attempt, true)?;
     let state_now = row.state();
     let (reviewer_id, reviewer_name, first, second, agrees) = match row.second {
         None => (None, None, None, None, None),
-        Some(second) => {
-            let first = rstore::decisions_for_case(&state.store, &row.case_id)
-                .await?
-                .into_iter()
-                .find(|d| d.decision_id == row.first_decision_id);
-            (
-                Some(row.reviewer_id),
-                Some(row.reviewer_name),
-                first,
-                Some(SecondLook {
-                    supervisor_id: second.supervisor_id,
-                    supervisor_name: second.supervisor_name,
-                    kind: second.kind,
-                    reasons: second.reasons,
-                    comment: second.comment,
-                    decided_at_ms: second.decided_at,
-                }),
-                Some(second.agrees),
-            )
-        }
+        Some(second) => (
+            Some(row.reviewer_id),
+            Some(row.reviewer_name),
+            facts.decisions.get(&row.first_decision_id).cloned(),
+            Some(SecondLook {
+                supervisor_id: second.supervisor_id,
+                supervisor_name: second.supervisor_name,
+                kind: second.kind,
+                reasons: second.reasons,
+                comment: second.comment,
+                decided_at_ms: second.decided_at,
+            }),
+            Some(second.agrees),
+        ),
     };
     Ok(RereviewItem {
         rereview_id: row.id,
@@ -101,13 +150,6 @@ async fn rereview_view(
         second,
         agrees,
     })
-}
-
-async fn students_of(
-    state: &AppState,
-    case_ids: Vec<String>,
-) -> AppResult<HashMap<String, gradphoto_api::audit::AuditStudent>> {
-    Ok(audit::students_of_cases(&state.store, &case_ids).await?)
 }
 
 async fn rereview_page(
@@ -135,11 +177,11 @@ async fn rereview_page(
     } else {
         None
     };
-    let students = students_of(&state, rows.iter().map(|r| r.case_id.clone()).collect()).await?;
-    let mut items = Vec::with_capacity(rows.len());
-    for row in rows {
-        items.push(rereview_view(&state, row, &students).await?);
-    }
+    let facts = PageFacts::of_samples(&state, &rows).await?;
+    let items = rows
+        .into_iter()
+        .map(|row| rereview_view(row, &facts))
+        .collect::<AppResult<Vec<_>>>()?;
     Ok(Json(RereviewPage { items, next_cursor }))
 }
 
@@ -161,8 +203,7 @@ async fn rereview_item(
     Path(id): Path<String>,
 ) -> AppResult<Json<RereviewItem>> {
     let row = visible_sample(&state, staff.school_id.as_deref(), &id).await?;
-    let students = students_of(&state, vec![row.case_id.clone()]).await?;
-    Ok(Json(rereview_view(&state, row, &students).await?))
+    Ok(Json(one_sample(&state, row).await?))
 }
 
 async fn rereview_decide(
@@ -180,8 +221,7 @@ async fn rereview_decide(
         staff.school_id.as_deref(),
     )
     .await?;
-    let students = students_of(&state, vec![row.case_id.clone()]).await?;
-    Ok(Json(rereview_view(&state, row, &students).await?))
+    Ok(Json(one_sample(&state, row).await?))
 }
 
 async fn agreement(
@@ -193,23 +233,17 @@ async fn agreement(
     ))
 }
 
-/// An override request with its student (masked) and, once confirmed, the decision it made.
-pub(super) async fn request_view(
-    state: &AppState,
+/// An override request with its student (masked) and, once confirmed, the decision it made
+/// (given when just made, otherwise found in `facts`).
+fn request_view(
     row: OverrideRow,
     decision: Option<DecisionRecord>,
+    facts: &PageFacts,
 ) -> AppResult<OverrideRequestView> {
-    let students = students_of(state, vec![row.case_id.clone()]).await?;
-    let student = students
-        .get(&row.case_id)
-        .cloned()
-        .ok_or_else(|| AppError::not_found("学生", "Student"))?;
+    let student = facts.student(&row.case_id)?;
     let decision = match (decision, row.status) {
         (Some(d), _) => Some(d),
-        (None, OverrideStatus::Confirmed) => rstore::decisions_for_case(&state.store, &row.case_id)
-            .await?
-            .into_iter()
-            .find(|d| d.decision_id == row.client_decision_id),
+        (None, OverrideStatus::Confirmed) => facts.decisions.get(&row.client_decision_id).cloned(),
         (None, _) => None,
     };
     Ok(OverrideRequestView {
@@ -232,6 +266,22 @@ pub(super) async fn request_view(
     })
 }
 
+/// One override request's view, with what it needs read for it alone.
+pub(super) async fn one_request(
+    state: &AppState,
+    row: OverrideRow,
+    decision: Option<DecisionRecord>,
+) -> AppResult<OverrideRequestView> {
+    let facts = PageFacts::of_requests(state, std::slice::from_ref(&row)).await?;
+    request_view(row, decision, &facts)
+}
+
+/// One sample's view, with what it needs read for it alone.
+async fn one_sample(state: &AppState, row: RereviewRow) -> AppResult<RereviewItem> {
+    let facts = PageFacts::of_samples(state, std::slice::from_ref(&row)).await?;
+    rereview_view(row, &facts)
+}
+
 async fn override_list(
     State(state): State<AppState>,
     Supervisor(staff): Supervisor,
@@ -244,10 +294,11 @@ async fn override_list(
         OVERRIDES_MAX,
     )
     .await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for row in rows {
-        out.push(request_view(&state, row, None).await?);
-    }
+    let facts = PageFacts::of_requests(&state, &rows).await?;
+    let out = rows
+        .into_iter()
+        .map(|row| request_view(row, None, &facts))
+        .collect::<AppResult<Vec<_>>>()?;
     Ok(Json(out))
 }
 
@@ -263,7 +314,7 @@ async fn override_confirm(
         staff.school_id.as_deref(),
     )
     .await?;
-    Ok(Json(request_view(&state, row, Some(decision)).await?))
+    Ok(Json(one_request(&state, row, Some(decision)).await?))
 }
 
 async fn override_decline(
@@ -280,5 +331,5 @@ async fn override_decline(
         staff.school_id.as_deref(),
     )
     .await?;
-    Ok(Json(request_view(&state, row, None).await?))
+    Ok(Json(one_request(&state, row, None).await?))
 }

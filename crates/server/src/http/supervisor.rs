@@ -77,7 +77,7 @@ async fn override_decision(
         rstore::overrides::Outcome::Applied(decision) => OverrideOutcome::Applied { decision },
         rstore::overrides::Outcome::AwaitingConfirmation(row) => {
             OverrideOutcome::AwaitingConfirmation {
-                request: Box::new(super::quality::request_view(&state, row, None).await?),
+                request: Box::new(super::quality::one_request(&state, row, None).await?),
             }
         }
     }))

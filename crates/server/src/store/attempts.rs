@@ -71,6 +71,30 @@ pub async fn get(store: &Store, id: &str) -> StoreResult<Option<AttemptRow>> {
     row.as_ref().map(from_row).transpose()
 }
 
+/// The attempts `ids`, by id (one read for a page of rows, not one per row).
+pub async fn get_many(
+    store: &Store,
+    ids: &[String],
+) -> StoreResult<std::collections::HashMap<String, AttemptRow>> {
+    let mut out = std::collections::HashMap::new();
+    for chunk in ids.chunks(500) {
+        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT {COLUMNS} FROM attempts WHERE id IN ({})",
+            marks.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for id in chunk {
+            q = q.bind(id.clone());
+        }
+        for row in q.fetch_all(store.pool()).await? {
+            let a = from_row(&row)?;
+            out.insert(a.id.clone(), a);
+        }
+    }
+    Ok(out)
+}
+
 pub async fn get_in(conn: &mut AnyConnection, id: &str) -> StoreResult<AttemptRow> {
     let row = sqlx::query(&format!("SELECT {COLUMNS} FROM attempts WHERE id = $1"))
         .bind(id)

@@ -165,7 +165,6 @@ pub async fn decisions_for_case(store: &Store, case_id: &str) -> StoreResult<Vec
     rows.iter().map(decision_from_row).collect()
 }
 
-/// The latest decision of each of `case_ids`.
 /// The newest decision on one case, as [`latest_decisions`] reads it for many.
 pub async fn latest_decision(store: &Store, case_id: &str) -> StoreResult<Option<DecisionRecord>> {
     let row = sqlx::query(&format!(
@@ -177,6 +176,7 @@ pub async fn latest_decision(store: &Store, case_id: &str) -> StoreResult<Option
     row.as_ref().map(decision_from_row).transpose()
 }
 
+/// The latest decision of each of `case_ids`.
 pub async fn latest_decisions(
     store: &Store,
     case_ids: &[String],
@@ -195,6 +195,31 @@ pub async fn latest_decisions(
         for row in q.fetch_all(store.pool()).await? {
             let d = decision_from_row(&row)?;
             out.insert(d.case_id.clone(), d);
+        }
+    }
+    Ok(out)
+}
+
+/// The decisions whose client decision ids are `ids`, by that id (one read for a page of
+/// samples or override requests, not one per row).
+pub async fn decisions_by_client_ids(
+    store: &Store,
+    ids: &[String],
+) -> StoreResult<HashMap<String, DecisionRecord>> {
+    let mut out: HashMap<String, DecisionRecord> = HashMap::new();
+    for chunk in ids.chunks(500) {
+        let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "{DECISION_SELECT} WHERE d.client_decision_id IN ({})",
+            placeholders.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for id in chunk {
+            q = q.bind(id.clone());
+        }
+        for row in q.fetch_all(store.pool()).await? {
+            let d = decision_from_row(&row)?;
+            out.insert(d.decision_id.clone(), d);
         }
     }
     Ok(out)
