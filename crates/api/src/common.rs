@@ -59,6 +59,15 @@ pub struct PolicySummary {
     #[serde(default)]
     pub check_failures_before_flag: u32,
     pub privacy_version: String,
+    /// The school's photo: background colour (named) and file-size window in KB.
+    #[serde(default)]
+    pub photo_background_zh: String,
+    #[serde(default)]
+    pub photo_background_en: String,
+    #[serde(default)]
+    pub photo_min_kb: u32,
+    #[serde(default)]
+    pub photo_max_kb: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -6,6 +6,7 @@
 //! gets a precise error instead of a generic parse failure.
 
 use gradphoto_domain::measures::{CheckReport, MeasureId};
+use gradphoto_domain::spec::PhotoSpec;
 use gradphoto_domain::state::CaseState;
 use serde::{Deserialize, Serialize};
 
@@ -249,6 +250,11 @@ pub struct ReviewItem {
     /// The server's analysis of the submitted attempt.
     pub report: Option<CheckReport>,
     pub face_match: FaceMatchSummary,
+    /// The school's photo spec (its background and file-size window), which the local hints
+    /// check against. Absent from servers that predate per-school specs, and from cached
+    /// records written before: read as the CHSI default, which every school had then.
+    #[serde(default)]
+    pub spec: PhotoSpec,
 }
 
 /// `GET /api/review/items/{case_id}/id-number`: the full ID number (audited).

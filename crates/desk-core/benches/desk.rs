@@ -35,6 +35,7 @@ fn item() -> Item {
             id_number_masked: "110105********128X".into(),
             flagged: false,
             face_match_failures: 0,
+            spec: PhotoSpec::chsi(),
         },
     }
 }

@@ -184,6 +184,8 @@ pub struct HintSubject {
     pub id_number_masked: String,
     pub flagged: bool,
     pub face_match_failures: u32,
+    /// The school's photo spec, as the server sent it with the item.
+    pub spec: PhotoSpec,
 }
 
 impl From<&ReviewItem> for HintSubject {
@@ -194,6 +196,7 @@ impl From<&ReviewItem> for HintSubject {
             id_number_masked: item.student.id_number_masked.clone(),
             flagged: item.flagged,
             face_match_failures: u32::try_from(item.face_match.failures).unwrap_or(0),
+            spec: item.spec.clone(),
         }
     }
 }
@@ -208,7 +211,7 @@ pub fn compute(
 ) -> DeskResult<HintsView> {
     let started = Instant::now();
     let vision = &models.vision;
-    let spec = PhotoSpec::chsi();
+    let spec = &item.spec;
     let thresholds = Thresholds::default();
     // The card is decoded once for its reading and its portrait, and every image is
     // inspected once: the overlays reuse what the measures and the comparison found.
@@ -232,7 +235,7 @@ pub fn compute(
             (_, Some(Ok(p))) => Some(Ok(&p.embedding)),
             _ => None,
         };
-        let check = vision.review_check(original, &spec, &thresholds, card_face);
+        let check = vision.review_check(original, spec, &thresholds, card_face);
         let card_overlay = card
             .as_ref()
             .and_then(|c| c.as_ref().ok())
@@ -380,6 +383,7 @@ mod tests {
             id_number_masked: "110105********002X".into(),
             flagged: false,
             face_match_failures: 0,
+            spec: PhotoSpec::chsi(),
         };
         let reading = |number: &str| IdCardReading {
             name: Some("张三".into()),

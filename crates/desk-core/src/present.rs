@@ -193,7 +193,7 @@ pub async fn item_view(cache: &Cache, item_id: &str) -> DeskResult<ItemView> {
             graduation_year: u16::try_from(s.graduation_year).unwrap_or(0),
         },
         images,
-        guide: guide(&PhotoSpec::chsi()),
+        guide: guide(&item.spec),
         history,
         local_decision,
     })
@@ -278,6 +278,7 @@ mod tests {
                 distance: None,
                 failures: 3,
             },
+            spec: PhotoSpec::chsi(),
         }
     }
 

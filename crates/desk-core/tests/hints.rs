@@ -31,6 +31,7 @@ fn hints_cover_every_measure_with_threshold_and_the_face_geometry() {
         id_number_masked: "110105********123X".into(),
         flagged: true,
         face_match_failures: 3,
+        spec: PhotoSpec::chsi(),
     };
     let original = photo("phone_1080p.jpg");
     let card = photo("id_card_text.png");
@@ -109,6 +110,7 @@ fn a_photo_without_a_face_is_reported_not_hidden() {
         id_number_masked: "110105********0011".into(),
         flagged: false,
         face_match_failures: 0,
+        spec: PhotoSpec::chsi(),
     };
     let card = photo("id_card_text.png");
     // An ID card text image has no face big enough for a portrait photo.
@@ -129,6 +131,7 @@ fn hints_with_the_card_front_agree_with_a_full_analysis() {
         id_number_masked: "110105********128X".into(),
         flagged: false,
         face_match_failures: 0,
+        spec: PhotoSpec::chsi(),
     };
     let original = photo("phone_1080p.jpg");
     let card = test_data("idcards/idcard_astronaut.png");

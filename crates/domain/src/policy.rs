@@ -2,7 +2,16 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::spec::{Background, PhotoSpec};
 use crate::Localized;
+
+/// The file-size window a school may set for its photos, in KiB: a standardized 480×640 JPEG
+/// of a detailed portrait needs about 30 KiB at the lowest quality the encoder may use, and
+/// the window must leave room between its ends for the encoder to land in.
+pub const PHOTO_KB_MIN: u32 = 10;
+pub const PHOTO_KB_MAX: u32 = 500;
+pub const PHOTO_MAX_KB_AT_LEAST: u32 = 30;
+pub const PHOTO_KB_WINDOW_AT_LEAST: u32 = 10;
 
 /// Per-school policy. `Default` gives the usual settings, but support contact fields are empty
 /// on purpose: a deployment must fill them in, and [`SchoolPolicy::validate`] refuses a policy
@@ -40,6 +49,11 @@ pub struct SchoolPolicy {
     pub rereview_percent: u32,
     /// Whether a supervisor's override waits for a second supervisor to confirm it.
     pub override_needs_second_supervisor: bool,
+    /// Background of the school's standardized photos (from the allowed set).
+    pub photo_background: Background,
+    /// File-size window of the school's standardized photos, in KiB.
+    pub photo_min_kb: u32,
+    pub photo_max_kb: u32,
 }
 
 impl Default for SchoolPolicy {
@@ -59,6 +73,9 @@ impl Default for SchoolPolicy {
             holidays: Vec::new(),
             rereview_percent: 5,
             override_needs_second_supervisor: false,
+            photo_background: Background::LightBlue,
+            photo_min_kb: 20,
+            photo_max_kb: 40,
         }
     }
 }
@@ -88,6 +105,8 @@ pub enum PolicyError {
     BadHoliday(String),
     #[error("rereview_percent must be between 0 and 100 (got {0})")]
     RereviewPercentOutOfRange(u32),
+    #[error("photo size window {min_kb}–{max_kb} KiB is not allowed")]
+    PhotoSizeWindow { min_kb: u32, max_kb: u32 },
 }
 
 impl Localized for PolicyError {
@@ -104,6 +123,7 @@ impl Localized for PolicyError {
             PolicyError::NoReviewSla => "policy_no_review_sla",
             PolicyError::BadHoliday(_) => "policy_bad_holiday",
             PolicyError::RereviewPercentOutOfRange(_) => "policy_rereview_percent",
+            PolicyError::PhotoSizeWindow { .. } => "policy_photo_size_window",
         }
     }
 
@@ -130,6 +150,11 @@ impl Localized for PolicyError {
             PolicyError::RereviewPercentOutOfRange(v) => {
                 format!("抽检复核比例须在 0 到 100 之间（当前为 {v}）。")
             }
+            PolicyError::PhotoSizeWindow { min_kb, max_kb } => format!(
+                "照片文件大小范围 {min_kb}–{max_kb} KB 不可用：下限至少 {PHOTO_KB_MIN} KB，上限在 \
+                 {PHOTO_MAX_KB_AT_LEAST}–{PHOTO_KB_MAX} KB 之间，且上限比下限至少大 \
+                 {PHOTO_KB_WINDOW_AT_LEAST} KB。"
+            ),
         }
     }
 
@@ -161,6 +186,11 @@ impl Localized for PolicyError {
             PolicyError::RereviewPercentOutOfRange(v) => {
                 format!("The re-review share must be between 0 and 100 percent (got {v}).")
             }
+            PolicyError::PhotoSizeWindow { min_kb, max_kb } => format!(
+                "A photo file size of {min_kb}–{max_kb} KB cannot be used: the lower end must be \
+                 at least {PHOTO_KB_MIN} KB, the upper end between {PHOTO_MAX_KB_AT_LEAST} and \
+                 {PHOTO_KB_MAX} KB and at least {PHOTO_KB_WINDOW_AT_LEAST} KB above the lower end."
+            ),
         }
     }
 }
@@ -207,7 +237,26 @@ impl SchoolPolicy {
                 self.rereview_percent,
             ));
         }
+        let (min_kb, max_kb) = (self.photo_min_kb, self.photo_max_kb);
+        if min_kb < PHOTO_KB_MIN
+            || !(PHOTO_MAX_KB_AT_LEAST..=PHOTO_KB_MAX).contains(&max_kb)
+            || max_kb < min_kb.saturating_add(PHOTO_KB_WINDOW_AT_LEAST)
+        {
+            return Err(PolicyError::PhotoSizeWindow { min_kb, max_kb });
+        }
         Ok(())
+    }
+
+    /// The school's photo spec: CHSI's geometry and resolution, with the school's background
+    /// and file-size window. Every check, standardization and review hint of the school's
+    /// students uses it.
+    pub fn photo_spec(&self) -> PhotoSpec {
+        PhotoSpec {
+            background: self.photo_background.rgb(),
+            min_kb: self.photo_min_kb,
+            max_kb: self.photo_max_kb,
+            ..PhotoSpec::chsi()
+        }
     }
 
     /// Whether a reviewer's decision goes to quality sampling, given a uniform `draw` in
@@ -248,6 +297,49 @@ mod tests {
             Err(PolicyError::RereviewPercentOutOfRange(101))
         );
         assert_eq!(p(100).validate(), Ok(()));
+    }
+
+    #[test]
+    fn photo_spec_is_chsi_with_the_schools_background_and_size_window() {
+        let default = complete();
+        assert_eq!(default.photo_spec(), PhotoSpec::chsi());
+        let white = SchoolPolicy {
+            photo_background: Background::White,
+            photo_min_kb: 30,
+            photo_max_kb: 60,
+            ..complete()
+        };
+        assert_eq!(white.validate(), Ok(()));
+        let spec = white.photo_spec();
+        assert_eq!(spec.background, crate::spec::Rgb::WHITE);
+        assert_eq!((spec.min_kb, spec.max_kb), (30, 60));
+        assert_eq!(spec.eye_line_px, PhotoSpec::chsi().eye_line_px);
+        assert_eq!(spec.validate(), Ok(()));
+    }
+
+    #[test]
+    fn photo_size_windows_outside_what_the_encoder_can_meet_are_refused() {
+        for (min_kb, max_kb) in [(5, 40), (20, 25), (20, 600), (35, 40), (50, 40)] {
+            let p = SchoolPolicy {
+                photo_min_kb: min_kb,
+                photo_max_kb: max_kb,
+                ..complete()
+            };
+            assert_eq!(
+                p.validate(),
+                Err(PolicyError::PhotoSizeWindow { min_kb, max_kb }),
+                "{min_kb}–{max_kb}"
+            );
+        }
+        // Every colour of the allowed set is a valid spec; a colour outside it does not parse.
+        for background in Background::ALL {
+            let p = SchoolPolicy {
+                photo_background: background,
+                ..complete()
+            };
+            assert_eq!(p.photo_spec().validate(), Ok(()));
+        }
+        assert!(serde_json::from_str::<SchoolPolicy>(r#"{"photo_background":"red"}"#).is_err());
     }
 
     fn complete() -> SchoolPolicy {

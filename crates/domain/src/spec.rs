@@ -29,6 +29,51 @@ impl Rgb {
     }
 }
 
+/// The background colours a school may choose for its standardized photos: CHSI's light blue
+/// (学信网 学历照片, the default), white and light grey (as other registries and many
+/// schools' own records ask).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub enum Background {
+    #[default]
+    LightBlue,
+    White,
+    LightGrey,
+}
+
+impl Background {
+    pub const ALL: [Background; 3] = [
+        Background::LightBlue,
+        Background::White,
+        Background::LightGrey,
+    ];
+
+    pub fn rgb(self) -> Rgb {
+        match self {
+            Background::LightBlue => Rgb::LIGHT_BLUE,
+            Background::White => Rgb::WHITE,
+            Background::LightGrey => Rgb::LIGHT_GREY,
+        }
+    }
+
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Background::LightBlue => "浅蓝色",
+            Background::White => "白色",
+            Background::LightGrey => "浅灰色",
+        }
+    }
+
+    pub fn label_en(self) -> &'static str {
+        match self {
+            Background::LightBlue => "light blue",
+            Background::White => "white",
+            Background::LightGrey => "light grey",
+        }
+    }
+}
+
 /// An inclusive pixel range, `min <= max` once validated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]

@@ -17,7 +17,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gradphoto_api::error::ErrorCode;
-use gradphoto_domain::spec::PhotoSpec;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -25,7 +24,7 @@ use crate::analyzer::{AnalyzeError, AnalyzeInput, AnalyzeOutput};
 use crate::http::error::{AppError, AppResult};
 use crate::objects::ObjectKind;
 use crate::store::jobs::{Failed, Job};
-use crate::store::{attempts, cases, jobs, students, Backend, Store};
+use crate::store::{attempts, cases, jobs, schools, students, Backend, Store};
 use crate::AppState;
 
 /// How long a claim lasts without renewal: how soon a dead worker's job runs again.
@@ -219,9 +218,13 @@ async fn analyze_attempt(state: &AppState, job: &Job, attempt_id: &str) -> AppRe
         None => None,
     };
     let id_number = students::reveal_id_number(&state.store, &state.crypto, &student.id).await?;
+    // The school's spec: its background and file-size window (`SchoolPolicy::photo_spec`).
+    let school = schools::get(&state.store, &case.school_id)
+        .await?
+        .ok_or_else(|| AppError::not_found("学校", "School"))?;
     let input = AnalyzeInput {
         photo,
-        spec: PhotoSpec::chsi(),
+        spec: school.policy.photo_spec(),
         id_card_front,
         typed: Some((student.name.clone(), id_number)),
     };

@@ -39,6 +39,7 @@ stories!(
     repeated_soft_check_failures_may_be_submitted_flagged,
     hard_check_failures_always_block,
     repeated_face_mismatches_reach_the_reviewer_flagged,
+    a_schools_photo_spec_reaches_checks_standardization_portal_and_reviewer,
 );
 
 fn code(err: ClientError) -> ErrorCode {
@@ -1108,5 +1109,62 @@ async fn demo_data_has_the_audit_trail_of_real_use(db: Db) {
         reviewed, 2,
         "the demo has one rejected and one approved case"
     );
+    server.stop().await;
+}
+
+/// A school that asks for a white background and 30–60 KB files gets them: the analysis job
+/// standardizes to its spec, the portal shows it, and the reviewer's hints check against it.
+async fn a_schools_photo_spec_reaches_checks_standardization_portal_and_reviewer(db: Db) {
+    use gradphoto_domain::spec::{Background, Rgb};
+    let server = TestServer::start_with(db, support::analyzer(), |_| {}).await;
+    let policy = gradphoto_domain::policy::SchoolPolicy {
+        photo_background: Background::White,
+        photo_min_kb: 30,
+        photo_max_kb: 60,
+        ..fixture::policy(0)
+    };
+    let fixture = fixture::seed(server.state(), 1, &policy).await;
+    let s = &fixture.students[0];
+    let student = flows::to_pending(&server.client(), s).await;
+
+    // The portal: the school's spec, and its rules named in both languages.
+    let school = server.client().public_school(None).await.unwrap();
+    assert_eq!(school.spec.background, Rgb::WHITE);
+    assert_eq!((school.spec.min_kb, school.spec.max_kb), (30, 60));
+    let case = student.student_case().await.unwrap();
+    assert_eq!(
+        (
+            case.policy.photo_background_zh.as_str(),
+            case.policy.photo_background_en.as_str(),
+            case.policy.photo_min_kb,
+            case.policy.photo_max_kb
+        ),
+        ("白色", "white", 30, 60)
+    );
+
+    // The reviewer receives the spec with the item, and the standardized photo meets it.
+    let reviewer = fixture::staff(
+        server.state(),
+        &server.base_url,
+        "reviewer1",
+        Role::Reviewer,
+    )
+    .await;
+    reviewer.claim_case(&s.case_id).await.unwrap();
+    let item = reviewer.review_item(&s.case_id).await.unwrap();
+    assert_eq!(item.spec, policy.photo_spec());
+    let jpeg = reviewer
+        .review_image(&s.case_id, ImageKind::Standardized)
+        .await
+        .unwrap()
+        .bytes;
+    let kb = jpeg.len() as f64 / 1024.0;
+    assert!((30.0..=60.0).contains(&kb), "{kb:.1} KB");
+    let img = image::load_from_memory(&jpeg).unwrap().to_rgb8();
+    // The top corners are background: white, not CHSI's light blue.
+    for (x, y) in [(4, 4), (475, 4)] {
+        let p = img.get_pixel(x, y).0;
+        assert!(p.iter().all(|&c| c >= 245), "pixel ({x}, {y}) is {p:?}");
+    }
     server.stop().await;
 }

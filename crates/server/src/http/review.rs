@@ -388,6 +388,11 @@ async fn item(
         .collect();
     let decisions = rstore::decisions_for_case(&state.store, &case.id).await?;
     let flag = rstore::flag_reasons(&state.store, &case).await?;
+    let spec = schools::get(&state.store, &case.school_id)
+        .await?
+        .ok_or_else(|| AppError::not_found("学校", "School"))?
+        .policy
+        .photo_spec();
     let now = cases::ms_to_utc(now_ms());
     Ok(Json(ReviewItem {
         case_id: case.id.clone(),
@@ -403,6 +408,7 @@ async fn item(
         images,
         report,
         face_match,
+        spec,
     }))
 }
 

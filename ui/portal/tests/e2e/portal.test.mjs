@@ -259,6 +259,8 @@ describe("student portal", { timeout: 1_200_000 }, () => {
     await uploadAndCheck(page, join(photos, "phone_1080p.jpg"), { screenshots: true, name: "happy" });
     await shot(page, "checks");
     await toStandardized(page);
+    // The school's own spec: CHSI's light blue and 20–40 KB unless the school chose otherwise.
+    assert.equal((await page.getByTestId("std-spec").innerText()).trim(), "480×640 · 300 dpi · 浅蓝色背景 · 20–40 KB");
     await shot(page, "standardized");
     await page.getByRole("button", { name: "确认无误，上传等待审核" }).click();
     await expectText(page, "审核中");

@@ -20,6 +20,10 @@ const policy: PolicySummary = {
   face_match_failures_before_flag: 3,
   check_failures_before_flag: 3,
   privacy_version: "2025-09",
+  photo_background_zh: "浅蓝色",
+  photo_background_en: "light blue",
+  photo_min_kb: 20,
+  photo_max_kb: 40,
 };
 
 function measure(id: MeasureId, verdict: MeasureResult["verdict"], status: MeasureResult["status"] = "ok"): MeasureResult {

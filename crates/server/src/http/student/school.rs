@@ -6,7 +6,6 @@ use axum::Json;
 use gradphoto_api::common::{PhotoRule, ReasonView};
 use gradphoto_api::student::PublicSchool;
 use gradphoto_domain::reasons::RejectReason;
-use gradphoto_domain::spec::PhotoSpec;
 use serde::Deserialize;
 
 use super::*;
@@ -62,7 +61,7 @@ pub(super) async fn public_school(
                 en: en.to_string(),
             })
             .collect(),
-        spec: PhotoSpec::chsi(),
+        spec: school.policy.photo_spec(),
     }))
 }
 

@@ -37,6 +37,10 @@ pub fn policy_summary(p: &SchoolPolicy) -> PolicySummary {
         face_match_failures_before_flag: p.face_match_failures_before_flag,
         check_failures_before_flag: p.check_failures_before_flag,
         privacy_version: p.privacy_version.clone(),
+        photo_background_zh: p.photo_background.label_zh().to_string(),
+        photo_background_en: p.photo_background.label_en().to_string(),
+        photo_min_kb: p.photo_min_kb,
+        photo_max_kb: p.photo_max_kb,
     }
 }
 

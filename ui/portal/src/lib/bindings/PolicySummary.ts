@@ -4,4 +4,8 @@ export type PolicySummary = { fee_cents: number, retakes_free: boolean, album_al
 /**
  * Attempts failing the same soft photo check after which the student may submit anyway.
  */
-check_failures_before_flag: number, privacy_version: string, };
+check_failures_before_flag: number, privacy_version: string, 
+/**
+ * The school's photo: background colour (named) and file-size window in KB.
+ */
+photo_background_zh: string, photo_background_en: string, photo_min_kb: number, photo_max_kb: number, };
