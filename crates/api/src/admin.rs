@@ -1,6 +1,8 @@
-//! Administrator-facing types (roster checks and imports, invitations, accounts).
+//! Administrator-facing types (roster checks and imports, invitations, accounts, policy).
 
+use gradphoto_domain::policy::SchoolPolicy;
 use gradphoto_domain::role::Role;
+use gradphoto_domain::spec::PhotoSpec;
 use serde::{Deserialize, Serialize};
 
 /// One bad roster row, with its line number in the file.
@@ -65,4 +67,33 @@ pub struct NewUserRequest {
     /// Restrict the account to one school; ignored for administrators bound to one school.
     #[serde(default)]
     pub school_id: Option<String>,
+}
+
+/// `GET /api/admin/schools/{id}/policy`: a school's policy as it stands, with its version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SchoolPolicyView {
+    pub school_id: String,
+    pub school_name: String,
+    pub version: i64,
+    pub policy: SchoolPolicy,
+    /// The school's photo spec as the policy makes it (`SchoolPolicy::photo_spec`).
+    pub spec: PhotoSpec,
+}
+
+/// `PUT /api/admin/schools/{id}/policy`: the new policy, made on `on_version` (refused with
+/// `policy_version_stale` when someone else changed the policy since).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyUpdate {
+    pub on_version: i64,
+    pub policy: SchoolPolicy,
+}
+
+/// One version in `GET /api/admin/schools/{id}/policy/versions` (the newest first).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyVersionView {
+    pub version: i64,
+    pub policy: SchoolPolicy,
+    /// The account's display name, or the actor (`cli`, `system`) for changes made otherwise.
+    pub changed_by: String,
+    pub changed_at_ms: i64,
 }

@@ -3,7 +3,7 @@
 
 use gradphoto_domain::text::{self, check_items, Limit, TextError};
 
-use crate::admin::{InviteRequest, NewUserRequest};
+use crate::admin::{InviteRequest, NewUserRequest, PolicyUpdate};
 use crate::audit::{AuditQuery, RevealRequest};
 use crate::common::LoginRequest;
 use crate::quality::{DeclineRequest, OverrideQuery, RereviewQuery, RereviewRequest};
@@ -40,6 +40,28 @@ impl Bounded for NewUserRequest {
         text::USERNAME.check(&self.username)?;
         text::DISPLAY_NAME.check_opt(self.display_name.as_deref())?;
         SCHOOL_ID.check_opt(self.school_id.as_deref())
+    }
+}
+
+/// Holidays a school lists in its policy: a year's worth, and more, is plenty.
+pub const MAX_HOLIDAYS: usize = 400;
+
+impl Bounded for PolicyUpdate {
+    fn check_bounds(&self) -> Result<(), TextError> {
+        let p = &self.policy;
+        text::LABEL
+            .named("privacy_version")
+            .check(&p.privacy_version)?;
+        text::LABEL.named("support_phone").check(&p.support_phone)?;
+        text::LABEL.named("support_hours").check(&p.support_hours)?;
+        text::LABEL
+            .named("submission_deadline")
+            .check(&p.submission_deadline)?;
+        check_items("holidays", &p.holidays, MAX_HOLIDAYS)?;
+        for day in &p.holidays {
+            text::LABEL.named("holidays").check(day)?;
+        }
+        Ok(())
     }
 }
 

@@ -236,6 +236,10 @@ error_codes! {
     PolicyNoRetention = "policy_no_retention", 400, "保存期限至少为 1 天。", "The retention period must be at least one day.";
     PolicyNoReviewSla = "policy_no_review_sla", 400, "审核时限至少为 1 个工作日。", "The review deadline must be at least one working day.";
     PolicyBadHoliday = "policy_bad_holiday", 400, "节假日日期格式不正确（YYYY-MM-DD）。", "A holiday is not a YYYY-MM-DD date.";
+    PolicyRereviewPercent = "policy_rereview_percent", 400, "抽检复核比例须在 0 到 100 之间。", "The re-review share must be between 0 and 100 percent.";
+    PolicyPhotoSizeWindow = "policy_photo_size_window", 400, "照片文件大小范围不可用。", "The photo file size window cannot be used.";
+    PolicyBadDeadline = "policy_bad_deadline", 400, "提交截止日期格式不正确（YYYY-MM-DD）。", "The submission deadline is not a YYYY-MM-DD date.";
+    PolicyVersionStale = "policy_version_stale", 409, "学校政策已被他人修改，请刷新后在最新版本上修改。", "Someone else changed the school policy; reload it and make your change on the latest version.";
 }
 
 #[cfg(test)]

@@ -1,10 +1,12 @@
 //! Administrator endpoints and staff sign-in.
 
-use gradphoto_api::admin::{RosterCheck, RosterImported};
+use gradphoto_api::admin::{
+    PolicyUpdate, PolicyVersionView, RosterCheck, RosterImported, SchoolPolicyView,
+};
 use gradphoto_api::common::{LoginRequest, LoginResponse, SignedOut, StaffUser};
 use reqwest::Method;
 
-use crate::{Client, ClientResult};
+use crate::{seg, Client, ClientResult};
 
 impl Client {
     /// Signs in and keeps the token in this client.
@@ -49,6 +51,34 @@ impl Client {
                 .header(reqwest::header::CONTENT_TYPE, "text/csv")
                 .body(csv),
         )
+        .await
+    }
+
+    /// A school's policy as it stands, with its version.
+    pub async fn school_policy(&self, school_id: &str) -> ClientResult<SchoolPolicyView> {
+        self.get(&format!("/api/admin/schools/{}/policy", seg(school_id)))
+            .await
+    }
+
+    /// Replaces a school's policy, made on the version `update.on_version`.
+    pub async fn set_school_policy(
+        &self,
+        school_id: &str,
+        update: &PolicyUpdate,
+    ) -> ClientResult<SchoolPolicyView> {
+        self.put(
+            &format!("/api/admin/schools/{}/policy", seg(school_id)),
+            update,
+        )
+        .await
+    }
+
+    /// Every version of a school's policy, the newest first.
+    pub async fn policy_versions(&self, school_id: &str) -> ClientResult<Vec<PolicyVersionView>> {
+        self.get(&format!(
+            "/api/admin/schools/{}/policy/versions",
+            seg(school_id)
+        ))
         .await
     }
 }

@@ -136,6 +136,14 @@ impl Client {
         Client::json(self.request(Method::POST, path)?.json(body)).await
     }
 
+    async fn put<T: DeserializeOwned, B: Serialize + ?Sized>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> ClientResult<T> {
+        Client::json(self.request(Method::PUT, path)?.json(body)).await
+    }
+
     async fn post_empty<T: DeserializeOwned>(&self, path: &str) -> ClientResult<T> {
         Client::json(self.request(Method::POST, path)?).await
     }

@@ -54,6 +54,9 @@ pub struct SchoolPolicy {
     /// File-size window of the school's standardized photos, in KiB.
     pub photo_min_kb: u32,
     pub photo_max_kb: u32,
+    /// Last day (`YYYY-MM-DD`, China Standard Time) students should submit their photo; empty
+    /// when the school has not set one.
+    pub submission_deadline: String,
 }
 
 impl Default for SchoolPolicy {
@@ -76,6 +79,7 @@ impl Default for SchoolPolicy {
             photo_background: Background::LightBlue,
             photo_min_kb: 20,
             photo_max_kb: 40,
+            submission_deadline: String::new(),
         }
     }
 }
@@ -107,6 +111,8 @@ pub enum PolicyError {
     RereviewPercentOutOfRange(u32),
     #[error("photo size window {min_kb}–{max_kb} KiB is not allowed")]
     PhotoSizeWindow { min_kb: u32, max_kb: u32 },
+    #[error("submission deadline {0:?} is not a YYYY-MM-DD date")]
+    BadDeadline(String),
 }
 
 impl Localized for PolicyError {
@@ -124,6 +130,7 @@ impl Localized for PolicyError {
             PolicyError::BadHoliday(_) => "policy_bad_holiday",
             PolicyError::RereviewPercentOutOfRange(_) => "policy_rereview_percent",
             PolicyError::PhotoSizeWindow { .. } => "policy_photo_size_window",
+            PolicyError::BadDeadline(_) => "policy_bad_deadline",
         }
     }
 
@@ -155,6 +162,9 @@ impl Localized for PolicyError {
                  {PHOTO_MAX_KB_AT_LEAST}–{PHOTO_KB_MAX} KB 之间，且上限比下限至少大 \
                  {PHOTO_KB_WINDOW_AT_LEAST} KB。"
             ),
+            PolicyError::BadDeadline(d) => {
+                format!("提交截止日期“{d}”不是有效日期，请按 YYYY-MM-DD 填写，或留空。")
+            }
         }
     }
 
@@ -190,6 +200,9 @@ impl Localized for PolicyError {
                 "A photo file size of {min_kb}–{max_kb} KB cannot be used: the lower end must be \
                  at least {PHOTO_KB_MIN} KB, the upper end between {PHOTO_MAX_KB_AT_LEAST} and \
                  {PHOTO_KB_MAX} KB and at least {PHOTO_KB_WINDOW_AT_LEAST} KB above the lower end."
+            ),
+            PolicyError::BadDeadline(d) => format!(
+                "The submission deadline \"{d}\" is not a valid date; write it as YYYY-MM-DD, or leave it empty."
             ),
         }
     }
@@ -244,7 +257,30 @@ impl SchoolPolicy {
         {
             return Err(PolicyError::PhotoSizeWindow { min_kb, max_kb });
         }
+        let deadline = self.submission_deadline.trim();
+        if !deadline.is_empty() && crate::calendar::parse_date(deadline).is_none() {
+            return Err(PolicyError::BadDeadline(self.submission_deadline.clone()));
+        }
         Ok(())
+    }
+
+    /// The submission deadline, when the school set one.
+    pub fn deadline(&self) -> Option<chrono::NaiveDate> {
+        crate::calendar::parse_date(self.submission_deadline.trim())
+    }
+
+    /// The names of the settings that differ between two policies, for the audit trail of a
+    /// change (the whole policies go to the version history).
+    pub fn changed_fields(&self, new: &SchoolPolicy) -> Vec<String> {
+        let (Ok(serde_json::Value::Object(a)), Ok(serde_json::Value::Object(b))) =
+            (serde_json::to_value(self), serde_json::to_value(new))
+        else {
+            return Vec::new();
+        };
+        b.iter()
+            .filter(|(k, v)| a.get(*k) != Some(*v))
+            .map(|(k, _)| k.clone())
+            .collect()
     }
 
     /// The school's photo spec: CHSI's geometry and resolution, with the school's background
@@ -340,6 +376,34 @@ mod tests {
             assert_eq!(p.photo_spec().validate(), Ok(()));
         }
         assert!(serde_json::from_str::<SchoolPolicy>(r#"{"photo_background":"red"}"#).is_err());
+    }
+
+    #[test]
+    fn a_deadline_is_a_date_or_nothing_and_changes_name_their_fields() {
+        let with = |d: &str| SchoolPolicy {
+            submission_deadline: d.into(),
+            ..complete()
+        };
+        assert_eq!(with("").validate(), Ok(()));
+        assert_eq!(with("2027-06-30").validate(), Ok(()));
+        assert_eq!(
+            with("2027-02-30").validate(),
+            Err(PolicyError::BadDeadline("2027-02-30".into()))
+        );
+        assert_eq!(with("").deadline(), None);
+        assert_eq!(
+            with("2027-06-30").deadline(),
+            chrono::NaiveDate::from_ymd_opt(2027, 6, 30)
+        );
+        let new = SchoolPolicy {
+            fee_cents: 1500,
+            ..with("2027-06-30")
+        };
+        assert_eq!(
+            complete().changed_fields(&new),
+            vec!["fee_cents".to_string(), "submission_deadline".to_string()]
+        );
+        assert!(new.changed_fields(&new).is_empty());
     }
 
     fn complete() -> SchoolPolicy {

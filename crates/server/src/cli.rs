@@ -499,24 +499,16 @@ async fn school(config: Config, command: SchoolCommand) -> anyhow::Result<ExitCo
                 .await
                 .map_err(app_err)?
                 .with_context(|| format!("no school named {school:?}"))?;
-            state
-                .payments
-                .check_fee(&row.name, policy.fee_cents)
-                .map_err(app_err)?;
-            let mut tx = state.store.begin().await.map_err(app_err)?;
-            schools::set_policy(tx.conn(), &row.id, &policy)
-                .await
-                .map_err(app_err)?;
-            tx.audit(
+            let version = gradphoto_server::journey::admin::change_policy(
+                &state,
                 &cli_actor(),
-                gradphoto_domain::audit::AuditAction::PolicyChanged,
                 &row.id,
-                serde_json::to_value(&policy)?,
+                &policy,
+                None,
             )
             .await
             .map_err(app_err)?;
-            tx.commit().await.map_err(app_err)?;
-            println!("已更新 / updated: {}", row.name);
+            println!("已更新 / updated: {} (v{version})", row.name);
         }
         SchoolCommand::List => {
             for s in schools::list(&state.store).await.map_err(app_err)? {

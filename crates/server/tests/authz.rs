@@ -90,6 +90,9 @@ const TABLE: &[(&str, &str, [u16; 9])] = &[
     ("POST", "/api/admin/roster/import",                     [401, 401, 401, 401, 403, 403, 403, 403, 422]),
     ("POST", "/api/admin/invites",                           [401, 401, 401, 401, 403, 403, 403, 403, 200]),
     ("POST", "/api/admin/users",                             [401, 401, 401, 401, 403, 403, 403, 403, 422]),
+    ("GET",  "/api/admin/schools/{school_id}/policy",        [401, 401, 401, 401, 403, 403, 403, 403, 200]),
+    ("PUT",  "/api/admin/schools/{school_id}/policy",        [401, 401, 401, 401, 403, 403, 403, 403, 422]),
+    ("GET",  "/api/admin/schools/{school_id}/policy/versions", [401, 401, 401, 401, 403, 403, 403, 403, 200]),
     ("GET",  "/api/auth/me",                                 [401, 401, 401, 401, 403, 403, 200, 200, 200]),
     ("POST", "/api/auth/login",                              [422, 422, 422, 422, 422, 422, 422, 422, 422]),
     // Last: it ends the caller's session.
@@ -137,7 +140,7 @@ fn declared_routes() -> BTreeSet<(String, String)> {
                 }
             }
             let handlers = &rest[close..end];
-            for (token, method) in [("get(", "GET"), ("post(", "POST")] {
+            for (token, method) in [("get(", "GET"), ("post(", "POST"), ("put(", "PUT")] {
                 let called = handlers.match_indices(token).any(|(i, _)| {
                     i == 0 || !handlers[..i].ends_with(|c: char| c.is_alphanumeric() || c == '_')
                 });
@@ -241,6 +244,10 @@ async fn every_route_answers_every_caller_as_the_table_says(db: Db) {
         for (who, (token, want)) in tokens.iter().zip(expected).enumerate() {
             let mut req = match *method {
                 "GET" => http.get(format!("{base}{path}")),
+                "PUT" => http
+                    .put(format!("{base}{path}"))
+                    .header("content-type", "application/json")
+                    .body("{}"),
                 _ => http
                     .post(format!("{base}{path}"))
                     .header("content-type", "application/json")

@@ -404,11 +404,15 @@ async fn figures_count_working_days_against_each_schools_sla(db: Db) {
     // Without the holiday, A1's three working days are late too.
     let mut relaxed = strict_policy();
     relaxed.holidays.clear();
-    let mut tx = state.store.begin().await.unwrap();
-    gradphoto_server::store::schools::set_policy(tx.conn(), &a.school_id, &relaxed)
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
+    gradphoto_server::journey::admin::change_policy(
+        state,
+        &gradphoto_domain::audit::Actor::system(),
+        &a.school_id,
+        &relaxed,
+        None,
+    )
+    .await
+    .unwrap();
     let no_holiday = supervisor.stats(&november()).await.unwrap();
     assert_eq!(no_holiday.decided_late, 2);
 

@@ -3,13 +3,13 @@
 
 use axum::body::Bytes;
 use axum::extract::DefaultBodyLimit;
-use axum::extract::State;
-use axum::routing::post;
+use axum::extract::{Path, State};
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::Utc;
 use gradphoto_api::admin::{
-    InviteLink, InviteRequest, NewUser, NewUserRequest, RosterCheck, RosterImported,
-    RosterRowProblem,
+    InviteLink, InviteRequest, NewUser, NewUserRequest, PolicyUpdate, PolicyVersionView,
+    RosterCheck, RosterImported, RosterRowProblem, SchoolPolicyView,
 };
 use gradphoto_domain::policy::SchoolPolicy;
 use gradphoto_domain::roster::{parse_roster_csv, RosterRowError};
@@ -36,6 +36,88 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/api/admin/invites", post(invites))
         .route("/api/admin/users", post(add_user))
+        .route(
+            "/api/admin/schools/{school_id}/policy",
+            get(policy_get).put(policy_put),
+        )
+        .route(
+            "/api/admin/schools/{school_id}/policy/versions",
+            get(policy_versions),
+        )
+}
+
+/// A school the administrator may manage: any for an unbound one, their own otherwise.
+async fn managed_school(
+    state: &AppState,
+    staff: &crate::http::auth::StaffSession,
+    id: &str,
+) -> AppResult<schools::SchoolRow> {
+    if !staff.can_see_school(id) {
+        return Err(AppError::forbidden());
+    }
+    schools::get(&state.store, id)
+        .await?
+        .ok_or_else(|| AppError::not_found("学校", "School"))
+}
+
+fn policy_view(school: schools::SchoolRow) -> SchoolPolicyView {
+    SchoolPolicyView {
+        school_id: school.id,
+        school_name: school.name,
+        version: school.policy_version,
+        spec: school.policy.photo_spec(),
+        policy: school.policy,
+    }
+}
+
+async fn policy_get(
+    State(state): State<AppState>,
+    Admin(staff): Admin,
+    Path(id): Path<String>,
+) -> AppResult<Json<SchoolPolicyView>> {
+    Ok(Json(policy_view(
+        managed_school(&state, &staff, &id).await?,
+    )))
+}
+
+async fn policy_put(
+    State(state): State<AppState>,
+    Admin(staff): Admin,
+    Path(id): Path<String>,
+    JsonBody(req): JsonBody<PolicyUpdate>,
+) -> AppResult<Json<SchoolPolicyView>> {
+    managed_school(&state, &staff, &id).await?;
+    crate::journey::admin::change_policy(
+        &state,
+        &staff.actor(),
+        &id,
+        &req.policy,
+        Some(req.on_version),
+    )
+    .await?;
+    Ok(Json(policy_view(
+        managed_school(&state, &staff, &id).await?,
+    )))
+}
+
+async fn policy_versions(
+    State(state): State<AppState>,
+    Admin(staff): Admin,
+    Path(id): Path<String>,
+) -> AppResult<Json<Vec<PolicyVersionView>>> {
+    managed_school(&state, &staff, &id).await?;
+    Ok(Json(
+        schools::policy_versions(&state.store, &id)
+            .await?
+            .into_iter()
+            .map(|v| PolicyVersionView {
+                version: v.version,
+                policy: v.policy,
+                changed_by: v.changed_by_name.unwrap_or(v.changed_by),
+                changed_at_ms: v.changed_at,
+            })
+            .collect(),
+    ))
 }
 
 fn problems(errors: &[RosterRowError]) -> Vec<RosterRowProblem> {

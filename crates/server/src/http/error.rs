@@ -280,6 +280,12 @@ mod tests {
             Box::new(PolicyError::NoRetention),
             Box::new(PolicyError::NoReviewSla),
             Box::new(PolicyError::BadHoliday("x".into())),
+            Box::new(PolicyError::RereviewPercentOutOfRange(101)),
+            Box::new(PolicyError::PhotoSizeWindow {
+                min_kb: 1,
+                max_kb: 2,
+            }),
+            Box::new(PolicyError::BadDeadline("x".into())),
             Box::new(UnknownRole("x".into())),
             Box::new(RejectionError::UnknownReason(UnknownReason("x".into()))),
             Box::new(RejectionError::ReasonsRequired),

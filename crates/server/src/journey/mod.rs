@@ -3,6 +3,7 @@
 //! carries the same rows and audit trail as real use. SQL stays in `store`; HTTP stays in
 //! `http`.
 
+pub mod admin;
 pub mod review;
 pub mod stats;
 pub mod stats_days;
