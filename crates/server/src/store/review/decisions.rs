@@ -176,28 +176,41 @@ pub async fn latest_decision(store: &Store, case_id: &str) -> StoreResult<Option
     row.as_ref().map(decision_from_row).transpose()
 }
 
+/// The decisions whose `column` is one of `values`, oldest first, read 500 values at a time.
+async fn decisions_where_in(
+    store: &Store,
+    column: &str,
+    values: &[String],
+) -> StoreResult<Vec<DecisionRecord>> {
+    let mut out = Vec::new();
+    for chunk in values.chunks(500) {
+        let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "{DECISION_SELECT} WHERE {column} IN ({}) ORDER BY d.decided_at, d.id",
+            placeholders.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for v in chunk {
+            q = q.bind(v.clone());
+        }
+        for row in q.fetch_all(store.pool()).await? {
+            out.push(decision_from_row(&row)?);
+        }
+    }
+    Ok(out)
+}
+
 /// The latest decision of each of `case_ids`.
 pub async fn latest_decisions(
     store: &Store,
     case_ids: &[String],
 ) -> StoreResult<HashMap<String, DecisionRecord>> {
-    let mut out: HashMap<String, DecisionRecord> = HashMap::new();
-    for chunk in case_ids.chunks(500) {
-        let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-        let sql = format!(
-            "{DECISION_SELECT} WHERE d.case_id IN ({}) ORDER BY d.decided_at, d.id",
-            placeholders.join(", ")
-        );
-        let mut q = sqlx::query(&sql);
-        for id in chunk {
-            q = q.bind(id.clone());
-        }
-        for row in q.fetch_all(store.pool()).await? {
-            let d = decision_from_row(&row)?;
-            out.insert(d.case_id.clone(), d);
-        }
-    }
-    Ok(out)
+    // Oldest first: each case keeps its last.
+    Ok(decisions_where_in(store, "d.case_id", case_ids)
+        .await?
+        .into_iter()
+        .map(|d| (d.case_id.clone(), d))
+        .collect())
 }
 
 /// The decisions whose client decision ids are `ids`, by that id (one read for a page of
@@ -206,23 +219,11 @@ pub async fn decisions_by_client_ids(
     store: &Store,
     ids: &[String],
 ) -> StoreResult<HashMap<String, DecisionRecord>> {
-    let mut out: HashMap<String, DecisionRecord> = HashMap::new();
-    for chunk in ids.chunks(500) {
-        let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-        let sql = format!(
-            "{DECISION_SELECT} WHERE d.client_decision_id IN ({})",
-            placeholders.join(", ")
-        );
-        let mut q = sqlx::query(&sql);
-        for id in chunk {
-            q = q.bind(id.clone());
-        }
-        for row in q.fetch_all(store.pool()).await? {
-            let d = decision_from_row(&row)?;
-            out.insert(d.decision_id.clone(), d);
-        }
-    }
-    Ok(out)
+    Ok(decisions_where_in(store, "d.client_decision_id", ids)
+        .await?
+        .into_iter()
+        .map(|d| (d.decision_id.clone(), d))
+        .collect())
 }
 
 /// Who decides, and how.
