@@ -7,12 +7,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gradphoto_desk_core::view::{
-    AgreementView, AuditActionView, AuditFilterView, AuditPageView, ChainView, ClaimResult,
-    ConflictView, DecideRequest, DecideResult, DecisionInput, ErrorView, ExportDoneView,
-    GridApproveRequest, GridApproveResult, GridView, HintsView, ItemView, OverrideRequestRowView,
-    OverrideResultView, QueueFilter, QueuePage, ReasonView, RereviewFilterView, RereviewPageView,
-    RereviewView, SessionView, SignInRequest, StartupView, StatsFilterView, StatsView,
-    SyncStatusView, TimelineView,
+    AdminSchoolView, AgreementView, AuditActionView, AuditFilterView, AuditPageView, ChainView,
+    ClaimResult, ConflictView, DecideRequest, DecideResult, DecisionInput, ErrorView,
+    ExportDoneView, GridApproveRequest, GridApproveResult, GridView, HintsView, ItemView,
+    OverrideRequestRowView, OverrideResultView, PolicyView, QueueFilter, QueuePage, ReasonView,
+    RereviewFilterView, RereviewPageView, RereviewView, SavePolicyRequest, SessionView,
+    SignInRequest, StartupView, StatsFilterView, StatsView, SyncStatusView, TimelineView,
 };
 use gradphoto_desk_core::{DeskError, Workstation};
 use tauri::http::{header, Response, StatusCode};
@@ -155,6 +155,21 @@ async fn audit_timeline(ws: Ws<'_>, case_id: String) -> Cmd<TimelineView> {
 #[tauri::command]
 async fn audit_photo(ws: Ws<'_>, path: String) -> Cmd<String> {
     ws.timeline_photo(&path).await.map_err(err)
+}
+
+#[tauri::command]
+async fn admin_schools(ws: Ws<'_>) -> Cmd<Vec<AdminSchoolView>> {
+    ws.admin_schools().await.map_err(err)
+}
+
+#[tauri::command]
+async fn admin_policy(ws: Ws<'_>, school_id: String) -> Cmd<PolicyView> {
+    ws.school_policy(&school_id).await.map_err(err)
+}
+
+#[tauri::command]
+async fn admin_save_policy(ws: Ws<'_>, request: SavePolicyRequest) -> Cmd<PolicyView> {
+    ws.save_school_policy(&request).await.map_err(err)
 }
 
 #[tauri::command]
@@ -370,6 +385,9 @@ pub fn run() {
             override_requests,
             override_confirm,
             override_decline,
+            admin_schools,
+            admin_policy,
+            admin_save_policy,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

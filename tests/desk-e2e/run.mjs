@@ -1112,4 +1112,67 @@ test("workstation story", { timeout: 900_000 }, async (t) => {
     await (await $t("timeline-back")).click();
     await (await $t("queue-filters")).waitForExist();
   });
+
+  await t.test("an administrator changes the school's policy; a stale change is refused; the portal follows", async () => {
+    await (await $t("sign-out")).click();
+    await (await $t("sign-in")).waitForExist({ timeout: 30_000 });
+    await (await browser.$('input[name="server"]')).setValue(`http://127.0.0.1:${serverPort}`);
+    await (await browser.$('input[name="user"]')).setValue("admin");
+    await (await browser.$('input[name="password"]')).setValue(accounts.admin);
+    await (await browser.$('button[type="submit"]')).click();
+    // Administrators get the administration screens only: no review tabs, no claimed photos.
+    await (await $t("policy")).waitForExist({ timeout: 60_000 });
+    await until("the school's policy", async () => (await $t("policy-version")).isExisting());
+    assert.equal(await (await $t("tab-review")).isExisting(), false, "no review for administrators");
+    const before = await api("/api/public/school");
+    const version = Number(/第 (\d+) 版/.exec(await textOf("policy-version"))?.[1]);
+    await shot("40-policy");
+
+    // A bad value is refused with its reason, and nothing is stored.
+    await (await $t("policy-max-kb")).setValue("25");
+    await (await $t("policy-save")).click();
+    await until("the refusal", async () => (await $t("policy-error")).isExisting());
+    assert.match(await textOf("policy-error"), /照片文件大小范围/);
+    await shot("41-policy-refused");
+    await (await $t("policy-max-kb")).setValue("40");
+
+    // A new phone number, a deadline and a white background: saved as the next version.
+    await (await $t("policy-phone")).setValue("010-88886666");
+    await browser.execute(() => {
+      const d = document.querySelector('[data-testid="policy-deadline"]');
+      d.value = "2027-06-30";
+      d.dispatchEvent(new Event("input", { bubbles: true }));
+      const b = document.querySelector('[data-testid="policy-background"]');
+      b.value = "white";
+      b.dispatchEvent(new Event("change", { bubbles: true }));
+    });
+    await (await $t("policy-save")).click();
+    await until("the save", async () => (await $t("policy-saved")).isExisting());
+    assert.match(await textOf("policy-version"), new RegExp(`第 ${version + 1} 版`));
+    assert.equal((await browser.$$('[data-testid="policy-version-row"]')).length, version + 1);
+    await shot("42-policy-saved");
+
+    // The portal reads the school's new rules at once.
+    const after = await api("/api/public/school");
+    assert.equal(after.school.support_phone, "010-88886666");
+    assert.deepEqual(after.spec.background, { r: 255, g: 255, b: 255 });
+    assert.notEqual(before.school.support_phone, "010-88886666");
+
+    // Someone else changes the policy meanwhile: this form's change is refused, not applied.
+    const adminToken = await login("admin");
+    const current = await api(`/api/admin/schools/${after.school.id}/policy`, { token: adminToken });
+    await api(`/api/admin/schools/${after.school.id}/policy`, {
+      token: adminToken,
+      method: "PUT",
+      body: { on_version: current.version, policy: { ...current.policy, support_hours: "周一至周五 8:00–18:00" } },
+    });
+    await (await $t("policy-phone")).setValue("010-11112222");
+    await (await $t("policy-save")).click();
+    await until("the stale refusal", async () => (await $t("policy-reload")).isExisting());
+    assert.match(await textOf("policy-error"), /已被他人修改/);
+    assert.equal((await api("/api/public/school")).school.support_phone, "010-88886666");
+    await (await $t("policy-reload")).click();
+    await until("the latest version", async () => new RegExp(`第 ${version + 2} 版`).test(await textOf("policy-version")));
+    await shot("43-policy-stale-reloaded");
+  });
 });

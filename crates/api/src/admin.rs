@@ -97,3 +97,12 @@ pub struct PolicyVersionView {
     pub changed_by: String,
     pub changed_at_ms: i64,
 }
+
+/// `GET /api/admin/schools`: the schools an administrator manages (every school for one bound
+/// to none, a vendor serving several; their own otherwise).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminSchool {
+    pub id: String,
+    pub name: String,
+    pub policy_version: i64,
+}

@@ -1,7 +1,7 @@
 //! Administrator endpoints and staff sign-in.
 
 use gradphoto_api::admin::{
-    PolicyUpdate, PolicyVersionView, RosterCheck, RosterImported, SchoolPolicyView,
+    AdminSchool, PolicyUpdate, PolicyVersionView, RosterCheck, RosterImported, SchoolPolicyView,
 };
 use gradphoto_api::common::{LoginRequest, LoginResponse, SignedOut, StaffUser};
 use reqwest::Method;
@@ -52,6 +52,11 @@ impl Client {
                 .body(csv),
         )
         .await
+    }
+
+    /// The schools this administrator manages.
+    pub async fn admin_schools(&self) -> ClientResult<Vec<AdminSchool>> {
+        self.get("/api/admin/schools").await
     }
 
     /// A school's policy as it stands, with its version.

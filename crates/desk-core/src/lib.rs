@@ -3,6 +3,7 @@
 //! the local hints. `src-tauri` is a thin shell of commands over [`Workstation`].
 
 pub mod account;
+pub mod admin;
 pub mod audit;
 pub mod cache;
 pub mod error;

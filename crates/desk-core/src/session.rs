@@ -25,6 +25,15 @@ pub struct Account {
 }
 
 impl Account {
+    /// Whether the account reviews (reviewers and supervisors) and so holds items and syncs
+    /// decisions; administrators only manage. An unknown role reviews nothing.
+    pub fn reviews(&self) -> bool {
+        serde_json::from_value::<gradphoto_domain::role::Role>(serde_json::Value::String(
+            self.role.clone(),
+        ))
+        .is_ok_and(|r| r.can_review())
+    }
+
     /// Key of the token in the credential store and name of the account's cache file.
     pub fn key(&self) -> String {
         account_key(&self.server_url, &self.user_name)

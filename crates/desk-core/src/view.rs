@@ -657,6 +657,81 @@ pub struct BarView {
     pub value: i64,
 }
 
+/// A school an administrator manages (administrator mode).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct AdminSchoolView {
+    pub id: String,
+    pub name: String,
+}
+
+/// A choice of a fixed set, named in both languages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ChoiceView {
+    pub code: String,
+    pub label_zh: String,
+    pub label_en: String,
+}
+
+/// A school's policy as the form edits it: text where people type, the fee in yuan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct PolicyFieldsView {
+    /// The photo fee in yuan (`20`, `19.50`); `0` when the school pays.
+    pub fee_yuan: String,
+    pub retakes_free: bool,
+    pub max_attempts_per_round: u32,
+    pub album_allowed: bool,
+    pub face_match_failures_before_flag: u32,
+    pub check_failures_before_flag: u32,
+    pub privacy_version: String,
+    pub support_phone: String,
+    pub support_hours: String,
+    pub retention_days: u32,
+    pub review_sla_working_days: u32,
+    /// One `YYYY-MM-DD` per line.
+    pub holidays: String,
+    pub rereview_percent: u32,
+    pub override_needs_second_supervisor: bool,
+    /// A code of [`PolicyView::backgrounds`].
+    pub photo_background: String,
+    pub photo_min_kb: u32,
+    pub photo_max_kb: u32,
+    /// `YYYY-MM-DD`, or empty.
+    pub submission_deadline: String,
+}
+
+/// One earlier (or the current) version of a school's policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct PolicyVersionLineView {
+    #[ts(type = "number")]
+    pub version: i64,
+    pub changed_by: String,
+    /// RFC 3339.
+    pub changed_at: String,
+}
+
+/// A school's policy for the form, with its version and history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct PolicyView {
+    pub school_id: String,
+    pub school_name: String,
+    #[ts(type = "number")]
+    pub version: i64,
+    pub fields: PolicyFieldsView,
+    /// The background colours a school may choose.
+    pub backgrounds: Vec<ChoiceView>,
+    /// The newest first.
+    pub versions: Vec<PolicyVersionLineView>,
+}
+
+/// The form sent back: the new policy, made on `on_version`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct SavePolicyRequest {
+    pub school_id: String,
+    #[ts(type = "number")]
+    pub on_version: i64,
+    pub fields: PolicyFieldsView,
+}
+
 /// The statistics' filters as the window sends them; empty text means "any" (the range
 /// then defaults to the 30 days ending today).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -936,6 +1011,9 @@ mod tests {
         ExportDoneView::export_all_to(dir).unwrap();
         StatsView::export_all_to(dir).unwrap();
         StatsFilterView::export_all_to(dir).unwrap();
+        AdminSchoolView::export_all_to(dir).unwrap();
+        PolicyView::export_all_to(dir).unwrap();
+        SavePolicyRequest::export_all_to(dir).unwrap();
         TimelineView::export_all_to(dir).unwrap();
         RereviewFilterView::export_all_to(dir).unwrap();
         RereviewPageView::export_all_to(dir).unwrap();

@@ -18,12 +18,12 @@ use crate::quality;
 use crate::session::{normalize_server_url, Account, AccountFile, Keyring};
 use crate::sync::SyncEngine;
 use crate::view::{
-    AgreementView, AuditFilterView, AuditPageView, ChainView, ClaimResult, ConflictView,
-    DecideRequest, DecideResult, DecisionInput, ExportDoneView, ExportProgressView,
+    AdminSchoolView, AgreementView, AuditFilterView, AuditPageView, ChainView, ClaimResult,
+    ConflictView, DecideRequest, DecideResult, DecisionInput, ExportDoneView, ExportProgressView,
     GridApproveRequest, GridApproveResult, GridView, HintsView, ItemView, OverrideRequestRowView,
-    OverrideResultView, QueueFilter, QueuePage, ReasonView, RereviewFilterView, RereviewPageView,
-    RereviewView, SessionView, SignInRequest, StartupView, StatsFilterView, StatsView,
-    SyncStatusView, TimelineView,
+    OverrideResultView, PolicyView, QueueFilter, QueuePage, ReasonView, RereviewFilterView,
+    RereviewPageView, RereviewView, SavePolicyRequest, SessionView, SignInRequest, StartupView,
+    StatsFilterView, StatsView, SyncStatusView, TimelineView,
 };
 
 pub struct Workstation {
@@ -133,6 +133,24 @@ impl Workstation {
     pub async fn timeline_photo(&self, path: &str) -> DeskResult<String> {
         let s = self.current().await?;
         audit::photo(&s, path).await
+    }
+
+    /// Administrator mode: the schools this administrator manages.
+    pub async fn admin_schools(&self) -> DeskResult<Vec<AdminSchoolView>> {
+        let s = self.current().await?;
+        crate::admin::schools(&s).await
+    }
+
+    /// Administrator mode: a school's policy, with its versions.
+    pub async fn school_policy(&self, school_id: &str) -> DeskResult<PolicyView> {
+        let s = self.current().await?;
+        crate::admin::policy(&s, school_id).await
+    }
+
+    /// Administrator mode: saves a school's policy as a new version.
+    pub async fn save_school_policy(&self, req: &SavePolicyRequest) -> DeskResult<PolicyView> {
+        let s = self.current().await?;
+        crate::admin::save(&s, req).await
     }
 
     /// Supervisor mode: the statistics' charts.

@@ -49,6 +49,19 @@ impl Background {
         Background::LightGrey,
     ];
 
+    /// The wire name (`light_blue`, `white`, `light_grey`).
+    pub fn code(self) -> &'static str {
+        match self {
+            Background::LightBlue => "light_blue",
+            Background::White => "white",
+            Background::LightGrey => "light_grey",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Background> {
+        Background::ALL.into_iter().find(|b| b.code() == code)
+    }
+
     pub fn rgb(self) -> Rgb {
         match self {
             Background::LightBlue => Rgb::LIGHT_BLUE,

@@ -185,6 +185,20 @@ async fn administrators_of_one_school_touch_no_other(db: Db) {
         Some(&b.school_id),
     )
     .await;
+    // A vendor's administrator (bound to no school) manages both; admin_b only their own.
+    let vendor = fixture::staff(state, &server.base_url, "vendor", Role::Admin).await;
+    let names = |list: Vec<gradphoto_api::admin::AdminSchool>| {
+        list.into_iter().map(|s| s.id).collect::<Vec<_>>()
+    };
+    let mut both = vec![a.school_id.clone(), b.school_id.clone()];
+    both.sort();
+    let mut seen = names(vendor.admin_schools().await.unwrap());
+    seen.sort();
+    assert_eq!(seen, both);
+    assert_eq!(
+        names(admin_b.admin_schools().await.unwrap()),
+        vec![b.school_id.clone()]
+    );
     let own = admin_b.school_policy(&b.school_id).await.unwrap();
     let update = PolicyUpdate {
         on_version: own.version,

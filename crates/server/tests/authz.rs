@@ -90,6 +90,7 @@ const TABLE: &[(&str, &str, [u16; 9])] = &[
     ("POST", "/api/admin/roster/import",                     [401, 401, 401, 401, 403, 403, 403, 403, 422]),
     ("POST", "/api/admin/invites",                           [401, 401, 401, 401, 403, 403, 403, 403, 200]),
     ("POST", "/api/admin/users",                             [401, 401, 401, 401, 403, 403, 403, 403, 422]),
+    ("GET",  "/api/admin/schools",                           [401, 401, 401, 401, 403, 403, 403, 403, 200]),
     ("GET",  "/api/admin/schools/{school_id}/policy",        [401, 401, 401, 401, 403, 403, 403, 403, 200]),
     ("PUT",  "/api/admin/schools/{school_id}/policy",        [401, 401, 401, 401, 403, 403, 403, 403, 422]),
     ("GET",  "/api/admin/schools/{school_id}/policy/versions", [401, 401, 401, 401, 403, 403, 403, 403, 200]),

@@ -8,8 +8,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::Utc;
 use gradphoto_api::admin::{
-    InviteLink, InviteRequest, NewUser, NewUserRequest, PolicyUpdate, PolicyVersionView,
-    RosterCheck, RosterImported, RosterRowProblem, SchoolPolicyView,
+    AdminSchool, InviteLink, InviteRequest, NewUser, NewUserRequest, PolicyUpdate,
+    PolicyVersionView, RosterCheck, RosterImported, RosterRowProblem, SchoolPolicyView,
 };
 use gradphoto_domain::policy::SchoolPolicy;
 use gradphoto_domain::roster::{parse_roster_csv, RosterRowError};
@@ -36,6 +36,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/api/admin/invites", post(invites))
         .route("/api/admin/users", post(add_user))
+        .route("/api/admin/schools", get(managed_schools))
         .route(
             "/api/admin/schools/{school_id}/policy",
             get(policy_get).put(policy_put),
@@ -58,6 +59,24 @@ async fn managed_school(
     schools::get(&state.store, id)
         .await?
         .ok_or_else(|| AppError::not_found("学校", "School"))
+}
+
+async fn managed_schools(
+    State(state): State<AppState>,
+    Admin(staff): Admin,
+) -> AppResult<Json<Vec<AdminSchool>>> {
+    Ok(Json(
+        schools::list(&state.store)
+            .await?
+            .into_iter()
+            .filter(|s| staff.can_see_school(&s.id))
+            .map(|s| AdminSchool {
+                id: s.id,
+                name: s.name,
+                policy_version: s.policy_version,
+            })
+            .collect(),
+    ))
 }
 
 fn policy_view(school: schools::SchoolRow) -> SchoolPolicyView {

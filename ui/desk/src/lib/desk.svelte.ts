@@ -15,7 +15,7 @@ import type { SignInRequest } from "./bindings/SignInRequest";
 import type { StatsFilterView } from "./bindings/StatsFilterView";
 import type { SyncStatusView } from "./bindings/SyncStatusView";
 
-export type Screen = "review" | "grid" | "queue" | "conflicts" | "audit" | "stats" | "quality" | "timeline";
+export type Screen = "review" | "grid" | "queue" | "conflicts" | "audit" | "stats" | "quality" | "timeline" | "policy";
 
 /** How many claimed items ahead of the current one are kept loaded in memory. */
 const PREFETCH_AHEAD = 3;
@@ -151,6 +151,11 @@ export class Desk {
 
   private async enterWorkstation(): Promise<void> {
     this.sync = await api.syncStatus();
+    // Administrators manage schools; they hold no photos to review.
+    if (this.isAdmin) {
+      this.screen = "policy";
+      return;
+    }
     let first = await api.nextItem(null);
     if (!first) {
       first = await this.claimMore();
@@ -368,6 +373,11 @@ export class Desk {
     } catch (e) {
       this.error = toError(e);
     }
+  }
+
+  /** Administrators see only the administration screens (the server decides who is one). */
+  get isAdmin(): boolean {
+    return this.session?.role === "admin";
   }
 
   /** Supervisors also read the audit history (the server decides who is one). */

@@ -2,6 +2,7 @@
 // with an ErrorView ({code, message_zh, message_en}).
 import { convertFileSrc, invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+import type { AdminSchoolView } from "./bindings/AdminSchoolView";
 import type { AgreementView } from "./bindings/AgreementView";
 import type { AuditActionView } from "./bindings/AuditActionView";
 import type { AuditFilterView } from "./bindings/AuditFilterView";
@@ -21,12 +22,14 @@ import type { HintsView } from "./bindings/HintsView";
 import type { ItemView } from "./bindings/ItemView";
 import type { OverrideRequestRowView } from "./bindings/OverrideRequestRowView";
 import type { OverrideResultView } from "./bindings/OverrideResultView";
+import type { PolicyView } from "./bindings/PolicyView";
 import type { QueueFilter } from "./bindings/QueueFilter";
 import type { QueuePage } from "./bindings/QueuePage";
 import type { ReasonView } from "./bindings/ReasonView";
 import type { RereviewFilterView } from "./bindings/RereviewFilterView";
 import type { RereviewPageView } from "./bindings/RereviewPageView";
 import type { RereviewView } from "./bindings/RereviewView";
+import type { SavePolicyRequest } from "./bindings/SavePolicyRequest";
 import type { SessionView } from "./bindings/SessionView";
 import type { SignInRequest } from "./bindings/SignInRequest";
 import type { StatsFilterView } from "./bindings/StatsFilterView";
@@ -66,6 +69,10 @@ export const api = {
   auditVerify: () => invoke<ChainView>("audit_verify"),
   auditExport: (filter: AuditFilterView) => invoke<ExportDoneView>("audit_export", { filter }),
   stats: (filter: StatsFilterView) => invoke<StatsView>("supervisor_stats", { filter }),
+  // Administrator mode: the schools managed and each one's policy.
+  adminSchools: () => invoke<AdminSchoolView[]>("admin_schools"),
+  adminPolicy: (schoolId: string) => invoke<PolicyView>("admin_policy", { schoolId }),
+  adminSavePolicy: (request: SavePolicyRequest) => invoke<PolicyView>("admin_save_policy", { request }),
   timeline: (caseId: string) => invoke<TimelineView>("audit_timeline", { caseId }),
   /** A timeline picture as a `data:` URL (not cached on this computer). */
   timelinePhoto: (path: string) => invoke<string>("audit_photo", { path }),

@@ -47,6 +47,8 @@ export function handleKey(desk: Desk, e: KeyboardEvent): boolean {
     return true;
   }
   if (typing(e.target)) return false;
+  // The review keys mean nothing to an administrator.
+  if (desk.isAdmin) return false;
   const k = e.key;
   if (k === "?") {
     desk.helpOpen = !desk.helpOpen;
