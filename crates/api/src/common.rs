@@ -44,6 +44,13 @@ pub struct SchoolInfo {
     pub name: String,
     pub support_phone: String,
     pub support_hours: String,
+    /// The last day to submit (`YYYY-MM-DD`), empty when the school set none, and the calendar
+    /// days left until it (negative once passed), shown with the support contact on every page.
+    #[serde(default)]
+    pub submission_deadline: String,
+    #[serde(default)]
+    #[cfg_attr(test, ts(type = "number | null"))]
+    pub days_left: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -269,6 +269,12 @@ impl SchoolPolicy {
         crate::calendar::parse_date(self.submission_deadline.trim())
     }
 
+    /// Calendar days from `today` to the deadline: 0 on the day itself, negative once it has
+    /// passed; `None` without a deadline.
+    pub fn days_left(&self, today: chrono::NaiveDate) -> Option<i64> {
+        self.deadline().map(|d| (d - today).num_days())
+    }
+
     /// The names of the settings that differ between two policies, for the audit trail of a
     /// change (the whole policies go to the version history).
     pub fn changed_fields(&self, new: &SchoolPolicy) -> Vec<String> {
@@ -391,6 +397,11 @@ mod tests {
             Err(PolicyError::BadDeadline("2027-02-30".into()))
         );
         assert_eq!(with("").deadline(), None);
+        let day = |d: &str| crate::calendar::parse_date(d).unwrap();
+        assert_eq!(with("2027-06-30").days_left(day("2027-06-28")), Some(2));
+        assert_eq!(with("2027-06-30").days_left(day("2027-06-30")), Some(0));
+        assert_eq!(with("2027-06-30").days_left(day("2027-07-01")), Some(-1));
+        assert_eq!(with("").days_left(day("2027-07-01")), None);
         assert_eq!(
             with("2027-06-30").deadline(),
             chrono::NaiveDate::from_ymd_opt(2027, 6, 30)

@@ -70,6 +70,12 @@ async fn an_administrator_changes_the_policy_and_the_portal_follows(db: Db) {
         .await
         .unwrap();
     assert_eq!(public.school.support_phone, "010-88886666");
+    assert_eq!(public.school.submission_deadline, "2027-06-30");
+    let today = gradphoto_domain::calendar::cst_date(chrono::Utc::now().timestamp_millis());
+    assert_eq!(
+        public.school.days_left,
+        Some((chrono::NaiveDate::from_ymd_opt(2027, 6, 30).unwrap() - today).num_days())
+    );
     assert_eq!(public.spec.background, Rgb::WHITE);
 
     // Both versions are kept, the newest first, with who made them.

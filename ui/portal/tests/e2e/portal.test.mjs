@@ -628,6 +628,34 @@ describe("student portal", { timeout: 1_200_000 }, () => {
     await context.close();
   });
 
+  test("the portal follows the school's policy as an administrator changes it", async () => {
+    const { token: admin } = await api("POST", "/api/auth/login", {
+      json: { username: "admin", password: server.accounts.admin.password },
+    });
+    const school = (await api("GET", "/api/public/school")).school;
+    const current = await api("GET", `/api/admin/schools/${school.id}/policy`, { bearer: admin });
+    // Ten days from today (China Standard Time), as the server counts them.
+    const inTen = new Date(Date.now() + 8 * 3_600_000 + 10 * 86_400_000).toISOString().slice(0, 10);
+    await api("PUT", `/api/admin/schools/${school.id}/policy`, {
+      bearer: admin,
+      json: {
+        on_version: current.version,
+        policy: { ...current.policy, support_phone: "010-8888 6666", submission_deadline: inTen },
+      },
+    });
+    // The portal's own address, as a student opens it before their link: the footer of every
+    // page names the school's contact and deadline.
+    const { context, page, problems } = await newPhone();
+    await page.goto(server.url + "/");
+    await expectText(page, "010-8888 6666");
+    assert.equal((await page.getByTestId("deadline").innerText()).trim(), `提交截止：${inTen}（还剩 10 天）`);
+    await shot(page, "policy-followed");
+    await page.getByRole("button", { name: "切换到英文" }).click();
+    assert.equal((await page.getByTestId("deadline").innerText()).trim(), `Submit by ${inTen} (10 days left)`);
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
   test("every screen shot above passes a WCAG 2 A/AA audit (axe-core)", async () => {
     // Run on its own (no story before it), it audits a student's start screen itself rather
     // than pass having looked at nothing.

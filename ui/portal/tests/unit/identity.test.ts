@@ -14,7 +14,7 @@ function fixture(consented: boolean): StudentCase {
     state_label_zh: "",
     state_label_en: "",
     round: 0,
-    school: { id: "s", name: "示例大学", support_phone: "010-1", support_hours: "9-17" },
+    school: { id: "s", name: "示例大学", support_phone: "010-1", support_hours: "9-17", submission_deadline: "", days_left: null },
     policy: {
       fee_cents: 0,
       retakes_free: true,

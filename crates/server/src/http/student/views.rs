@@ -25,6 +25,12 @@ pub fn school_info(school: &schools::SchoolRow) -> SchoolInfo {
         name: school.name.clone(),
         support_phone: school.policy.support_phone.clone(),
         support_hours: school.policy.support_hours.clone(),
+        submission_deadline: school.policy.submission_deadline.trim().to_string(),
+        days_left: school
+            .policy
+            .days_left(gradphoto_domain::calendar::cst_date(
+                Utc::now().timestamp_millis(),
+            )),
     }
 }
 

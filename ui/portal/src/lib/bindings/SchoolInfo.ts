@@ -3,4 +3,9 @@
 /**
  * Help shown on every page of the portal.
  */
-export type SchoolInfo = { id: string, name: string, support_phone: string, support_hours: string, };
+export type SchoolInfo = { id: string, name: string, support_phone: string, support_hours: string, 
+/**
+ * The last day to submit (`YYYY-MM-DD`), empty when the school set none, and the calendar
+ * days left until it (negative once passed), shown with the support contact on every page.
+ */
+submission_deadline: string, days_left: number | null, };
