@@ -10,9 +10,10 @@ use gradphoto_desk_core::view::{
     AdminSchoolView, AgreementView, AuditActionView, AuditFilterView, AuditPageView, ChainView,
     ClaimResult, ConflictView, DecideRequest, DecideResult, DecisionInput, ErrorView,
     ExportDoneView, GridApproveRequest, GridApproveResult, GridView, HintsView, ItemView,
-    OverrideRequestRowView, OverrideResultView, PolicyView, QueueFilter, QueuePage, ReasonView,
-    RereviewFilterView, RereviewPageView, RereviewView, SavePolicyRequest, SessionView,
-    SignInRequest, StartupView, StatsFilterView, StatsView, SyncStatusView, TimelineView,
+    OverrideRequestRowView, OverrideResultView, PasswordResetView, PolicyView, QueueFilter,
+    QueuePage, ReasonView, RereviewFilterView, RereviewPageView, RereviewView, SavePolicyRequest,
+    SessionView, SignInRequest, StaffAccountView, StartupView, StatsFilterView, StatsView,
+    SyncStatusView, TimelineView,
 };
 use gradphoto_desk_core::{DeskError, Workstation};
 use tauri::http::{header, Response, StatusCode};
@@ -170,6 +171,26 @@ async fn admin_policy(ws: Ws<'_>, school_id: String) -> Cmd<PolicyView> {
 #[tauri::command]
 async fn admin_save_policy(ws: Ws<'_>, request: SavePolicyRequest) -> Cmd<PolicyView> {
     ws.save_school_policy(&request).await.map_err(err)
+}
+
+#[tauri::command]
+async fn admin_staff(ws: Ws<'_>) -> Cmd<Vec<StaffAccountView>> {
+    ws.staff_accounts().await.map_err(err)
+}
+
+#[tauri::command]
+async fn admin_staff_disable(ws: Ws<'_>, user_id: String, disabled: bool) -> Cmd<StaffAccountView> {
+    ws.set_staff_disabled(&user_id, disabled).await.map_err(err)
+}
+
+#[tauri::command]
+async fn admin_staff_role(ws: Ws<'_>, user_id: String, role: String) -> Cmd<StaffAccountView> {
+    ws.set_staff_role(&user_id, &role).await.map_err(err)
+}
+
+#[tauri::command]
+async fn admin_staff_password(ws: Ws<'_>, user_id: String) -> Cmd<PasswordResetView> {
+    ws.reset_staff_password(&user_id).await.map_err(err)
 }
 
 #[tauri::command]
@@ -388,6 +409,10 @@ pub fn run() {
             admin_schools,
             admin_policy,
             admin_save_policy,
+            admin_staff,
+            admin_staff_disable,
+            admin_staff_role,
+            admin_staff_password,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

@@ -1175,4 +1175,28 @@ test("workstation story", { timeout: 900_000 }, async (t) => {
     await until("the latest version", async () => new RegExp(`第 ${version + 2} 版`).test(await textOf("policy-version")));
     await shot("43-policy-stale-reloaded");
   });
+
+  await t.test("an administrator disables a reviewer and the reviewer's session ends at once", async () => {
+    const reviewerToken = await login("reviewer");
+    const me = () => fetch(`http://127.0.0.1:${serverPort}/api/auth/me`, { headers: { authorization: `Bearer ${reviewerToken}` } });
+    assert.equal((await me()).status, 200);
+    await (await $t("tab-staff")).click();
+    await (await $t("staff")).waitForExist({ timeout: 30_000 });
+    const row = await browser.$('[data-testid="staff-row"][data-username="reviewer"]');
+    await row.waitForExist({ timeout: 30_000 });
+    await shot("44-staff");
+    await (await row.$('[data-testid="staff-disable"]')).click();
+    await until("the reviewer disabled", async () => (await row.$('[data-testid="staff-enable"]')).isExisting());
+    assert.equal((await me()).status, 401, "the reviewer's session ended");
+    await shot("45-staff-disabled");
+    // Their own account cannot be disabled from here.
+    const own = await browser.$('[data-testid="staff-row"][data-username="admin"]');
+    await (await own.$('[data-testid="staff-disable"]')).click();
+    await until("the refusal", async () => (await $t("staff-error")).isExisting());
+    assert.match(await textOf("staff-error"), /不能停用自己的账号/);
+    // Enabled again, the reviewer signs in as before.
+    await (await row.$('[data-testid="staff-enable"]')).click();
+    await until("the reviewer enabled", async () => (await row.$('[data-testid="staff-disable"]')).isExisting());
+    assert.equal((await api("/api/auth/me", { token: await login("reviewer") })).username, "reviewer");
+  });
 });

@@ -106,3 +106,33 @@ pub struct AdminSchool {
     pub name: String,
     pub policy_version: i64,
 }
+
+/// A staff account as `GET /api/admin/users` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaffAccount {
+    pub id: String,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    /// The school the account is bound to (`None`: every school).
+    pub school_id: Option<String>,
+    pub disabled: bool,
+}
+
+/// `POST /api/admin/users/{user_id}`: what to change of an account (absent: unchanged).
+/// Disabling ends the account's sessions at once.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaffChange {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disabled: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<Role>,
+}
+
+/// `POST /api/admin/users/{user_id}/password`: a new password, shown once, to hand over; the
+/// account's sessions end.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasswordReset {
+    pub username: String,
+    pub password: String,
+}

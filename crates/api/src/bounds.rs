@@ -3,7 +3,7 @@
 
 use gradphoto_domain::text::{self, check_items, Limit, TextError};
 
-use crate::admin::{InviteRequest, NewUserRequest, PolicyUpdate};
+use crate::admin::{InviteRequest, NewUserRequest, PolicyUpdate, StaffChange};
 use crate::audit::{AuditQuery, RevealRequest};
 use crate::common::LoginRequest;
 use crate::quality::{DeclineRequest, OverrideQuery, RereviewQuery, RereviewRequest};
@@ -61,6 +61,13 @@ impl Bounded for PolicyUpdate {
         for day in &p.holidays {
             text::LABEL.named("holidays").check(day)?;
         }
+        Ok(())
+    }
+}
+
+impl Bounded for StaffChange {
+    fn check_bounds(&self) -> Result<(), TextError> {
+        // A flag and a role: nothing of unbounded size.
         Ok(())
     }
 }

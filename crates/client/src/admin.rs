@@ -1,7 +1,8 @@
 //! Administrator endpoints and staff sign-in.
 
 use gradphoto_api::admin::{
-    AdminSchool, PolicyUpdate, PolicyVersionView, RosterCheck, RosterImported, SchoolPolicyView,
+    AdminSchool, PasswordReset, PolicyUpdate, PolicyVersionView, RosterCheck, RosterImported,
+    SchoolPolicyView, StaffAccount, StaffChange,
 };
 use gradphoto_api::common::{LoginRequest, LoginResponse, SignedOut, StaffUser};
 use reqwest::Method;
@@ -52,6 +53,27 @@ impl Client {
                 .body(csv),
         )
         .await
+    }
+
+    /// The staff accounts this administrator manages.
+    pub async fn staff_accounts(&self) -> ClientResult<Vec<StaffAccount>> {
+        self.get("/api/admin/users").await
+    }
+
+    /// Disables or enables an account, or changes its role.
+    pub async fn change_staff(
+        &self,
+        user_id: &str,
+        change: &StaffChange,
+    ) -> ClientResult<StaffAccount> {
+        self.post(&format!("/api/admin/users/{}", seg(user_id)), change)
+            .await
+    }
+
+    /// A new password for an account (shown once); its sessions end.
+    pub async fn reset_staff_password(&self, user_id: &str) -> ClientResult<PasswordReset> {
+        self.post_empty(&format!("/api/admin/users/{}/password", seg(user_id)))
+            .await
     }
 
     /// The schools this administrator manages.

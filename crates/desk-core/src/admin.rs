@@ -1,18 +1,19 @@
-//! Administrator mode: the schools an administrator manages and each school's policy, as a
-//! form. The server checks every value (its codes and messages come back as they are); here
+//! Administrator mode: the schools an administrator manages, each school's policy as a form,
+//! and the staff accounts. The server checks every value (its codes and messages come back as they are); here
 //! only what a form adds is read: the fee typed in yuan, holidays one per line, a background
 //! by its code.
 
-use gradphoto_api::admin::{PolicyUpdate, SchoolPolicyView};
+use gradphoto_api::admin::{PolicyUpdate, SchoolPolicyView, StaffAccount, StaffChange};
 use gradphoto_domain::policy::SchoolPolicy;
+use gradphoto_domain::role::Role;
 use gradphoto_domain::spec::Background;
 
 use crate::account::Signed;
 use crate::error::{DeskError, DeskResult};
 use crate::present::rfc3339;
 use crate::view::{
-    AdminSchoolView, ChoiceView, PolicyFieldsView, PolicyVersionLineView, PolicyView,
-    SavePolicyRequest,
+    AdminSchoolView, ChoiceView, PasswordResetView, PolicyFieldsView, PolicyVersionLineView,
+    PolicyView, SavePolicyRequest, StaffAccountView,
 };
 
 pub async fn schools(s: &Signed) -> DeskResult<Vec<AdminSchoolView>> {
@@ -65,6 +66,66 @@ async fn with_versions(s: &Signed, current: SchoolPolicyView) -> DeskResult<Poli
                 changed_at: rfc3339(v.changed_at_ms),
             })
             .collect(),
+    })
+}
+
+fn account_view(a: StaffAccount) -> StaffAccountView {
+    StaffAccountView {
+        id: a.id,
+        username: a.username,
+        display_name: a.display_name,
+        role: a.role.as_str().to_string(),
+        role_zh: a.role.label_zh().to_string(),
+        role_en: a.role.label_en().to_string(),
+        school_id: a.school_id.unwrap_or_default(),
+        disabled: a.disabled,
+    }
+}
+
+pub async fn staff(s: &Signed) -> DeskResult<Vec<StaffAccountView>> {
+    Ok(s.client
+        .staff_accounts()
+        .await?
+        .into_iter()
+        .map(account_view)
+        .collect())
+}
+
+/// Disables or enables an account (disabling ends its sessions at once).
+pub async fn set_disabled(
+    s: &Signed,
+    user_id: &str,
+    disabled: bool,
+) -> DeskResult<StaffAccountView> {
+    let change = StaffChange {
+        disabled: Some(disabled),
+        ..StaffChange::default()
+    };
+    Ok(account_view(s.client.change_staff(user_id, &change).await?))
+}
+
+/// Gives an account another staff role (`reviewer`, `supervisor`, `admin`).
+pub async fn set_role(s: &Signed, user_id: &str, role: &str) -> DeskResult<StaffAccountView> {
+    let role: Role = role
+        .parse()
+        .ok()
+        .filter(|r: &Role| *r != Role::Student)
+        .ok_or_else(|| DeskError::InvalidInput {
+            zh: "请从列表中选择角色。".into(),
+            en: "Choose a role from the list.".into(),
+        })?;
+    let change = StaffChange {
+        role: Some(role),
+        ..StaffChange::default()
+    };
+    Ok(account_view(s.client.change_staff(user_id, &change).await?))
+}
+
+pub async fn reset_password(s: &Signed, user_id: &str) -> DeskResult<PasswordResetView> {
+    let r = s.client.reset_staff_password(user_id).await?;
+    Ok(PasswordResetView {
+        username: r.username,
+        password: r.password,
     })
 }
 

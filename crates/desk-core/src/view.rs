@@ -664,6 +664,28 @@ pub struct AdminSchoolView {
     pub name: String,
 }
 
+/// A staff account as administrator mode lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct StaffAccountView {
+    pub id: String,
+    pub username: String,
+    pub display_name: String,
+    /// `reviewer`, `supervisor` or `admin`.
+    pub role: String,
+    pub role_zh: String,
+    pub role_en: String,
+    /// Empty when the account works for every school.
+    pub school_id: String,
+    pub disabled: bool,
+}
+
+/// A new password, shown once to hand over.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct PasswordResetView {
+    pub username: String,
+    pub password: String,
+}
+
 /// A choice of a fixed set, named in both languages.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct ChoiceView {
@@ -1012,6 +1034,8 @@ mod tests {
         StatsView::export_all_to(dir).unwrap();
         StatsFilterView::export_all_to(dir).unwrap();
         AdminSchoolView::export_all_to(dir).unwrap();
+        StaffAccountView::export_all_to(dir).unwrap();
+        PasswordResetView::export_all_to(dir).unwrap();
         PolicyView::export_all_to(dir).unwrap();
         SavePolicyRequest::export_all_to(dir).unwrap();
         TimelineView::export_all_to(dir).unwrap();

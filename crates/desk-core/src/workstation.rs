@@ -21,9 +21,10 @@ use crate::view::{
     AdminSchoolView, AgreementView, AuditFilterView, AuditPageView, ChainView, ClaimResult,
     ConflictView, DecideRequest, DecideResult, DecisionInput, ExportDoneView, ExportProgressView,
     GridApproveRequest, GridApproveResult, GridView, HintsView, ItemView, OverrideRequestRowView,
-    OverrideResultView, PolicyView, QueueFilter, QueuePage, ReasonView, RereviewFilterView,
-    RereviewPageView, RereviewView, SavePolicyRequest, SessionView, SignInRequest, StartupView,
-    StatsFilterView, StatsView, SyncStatusView, TimelineView,
+    OverrideResultView, PasswordResetView, PolicyView, QueueFilter, QueuePage, ReasonView,
+    RereviewFilterView, RereviewPageView, RereviewView, SavePolicyRequest, SessionView,
+    SignInRequest, StaffAccountView, StartupView, StatsFilterView, StatsView, SyncStatusView,
+    TimelineView,
 };
 
 pub struct Workstation {
@@ -151,6 +152,34 @@ impl Workstation {
     pub async fn save_school_policy(&self, req: &SavePolicyRequest) -> DeskResult<PolicyView> {
         let s = self.current().await?;
         crate::admin::save(&s, req).await
+    }
+
+    /// Administrator mode: the staff accounts managed.
+    pub async fn staff_accounts(&self) -> DeskResult<Vec<StaffAccountView>> {
+        let s = self.current().await?;
+        crate::admin::staff(&s).await
+    }
+
+    /// Administrator mode: disables or enables an account.
+    pub async fn set_staff_disabled(
+        &self,
+        user_id: &str,
+        disabled: bool,
+    ) -> DeskResult<StaffAccountView> {
+        let s = self.current().await?;
+        crate::admin::set_disabled(&s, user_id, disabled).await
+    }
+
+    /// Administrator mode: gives an account another role.
+    pub async fn set_staff_role(&self, user_id: &str, role: &str) -> DeskResult<StaffAccountView> {
+        let s = self.current().await?;
+        crate::admin::set_role(&s, user_id, role).await
+    }
+
+    /// Administrator mode: a new password for an account, shown once.
+    pub async fn reset_staff_password(&self, user_id: &str) -> DeskResult<PasswordResetView> {
+        let s = self.current().await?;
+        crate::admin::reset_password(&s, user_id).await
     }
 
     /// Supervisor mode: the statistics' charts.

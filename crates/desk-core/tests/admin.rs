@@ -1,7 +1,7 @@
 //! Administrator mode against a real server with the demo data: the schools managed, the
 //! policy as a form saved as a new version, a fee typed wrong refused here, a value the server
-//! refuses and a stale edit refused there, and a sync engine that stays idle (an administrator
-//! holds no photos).
+//! refuses and a stale edit refused there, a sync engine that stays idle (an administrator
+//! holds no photos), and the staff accounts.
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
@@ -84,5 +84,40 @@ async fn an_administrator_edits_the_policy_and_reviews_nothing() {
             .fields
             .fee_yuan,
         "19.50"
+    );
+
+    // Staff accounts: the reviewer is listed, disabled and enabled again; a role outside the
+    // list is refused here; a new password comes back once.
+    let staff = ws.staff_accounts().await.unwrap();
+    let reviewer = staff.iter().find(|a| a.username == "reviewer").unwrap();
+    assert_eq!(
+        (reviewer.role.as_str(), reviewer.role_zh.as_str()),
+        ("reviewer", "审核员")
+    );
+    assert!(
+        ws.set_staff_disabled(&reviewer.id, true)
+            .await
+            .unwrap()
+            .disabled
+    );
+    assert!(
+        !ws.set_staff_disabled(&reviewer.id, false)
+            .await
+            .unwrap()
+            .disabled
+    );
+    let err = ws
+        .set_staff_role(&reviewer.id, "student")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DeskError::InvalidInput { .. }), "{err:?}");
+    let reset = ws.reset_staff_password(&reviewer.id).await.unwrap();
+    assert_eq!(reset.username, "reviewer");
+    assert!(!reset.password.is_empty());
+    let own = staff.iter().find(|a| a.username == "admin").unwrap();
+    let err = ws.set_staff_disabled(&own.id, true).await.unwrap_err();
+    assert!(
+        matches!(&err, DeskError::Server { status: 409, body } if body.code.as_str() == "cannot_change_own_account"),
+        "{err:?}"
     );
 }

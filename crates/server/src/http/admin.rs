@@ -8,8 +8,9 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::Utc;
 use gradphoto_api::admin::{
-    AdminSchool, InviteLink, InviteRequest, NewUser, NewUserRequest, PolicyUpdate,
+    AdminSchool, InviteLink, InviteRequest, NewUser, NewUserRequest, PasswordReset, PolicyUpdate,
     PolicyVersionView, RosterCheck, RosterImported, RosterRowProblem, SchoolPolicyView,
+    StaffAccount, StaffChange,
 };
 use gradphoto_domain::policy::SchoolPolicy;
 use gradphoto_domain::roster::{parse_roster_csv, RosterRowError};
@@ -35,7 +36,9 @@ pub fn routes() -> Router<AppState> {
             post(roster_import).layer(DefaultBodyLimit::max(ROSTER_BODY_MAX)),
         )
         .route("/api/admin/invites", post(invites))
-        .route("/api/admin/users", post(add_user))
+        .route("/api/admin/users", post(add_user).get(list_users))
+        .route("/api/admin/users/{user_id}", post(change_user))
+        .route("/api/admin/users/{user_id}/password", post(reset_password))
         .route("/api/admin/schools", get(managed_schools))
         .route(
             "/api/admin/schools/{school_id}/policy",
@@ -268,6 +271,88 @@ async fn add_user(
         username: req.username.trim().to_string(),
         display_name,
         role: req.role,
+        password,
+    }))
+}
+
+fn account_view(u: users::UserRow) -> StaffAccount {
+    StaffAccount {
+        id: u.id,
+        username: u.username,
+        display_name: u.display_name,
+        role: u.role,
+        school_id: u.school_id,
+        disabled: u.disabled,
+    }
+}
+
+async fn list_users(
+    State(state): State<AppState>,
+    Admin(staff): Admin,
+) -> AppResult<Json<Vec<StaffAccount>>> {
+    Ok(Json(
+        users::list(&state.store, staff.school_id.as_deref())
+            .await?
+            .into_iter()
+            .map(account_view)
+            .collect(),
+    ))
+}
+
+/// An account this administrator may manage: an unbound administrator any, one bound to a
+/// school only that school's accounts. Never their own (they would lock themselves out).
+async fn managed_user(
+    state: &AppState,
+    staff: &crate::http::auth::StaffSession,
+    user_id: &str,
+) -> AppResult<users::UserRow> {
+    let user = users::find(&state.store, user_id)
+        .await?
+        .ok_or_else(|| AppError::not_found("账号", "Account"))?;
+    if staff.school_id.is_some() && staff.school_id != user.school_id {
+        return Err(AppError::forbidden());
+    }
+    if user.id == staff.user_id {
+        return Err(AppError::from(ErrorCode::CannotChangeOwnAccount));
+    }
+    Ok(user)
+}
+
+async fn change_user(
+    State(state): State<AppState>,
+    Admin(staff): Admin,
+    Path(user_id): Path<String>,
+    JsonBody(req): JsonBody<StaffChange>,
+) -> AppResult<Json<StaffAccount>> {
+    let user = managed_user(&state, &staff, &user_id).await?;
+    let mut tx = state.store.begin().await?;
+    if let Some(role) = req.role.filter(|r| *r != user.role) {
+        users::set_role(&mut tx, &staff.actor(), &user, role).await?;
+    }
+    if let Some(disabled) = req.disabled.filter(|d| *d != user.disabled) {
+        users::set_disabled(&mut tx, &staff.actor(), &user.id, disabled).await?;
+    }
+    tx.commit().await?;
+    let user = users::find(&state.store, &user_id)
+        .await?
+        .ok_or_else(|| AppError::not_found("账号", "Account"))?;
+    Ok(Json(account_view(user)))
+}
+
+async fn reset_password(
+    State(state): State<AppState>,
+    Admin(staff): Admin,
+    Path(user_id): Path<String>,
+) -> AppResult<Json<PasswordReset>> {
+    let user = managed_user(&state, &staff, &user_id).await?;
+    let password = crate::crypto::random_code(16);
+    let pw = password.clone();
+    let hash = tokio::task::spawn_blocking(move || crate::crypto::hash_password(&pw)).await??;
+    let mut tx = state.store.begin().await?;
+    users::set_password(&mut tx, &staff.actor(), &user.id, &hash).await?;
+    tx.commit().await?;
+    Ok(Json(PasswordReset {
+        username: user.username,
         password,
     }))
 }

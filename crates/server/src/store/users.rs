@@ -156,3 +156,111 @@ pub async fn names(
         })
         .collect())
 }
+
+/// Staff accounts, by username; only those bound to `school_id` when given.
+pub async fn list(store: &Store, school_id: Option<&str>) -> StoreResult<Vec<UserRow>> {
+    let records: Vec<Record> = match school_id {
+        Some(s) => {
+            sqlx::query_as(&format!(
+                "SELECT {COLUMNS} FROM users WHERE school_id = $1 ORDER BY username"
+            ))
+            .bind(s)
+            .fetch_all(store.pool())
+            .await?
+        }
+        None => {
+            sqlx::query_as(&format!("SELECT {COLUMNS} FROM users ORDER BY username"))
+                .fetch_all(store.pool())
+                .await?
+        }
+    };
+    records.into_iter().map(from_record).collect()
+}
+
+/// Ends every session of an account (its tokens stop working at their next request).
+async fn end_sessions(tx: &mut WriteTx, user_id: &str) -> StoreResult<()> {
+    sqlx::query("UPDATE sessions SET revoked = 1 WHERE user_id = $1")
+        .bind(user_id)
+        .execute(tx.conn())
+        .await?;
+    Ok(())
+}
+
+/// Disables or enables an account; disabling ends its sessions in the same transaction.
+pub async fn set_disabled(
+    tx: &mut WriteTx,
+    actor: &Actor,
+    user_id: &str,
+    disabled: bool,
+) -> StoreResult<()> {
+    sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2")
+        .bind(i64::from(disabled))
+        .bind(user_id)
+        .execute(tx.conn())
+        .await?;
+    if disabled {
+        end_sessions(tx, user_id).await?;
+    }
+    let action = if disabled {
+        AuditAction::UserDisabled
+    } else {
+        AuditAction::UserUpdated
+    };
+    tx.audit(
+        actor,
+        action,
+        user_id,
+        serde_json::json!({ "disabled": disabled }),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Changes an account's role; its sessions end, so the new role applies from its next sign-in.
+pub async fn set_role(
+    tx: &mut WriteTx,
+    actor: &Actor,
+    user: &UserRow,
+    role: Role,
+) -> StoreResult<()> {
+    if role == Role::Student {
+        return Err(StoreError::from(ErrorCode::BadRole));
+    }
+    sqlx::query("UPDATE users SET role = $1 WHERE id = $2")
+        .bind(role.as_str())
+        .bind(&user.id)
+        .execute(tx.conn())
+        .await?;
+    end_sessions(tx, &user.id).await?;
+    tx.audit(
+        actor,
+        AuditAction::UserUpdated,
+        &user.id,
+        serde_json::json!({ "role": { "from": user.role.as_str(), "to": role.as_str() } }),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Replaces an account's password (already hashed) and ends its sessions.
+pub async fn set_password(
+    tx: &mut WriteTx,
+    actor: &Actor,
+    user_id: &str,
+    password_hash: &str,
+) -> StoreResult<()> {
+    sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+        .bind(password_hash)
+        .bind(user_id)
+        .execute(tx.conn())
+        .await?;
+    end_sessions(tx, user_id).await?;
+    tx.audit(
+        actor,
+        AuditAction::PasswordChanged,
+        user_id,
+        serde_json::json!({ "reset": true }),
+    )
+    .await?;
+    Ok(())
+}

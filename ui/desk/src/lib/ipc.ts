@@ -22,6 +22,7 @@ import type { HintsView } from "./bindings/HintsView";
 import type { ItemView } from "./bindings/ItemView";
 import type { OverrideRequestRowView } from "./bindings/OverrideRequestRowView";
 import type { OverrideResultView } from "./bindings/OverrideResultView";
+import type { PasswordResetView } from "./bindings/PasswordResetView";
 import type { PolicyView } from "./bindings/PolicyView";
 import type { QueueFilter } from "./bindings/QueueFilter";
 import type { QueuePage } from "./bindings/QueuePage";
@@ -31,6 +32,7 @@ import type { RereviewPageView } from "./bindings/RereviewPageView";
 import type { RereviewView } from "./bindings/RereviewView";
 import type { SavePolicyRequest } from "./bindings/SavePolicyRequest";
 import type { SessionView } from "./bindings/SessionView";
+import type { StaffAccountView } from "./bindings/StaffAccountView";
 import type { SignInRequest } from "./bindings/SignInRequest";
 import type { StatsFilterView } from "./bindings/StatsFilterView";
 import type { StatsView } from "./bindings/StatsView";
@@ -73,6 +75,10 @@ export const api = {
   adminSchools: () => invoke<AdminSchoolView[]>("admin_schools"),
   adminPolicy: (schoolId: string) => invoke<PolicyView>("admin_policy", { schoolId }),
   adminSavePolicy: (request: SavePolicyRequest) => invoke<PolicyView>("admin_save_policy", { request }),
+  adminStaff: () => invoke<StaffAccountView[]>("admin_staff"),
+  adminStaffDisable: (userId: string, disabled: boolean) => invoke<StaffAccountView>("admin_staff_disable", { userId, disabled }),
+  adminStaffRole: (userId: string, role: string) => invoke<StaffAccountView>("admin_staff_role", { userId, role }),
+  adminStaffPassword: (userId: string) => invoke<PasswordResetView>("admin_staff_password", { userId }),
   timeline: (caseId: string) => invoke<TimelineView>("audit_timeline", { caseId }),
   /** A timeline picture as a `data:` URL (not cached on this computer). */
   timelinePhoto: (path: string) => invoke<string>("audit_photo", { path }),
