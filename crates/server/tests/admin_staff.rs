@@ -39,6 +39,22 @@ async fn sign_in(
     Ok(c)
 }
 
+/// A change that only disables (or enables) the account.
+fn disabling(disabled: bool) -> StaffChange {
+    StaffChange {
+        disabled: Some(disabled),
+        ..StaffChange::default()
+    }
+}
+
+/// A change that only gives the account a role.
+fn giving(role: Role) -> StaffChange {
+    StaffChange {
+        role: Some(role),
+        ..StaffChange::default()
+    }
+}
+
 async fn id_of(admin: &Client, username: &str) -> String {
     admin
         .staff_accounts()
@@ -64,32 +80,14 @@ async fn disabling_an_account_ends_its_sessions_at_once(db: Db) {
     assert_eq!((listed.role, listed.disabled), (Role::Reviewer, false));
 
     let id = id_of(&admin, "reviewer1").await;
-    let disabled = admin
-        .change_staff(
-            &id,
-            &StaffChange {
-                disabled: Some(true),
-                ..StaffChange::default()
-            },
-        )
-        .await
-        .unwrap();
+    let disabled = admin.change_staff(&id, &disabling(true)).await.unwrap();
     assert!(disabled.disabled);
     // The token in use stops working at its next request; signing in again is refused.
     assert_eq!(code(reviewer.me().await.unwrap_err()).0, 401);
     assert!(sign_in(&server, "reviewer1", password).await.is_err());
 
     // Enabled again: signing in works; the old token stays ended.
-    admin
-        .change_staff(
-            &id,
-            &StaffChange {
-                disabled: Some(false),
-                ..StaffChange::default()
-            },
-        )
-        .await
-        .unwrap();
+    admin.change_staff(&id, &disabling(false)).await.unwrap();
     assert_eq!(code(reviewer.me().await.unwrap_err()).0, 401);
     sign_in(&server, "reviewer1", password)
         .await
@@ -109,13 +107,7 @@ async fn a_new_role_or_password_takes_effect_at_the_next_sign_in(db: Db) {
     let id = id_of(&admin, "reviewer1").await;
 
     let promoted = admin
-        .change_staff(
-            &id,
-            &StaffChange {
-                role: Some(Role::Supervisor),
-                ..StaffChange::default()
-            },
-        )
+        .change_staff(&id, &giving(Role::Supervisor))
         .await
         .unwrap();
     assert_eq!(promoted.role, Role::Supervisor);
@@ -126,13 +118,7 @@ async fn a_new_role_or_password_takes_effect_at_the_next_sign_in(db: Db) {
     assert_eq!(again.me().await.unwrap().role, Role::Supervisor);
     // A student is not a staff role.
     let err = admin
-        .change_staff(
-            &id,
-            &StaffChange {
-                role: Some(Role::Student),
-                ..StaffChange::default()
-            },
-        )
+        .change_staff(&id, &giving(Role::Student))
         .await
         .unwrap_err();
     assert_eq!(code(err), (400, ErrorCode::BadRole));
@@ -159,41 +145,19 @@ async fn nobody_changes_their_own_account_and_school_admins_only_theirs(db: Db) 
     let a = fixture::seed(state, 1, &fixture::policy(0)).await;
     let b = fixture::seed_school(state, "第二示范大学", 1, &fixture::policy(0)).await;
     let vendor = fixture::staff(state, &server.base_url, "vendor", Role::Admin).await;
-    let admin_b = fixture::staff_of(
-        state,
-        &server.base_url,
-        "admin_b",
-        Role::Admin,
-        Some(&b.school_id),
-    )
-    .await;
-    fixture::staff_of(
-        state,
-        &server.base_url,
-        "rev_a",
-        Role::Reviewer,
-        Some(&a.school_id),
-    )
-    .await;
-    fixture::staff_of(
-        state,
-        &server.base_url,
-        "rev_b",
-        Role::Reviewer,
-        Some(&b.school_id),
-    )
-    .await;
+    let bound = |name: &'static str, role: Role, school: &str| {
+        let school = school.to_string();
+        let base = server.base_url.clone();
+        async move { fixture::staff_of(state, &base, name, role, Some(&school)).await }
+    };
+    let admin_b = bound("admin_b", Role::Admin, &b.school_id).await;
+    bound("rev_a", Role::Reviewer, &a.school_id).await;
+    bound("rev_b", Role::Reviewer, &b.school_id).await;
 
     // Their own account: refused, whoever asks.
     let own = id_of(&vendor, "vendor").await;
     let err = vendor
-        .change_staff(
-            &own,
-            &StaffChange {
-                disabled: Some(true),
-                ..StaffChange::default()
-            },
-        )
+        .change_staff(&own, &disabling(true))
         .await
         .unwrap_err();
     assert_eq!(code(err), (409, ErrorCode::CannotChangeOwnAccount));
@@ -209,10 +173,7 @@ async fn nobody_changes_their_own_account_and_school_admins_only_theirs(db: Db) 
         .collect();
     assert_eq!(listed, vec!["admin_b".to_string(), "rev_b".to_string()]);
     let rev_a = id_of(&vendor, "rev_a").await;
-    let disable = StaffChange {
-        disabled: Some(true),
-        ..StaffChange::default()
-    };
+    let disable = disabling(true);
     assert_eq!(
         code(admin_b.change_staff(&rev_a, &disable).await.unwrap_err()),
         (403, ErrorCode::Forbidden)
