@@ -136,3 +136,12 @@ pub struct PasswordReset {
     pub username: String,
     pub password: String,
 }
+
+/// `POST /api/admin/cases/{case_id}/unbind`: the student's code is free again; the next browser
+/// to open it claims it (for a student who lost theirs), and the old browser's session ends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CodeUnbound {
+    pub case_id: String,
+    /// Whether a browser held the code (an unclaimed code stays as it was).
+    pub was_bound: bool,
+}

@@ -1,8 +1,8 @@
 //! Administrator endpoints and staff sign-in.
 
 use gradphoto_api::admin::{
-    AdminSchool, PasswordReset, PolicyUpdate, PolicyVersionView, RosterCheck, RosterImported,
-    SchoolPolicyView, StaffAccount, StaffChange,
+    AdminSchool, CodeUnbound, PasswordReset, PolicyUpdate, PolicyVersionView, RosterCheck,
+    RosterImported, SchoolPolicyView, StaffAccount, StaffChange,
 };
 use gradphoto_api::common::{LoginRequest, LoginResponse, SignedOut, StaffUser};
 use reqwest::Method;
@@ -53,6 +53,12 @@ impl Client {
                 .body(csv),
         )
         .await
+    }
+
+    /// Frees a student's code from the browser that claimed it.
+    pub async fn unbind_code(&self, case_id: &str) -> ClientResult<CodeUnbound> {
+        self.post_empty(&format!("/api/admin/cases/{}/unbind", seg(case_id)))
+            .await
     }
 
     /// The staff accounts this administrator manages.

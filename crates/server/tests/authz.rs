@@ -93,6 +93,7 @@ const TABLE: &[(&str, &str, [u16; 9])] = &[
     ("GET",  "/api/admin/users",                             [401, 401, 401, 401, 403, 403, 403, 403, 200]),
     ("POST", "/api/admin/users/{user_id}",                   [401, 401, 401, 401, 403, 403, 403, 403, 404]),
     ("POST", "/api/admin/users/{user_id}/password",          [401, 401, 401, 401, 403, 403, 403, 403, 404]),
+    ("POST", "/api/admin/cases/{case_id}/unbind",            [401, 401, 401, 401, 403, 403, 403, 403, 200]),
     ("GET",  "/api/admin/schools",                           [401, 401, 401, 401, 403, 403, 403, 403, 200]),
     ("GET",  "/api/admin/schools/{school_id}/policy",        [401, 401, 401, 401, 403, 403, 403, 403, 200]),
     ("PUT",  "/api/admin/schools/{school_id}/policy",        [401, 401, 401, 401, 403, 403, 403, 403, 422]),

@@ -8,9 +8,9 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::Utc;
 use gradphoto_api::admin::{
-    AdminSchool, InviteLink, InviteRequest, NewUser, NewUserRequest, PasswordReset, PolicyUpdate,
-    PolicyVersionView, RosterCheck, RosterImported, RosterRowProblem, SchoolPolicyView,
-    StaffAccount, StaffChange,
+    AdminSchool, CodeUnbound, InviteLink, InviteRequest, NewUser, NewUserRequest, PasswordReset,
+    PolicyUpdate, PolicyVersionView, RosterCheck, RosterImported, RosterRowProblem,
+    SchoolPolicyView, StaffAccount, StaffChange,
 };
 use gradphoto_domain::policy::SchoolPolicy;
 use gradphoto_domain::roster::{parse_roster_csv, RosterRowError};
@@ -40,6 +40,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/admin/users/{user_id}", post(change_user))
         .route("/api/admin/users/{user_id}/password", post(reset_password))
         .route("/api/admin/schools", get(managed_schools))
+        .route("/api/admin/cases/{case_id}/unbind", post(unbind_code))
         .route(
             "/api/admin/schools/{school_id}/policy",
             get(policy_get).put(policy_put),
@@ -272,6 +273,26 @@ async fn add_user(
         display_name,
         role: req.role,
         password,
+    }))
+}
+
+async fn unbind_code(
+    State(state): State<AppState>,
+    Admin(staff): Admin,
+    Path(case_id): Path<String>,
+) -> AppResult<Json<CodeUnbound>> {
+    let case = crate::store::cases::get(&state.store, &case_id)
+        .await?
+        .ok_or_else(|| AppError::not_found("采集记录", "Case"))?;
+    if !staff.can_see_school(&case.school_id) {
+        return Err(AppError::forbidden());
+    }
+    let mut tx = state.store.begin().await?;
+    let was_bound = crate::store::codes::unbind(&mut tx, &staff.actor(), &case.id).await?;
+    tx.commit().await?;
+    Ok(Json(CodeUnbound {
+        case_id: case.id,
+        was_bound,
     }))
 }
 

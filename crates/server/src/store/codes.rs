@@ -269,3 +269,31 @@ pub async fn invite_targets(
     .fetch_all(store.pool())
     .await?)
 }
+
+/// Frees a case's active code from the browser that claimed it, so that the next session to
+/// open it claims it; that browser's session ends. Audited. Answers whether a browser held it.
+pub async fn unbind(tx: &mut WriteTx, actor: &Actor, case_id: &str) -> StoreResult<bool> {
+    let row: Option<(String, Option<String>)> = sqlx::query_as(
+        "SELECT id, bound_session_hash FROM codes WHERE case_id = $1 AND status = $2",
+    )
+    .bind(case_id)
+    .bind(STATUS_ACTIVE)
+    .fetch_optional(tx.conn())
+    .await?;
+    let (code_id, bound) = row.ok_or_else(|| StoreError::from(ErrorCode::NoActiveCode))?;
+    if bound.is_some() {
+        sqlx::query("UPDATE codes SET bound_session_hash = NULL WHERE id = $1")
+            .bind(&code_id)
+            .execute(tx.conn())
+            .await?;
+        sessions::revoke_for_code(tx, &code_id).await?;
+    }
+    tx.audit(
+        actor,
+        AuditAction::CodeUnbound,
+        case_id,
+        serde_json::json!({ "code_id": code_id, "was_bound": bound.is_some() }),
+    )
+    .await?;
+    Ok(bound.is_some())
+}
