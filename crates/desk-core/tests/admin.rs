@@ -7,6 +7,7 @@
 
 mod support;
 
+use gradphoto_api::error::ErrorCode;
 use gradphoto_desk_core::session::Keyring;
 use gradphoto_desk_core::view::{SavePolicyRequest, SignInRequest};
 use gradphoto_desk_core::{DeskError, Workstation};
@@ -60,7 +61,7 @@ async fn an_administrator_edits_the_policy_and_reviews_nothing() {
     // The server's own refusal comes back with its code.
     let err = ws.save_school_policy(&save("20", 25, 1)).await.unwrap_err();
     assert!(
-        matches!(&err, DeskError::Server { status: 400, body } if body.code.as_str() == "policy_photo_size_window"),
+        matches!(&err, DeskError::Server { status: 400, body } if body.code == ErrorCode::PolicyPhotoSizeWindow),
         "{err:?}"
     );
 
@@ -74,7 +75,7 @@ async fn an_administrator_edits_the_policy_and_reviews_nothing() {
     // Made on version 1 again: someone (this form, earlier) has replaced it.
     let err = ws.save_school_policy(&save("25", 40, 1)).await.unwrap_err();
     assert!(
-        matches!(&err, DeskError::Server { status: 409, body } if body.code.as_str() == "policy_version_stale"),
+        matches!(&err, DeskError::Server { status: 409, body } if body.code == ErrorCode::PolicyVersionStale),
         "{err:?}"
     );
     assert_eq!(
@@ -117,7 +118,7 @@ async fn an_administrator_edits_the_policy_and_reviews_nothing() {
     let own = staff.iter().find(|a| a.username == "admin").unwrap();
     let err = ws.set_staff_disabled(&own.id, true).await.unwrap_err();
     assert!(
-        matches!(&err, DeskError::Server { status: 409, body } if body.code.as_str() == "cannot_change_own_account"),
+        matches!(&err, DeskError::Server { status: 409, body } if body.code == ErrorCode::CannotChangeOwnAccount),
         "{err:?}"
     );
 }

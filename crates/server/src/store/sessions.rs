@@ -155,6 +155,15 @@ pub async fn revoke(tx: &mut WriteTx, token_hash: &str) -> StoreResult<()> {
     Ok(())
 }
 
+/// Ends every session of a staff account (its tokens stop working at their next request).
+pub async fn revoke_for_user(tx: &mut WriteTx, user_id: &str) -> StoreResult<()> {
+    sqlx::query("UPDATE sessions SET revoked = 1 WHERE user_id = $1")
+        .bind(user_id)
+        .execute(tx.conn())
+        .await?;
+    Ok(())
+}
+
 /// Ends every session attached to a code (used when the code is re-issued).
 pub async fn revoke_for_code(tx: &mut WriteTx, code_id: &str) -> StoreResult<()> {
     sqlx::query("UPDATE sessions SET revoked = 1 WHERE code_id = $1")

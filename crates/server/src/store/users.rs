@@ -177,15 +177,6 @@ pub async fn list(store: &Store, school_id: Option<&str>) -> StoreResult<Vec<Use
     records.into_iter().map(from_record).collect()
 }
 
-/// Ends every session of an account (its tokens stop working at their next request).
-async fn end_sessions(tx: &mut WriteTx, user_id: &str) -> StoreResult<()> {
-    sqlx::query("UPDATE sessions SET revoked = 1 WHERE user_id = $1")
-        .bind(user_id)
-        .execute(tx.conn())
-        .await?;
-    Ok(())
-}
-
 /// Disables or enables an account; disabling ends its sessions in the same transaction.
 pub async fn set_disabled(
     tx: &mut WriteTx,
@@ -199,7 +190,7 @@ pub async fn set_disabled(
         .execute(tx.conn())
         .await?;
     if disabled {
-        end_sessions(tx, user_id).await?;
+        super::sessions::revoke_for_user(tx, user_id).await?;
     }
     let action = if disabled {
         AuditAction::UserDisabled
@@ -231,7 +222,7 @@ pub async fn set_role(
         .bind(&user.id)
         .execute(tx.conn())
         .await?;
-    end_sessions(tx, &user.id).await?;
+    super::sessions::revoke_for_user(tx, &user.id).await?;
     tx.audit(
         actor,
         AuditAction::UserUpdated,
@@ -254,7 +245,7 @@ pub async fn set_password(
         .bind(user_id)
         .execute(tx.conn())
         .await?;
-    end_sessions(tx, user_id).await?;
+    super::sessions::revoke_for_user(tx, user_id).await?;
     tx.audit(
         actor,
         AuditAction::PasswordChanged,
