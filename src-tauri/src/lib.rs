@@ -10,10 +10,10 @@ use gradphoto_desk_core::view::{
     AdminSchoolView, AgreementView, AuditActionView, AuditFilterView, AuditPageView, ChainView,
     ClaimResult, ConflictView, DecideRequest, DecideResult, DecisionInput, ErrorView,
     ExportDoneView, GridApproveRequest, GridApproveResult, GridView, HintsView, ItemView,
-    OverrideRequestRowView, OverrideResultView, PasswordResetView, PolicyView, QueueFilter,
-    QueuePage, ReasonView, RereviewFilterView, RereviewPageView, RereviewView, SavePolicyRequest,
-    SessionView, SignInRequest, StaffAccountView, StartupView, StatsFilterView, StatsView,
-    SyncStatusView, TimelineView,
+    OverrideRequestRowView, OverrideResultView, PasswordResetView, PolicyView, ProgressFilterView,
+    ProgressStudentsView, ProgressView, QueueFilter, QueuePage, ReasonView, RereviewFilterView,
+    RereviewPageView, RereviewView, SavePolicyRequest, SavedFileView, SessionView, SignInRequest,
+    StaffAccountView, StartupView, StatsFilterView, StatsView, SyncStatusView, TimelineView,
 };
 use gradphoto_desk_core::{DeskError, Workstation};
 use tauri::http::{header, Response, StatusCode};
@@ -174,6 +174,36 @@ async fn admin_save_policy(ws: Ws<'_>, request: SavePolicyRequest) -> Cmd<Policy
 }
 
 #[tauri::command]
+async fn admin_progress(ws: Ws<'_>, school_id: String, by: String) -> Cmd<ProgressView> {
+    ws.progress(&school_id, &by).await.map_err(err)
+}
+
+#[tauri::command]
+async fn admin_progress_students(
+    ws: Ws<'_>,
+    school_id: String,
+    filter: ProgressFilterView,
+    after: Option<String>,
+) -> Cmd<ProgressStudentsView> {
+    ws.progress_students(&school_id, &filter, after)
+        .await
+        .map_err(err)
+}
+
+#[tauri::command]
+async fn admin_progress_export(
+    app: tauri::AppHandle,
+    ws: Ws<'_>,
+    school_id: String,
+    filter: ProgressFilterView,
+) -> Cmd<SavedFileView> {
+    let dir = export_dir(&app, &ws);
+    ws.progress_export(&school_id, &filter, &dir)
+        .await
+        .map_err(err)
+}
+
+#[tauri::command]
 async fn admin_staff(ws: Ws<'_>) -> Cmd<Vec<StaffAccountView>> {
     ws.staff_accounts().await.map_err(err)
 }
@@ -263,16 +293,21 @@ async fn audit_export(
     ws: Ws<'_>,
     filter: AuditFilterView,
 ) -> Cmd<ExportDoneView> {
-    let dir = std::env::var_os("GRADPHOTO_DESK_EXPORT_DIR")
-        .map(PathBuf::from)
-        .or_else(|| app.path().download_dir().ok())
-        .unwrap_or_else(|| ws.data_dir().join("exports"));
+    let dir = export_dir(&app, &ws);
     let events = app.clone();
     ws.audit_export(&filter, &dir, move |p| {
         let _ = events.emit(EXPORT_EVENT, p);
     })
     .await
     .map_err(err)
+}
+
+/// Where saved files go: the user's downloads folder (a test names its own).
+fn export_dir(app: &tauri::AppHandle, ws: &Workstation) -> PathBuf {
+    std::env::var_os("GRADPHOTO_DESK_EXPORT_DIR")
+        .map(PathBuf::from)
+        .or_else(|| app.path().download_dir().ok())
+        .unwrap_or_else(|| ws.data_dir().join("exports"))
 }
 
 /// `%2F` and friends back to bytes; image paths are `<case id>/<kind>`.
@@ -413,6 +448,9 @@ pub fn run() {
             admin_staff_disable,
             admin_staff_role,
             admin_staff_password,
+            admin_progress,
+            admin_progress_students,
+            admin_progress_export,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

@@ -1113,14 +1113,56 @@ test("workstation story", { timeout: 900_000 }, async (t) => {
     await (await $t("queue-filters")).waitForExist();
   });
 
-  await t.test("an administrator changes the school's policy; a stale change is refused; the portal follows", async () => {
+  await t.test("an administrator sees where every student stands, lists the students behind a count and saves them as CSV", async () => {
     await (await $t("sign-out")).click();
     await (await $t("sign-in")).waitForExist({ timeout: 30_000 });
     await (await browser.$('input[name="server"]')).setValue(`http://127.0.0.1:${serverPort}`);
     await (await browser.$('input[name="user"]')).setValue("admin");
     await (await browser.$('input[name="password"]')).setValue(accounts.admin);
     await (await browser.$('button[type="submit"]')).click();
-    // Administrators get the administration screens only: no review tabs, no claimed photos.
+    // Administrators land on the progress dashboard: no review tabs, no claimed photos.
+    await (await $t("progress")).waitForExist({ timeout: 60_000 });
+    await until("the counts", async () => (await $t("progress-total")).isExisting());
+    assert.equal(await (await $t("tab-review")).isExisting(), false, "no review for administrators");
+    const token = await login("admin");
+    const [school] = await api("/api/admin/schools", { token });
+    const server = await api(`/api/admin/schools/${school.id}/progress`, { token });
+    assert.ok(server.total > 0, "the demo school has students");
+    assert.match(await textOf("progress-total"), new RegExp(`共 ${server.total} 名学生`));
+    const shown = {};
+    for (const el of await browser.$$('[data-testid="progress-stage"]')) {
+      shown[await el.getAttribute("data-stage")] = Number((await (await el.$('[data-testid="progress-stage-count"]')).getText()).trim());
+    }
+    for (const s of server.stages) assert.equal(shown[s.stage], s.count, `the count of ${s.stage}`);
+    assert.equal((await browser.$$('[data-testid="progress-row"]')).length, new Set(server.groups.map((g) => g.college)).size, "a row per college");
+    await shot("46-progress");
+
+    // A count opens its students; the list is saved as a CSV that Excel reads as UTF-8.
+    const remind = server.stages.find((s) => s.student_to_act && s.count > 0);
+    assert.ok(remind, "the demo has students who still have something to do");
+    await (await browser.$(`[data-testid="progress-stage"][data-stage="${remind.stage}"]`)).click();
+    await until("the list", async () => (await browser.$$('[data-testid="progress-student"]')).length === Math.min(remind.count, 100));
+    assert.match(await textOf("progress-list-total"), new RegExp(`^${remind.count} 名`));
+    const before = new Set(readdirSync(exportDir));
+    await (await $t("progress-export")).click();
+    await until("the saved list", async () => (await $t("progress-saved")).isExisting());
+    const file = readdirSync(exportDir).find((f) => !before.has(f) && f.startsWith("进度-progress-"));
+    assert.ok(file, `a progress CSV in ${exportDir}`);
+    const bytes = readFileSync(join(exportDir, file));
+    assert.deepEqual([...bytes.subarray(0, 3)], [0xef, 0xbb, 0xbf], "UTF-8 with a BOM");
+    const lines = bytes.toString("utf8").split("\r\n").filter((l) => l.length > 0);
+    assert.equal(lines.length, remind.count + 1, "a header and a row per student");
+    assert.match(lines[1], new RegExp(remind.label_zh.replace(/[()（）·]/g, ".")));
+    await shot("47-progress-list");
+
+    // Rows by level sum the same students.
+    await (await $t("progress-close")).click();
+    await (await $t("progress-by")).selectByAttribute("value", "level");
+    await until("rows by level", async () => (await browser.$$('[data-testid="progress-row"]')).length === new Set(server.groups.map((g) => g.level)).size);
+  });
+
+  await t.test("an administrator changes the school's policy; a stale change is refused; the portal follows", async () => {
+    await (await $t("tab-policy")).click();
     await (await $t("policy")).waitForExist({ timeout: 60_000 });
     await until("the school's policy", async () => (await $t("policy-version")).isExisting());
     assert.equal(await (await $t("tab-review")).isExisting(), false, "no review for administrators");

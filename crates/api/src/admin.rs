@@ -1,6 +1,7 @@
 //! Administrator-facing types (roster checks and imports, invitations, accounts, policy).
 
 use gradphoto_domain::policy::SchoolPolicy;
+use gradphoto_domain::progress::Stage;
 use gradphoto_domain::role::Role;
 use gradphoto_domain::spec::PhotoSpec;
 use serde::{Deserialize, Serialize};
@@ -144,4 +145,85 @@ pub struct CodeUnbound {
     pub case_id: String,
     /// Whether a browser held the code (an unclaimed code stays as it was).
     pub was_bound: bool,
+}
+
+/// One stage of the collection and how many students are at it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StageCount {
+    pub stage: Stage,
+    pub label_zh: String,
+    pub label_en: String,
+    pub count: u64,
+    /// Whether students at this stage still have to act (the reminder lists).
+    pub student_to_act: bool,
+}
+
+/// Students of one college, major and level, counted per stage in the order of
+/// [`SchoolProgress::stages`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProgressGroup {
+    pub college: String,
+    pub major: String,
+    pub level: String,
+    pub counts: Vec<u64>,
+}
+
+/// `GET /api/admin/schools/{school_id}/progress`: where every student of a school stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SchoolProgress {
+    pub school_id: String,
+    pub school_name: String,
+    /// `YYYY-MM-DD`, empty when the school set none.
+    pub submission_deadline: String,
+    /// Calendar days to the deadline (China time): 0 on the day, negative once passed.
+    pub days_left: Option<i64>,
+    pub total: u64,
+    /// Every stage in the journey's order, with the school's totals.
+    pub stages: Vec<StageCount>,
+    /// One row per college, major and level present on the roster.
+    pub groups: Vec<ProgressGroup>,
+}
+
+/// `GET …/progress/students` and `…/progress/students.csv`: which students to list. Absent
+/// fields do not filter; `stage` is a [`Stage`] code.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProgressQuery {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub college: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub major: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<String>,
+    /// The last student number of the previous page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+}
+
+/// A student in a progress list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProgressStudent {
+    pub case_id: String,
+    pub name: String,
+    pub student_no: String,
+    pub college: String,
+    pub major: String,
+    pub level: String,
+    pub stage: Stage,
+    pub stage_zh: String,
+    pub stage_en: String,
+    pub updated_at_ms: i64,
+}
+
+/// A page of a progress list, by student number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProgressPage {
+    /// Every student matching the filters (not only this page).
+    pub total: u64,
+    pub students: Vec<ProgressStudent>,
+    /// Pass as `after` for the next page; `None` on the last.
+    pub next_after: Option<String>,
 }

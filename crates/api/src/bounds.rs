@@ -3,7 +3,7 @@
 
 use gradphoto_domain::text::{self, check_items, Limit, TextError};
 
-use crate::admin::{InviteRequest, NewUserRequest, PolicyUpdate, StaffChange};
+use crate::admin::{InviteRequest, NewUserRequest, PolicyUpdate, ProgressQuery, StaffChange};
 use crate::audit::{AuditQuery, RevealRequest};
 use crate::common::LoginRequest;
 use crate::quality::{DeclineRequest, OverrideQuery, RereviewQuery, RereviewRequest};
@@ -57,6 +57,9 @@ impl Bounded for PolicyUpdate {
         text::LABEL
             .named("submission_deadline")
             .check(&p.submission_deadline)?;
+        for text in [&p.privacy_text_zh, &p.privacy_text_en] {
+            text::AGREEMENT.check(text)?;
+        }
         check_items("holidays", &p.holidays, MAX_HOLIDAYS)?;
         for day in &p.holidays {
             text::LABEL.named("holidays").check(day)?;
@@ -69,6 +72,24 @@ impl Bounded for StaffChange {
     fn check_bounds(&self) -> Result<(), TextError> {
         // A flag and a role: nothing of unbounded size.
         Ok(())
+    }
+}
+
+impl Bounded for ProgressQuery {
+    fn check_bounds(&self) -> Result<(), TextError> {
+        text::IDENTIFIER
+            .named("stage")
+            .check_opt(self.stage.as_deref())?;
+        text::LABEL
+            .named("college")
+            .check_opt(self.college.as_deref())?;
+        text::LABEL
+            .named("major")
+            .check_opt(self.major.as_deref())?;
+        text::LABEL
+            .named("level")
+            .check_opt(self.level.as_deref())?;
+        STUDENT_NO.named("after").check_opt(self.after.as_deref())
     }
 }
 

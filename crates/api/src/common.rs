@@ -75,6 +75,12 @@ pub struct PolicySummary {
     pub photo_min_kb: u32,
     #[serde(default)]
     pub photo_max_kb: u32,
+    /// The school's own privacy agreement (paragraphs split by a blank line); empty: the
+    /// standard one the portal carries.
+    #[serde(default)]
+    pub privacy_text_zh: String,
+    #[serde(default)]
+    pub privacy_text_en: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

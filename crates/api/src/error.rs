@@ -239,6 +239,8 @@ error_codes! {
     PolicyRereviewPercent = "policy_rereview_percent", 400, "抽检复核比例须在 0 到 100 之间。", "The re-review share must be between 0 and 100 percent.";
     PolicyPhotoSizeWindow = "policy_photo_size_window", 400, "照片文件大小范围不可用。", "The photo file size window cannot be used.";
     PolicyBadDeadline = "policy_bad_deadline", 400, "提交截止日期格式不正确（YYYY-MM-DD）。", "The submission deadline is not a YYYY-MM-DD date.";
+    PolicyPrivacyTextTooLong = "policy_privacy_text_too_long", 400, "隐私协议太长。", "The privacy agreement is too long.";
+    PolicyPrivacyVersionUnchanged = "policy_privacy_version_unchanged", 409, "隐私协议内容已修改，请同时更新协议版本。", "The privacy agreement changed: give it a new version too.";
     NoActiveCode = "no_active_code", 409, "该学生没有可用的采集码，请先发放。", "The student has no active code; issue one first.";
     CannotChangeOwnAccount = "cannot_change_own_account", 409, "不能停用自己的账号或修改自己的角色，请由另一位管理员操作。", "You cannot disable your own account or change your own role; ask another administrator.";
     PolicyVersionStale = "policy_version_stale", 409, "学校政策已被他人修改，请刷新后在最新版本上修改。", "Someone else changed the school policy; reload it and make your change on the latest version.";

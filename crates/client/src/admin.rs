@@ -1,13 +1,14 @@
 //! Administrator endpoints and staff sign-in.
 
 use gradphoto_api::admin::{
-    AdminSchool, CodeUnbound, PasswordReset, PolicyUpdate, PolicyVersionView, RosterCheck,
-    RosterImported, SchoolPolicyView, StaffAccount, StaffChange,
+    AdminSchool, CodeUnbound, PasswordReset, PolicyUpdate, PolicyVersionView, ProgressPage,
+    ProgressQuery, RosterCheck, RosterImported, SchoolPolicyView, SchoolProgress, StaffAccount,
+    StaffChange,
 };
 use gradphoto_api::common::{LoginRequest, LoginResponse, SignedOut, StaffUser};
 use reqwest::Method;
 
-use crate::{seg, Client, ClientResult};
+use crate::{seg, Client, ClientResult, Downloaded};
 
 impl Client {
     /// Signs in and keeps the token in this client.
@@ -112,6 +113,42 @@ impl Client {
             "/api/admin/schools/{}/policy/versions",
             seg(school_id)
         ))
+        .await
+    }
+
+    /// Where every student of a school stands, per stage and per college, major and level.
+    pub async fn school_progress(&self, school_id: &str) -> ClientResult<SchoolProgress> {
+        self.get(&format!("/api/admin/schools/{}/progress", seg(school_id)))
+            .await
+    }
+
+    /// A page of the students behind a progress count.
+    pub async fn progress_students(
+        &self,
+        school_id: &str,
+        query: &ProgressQuery,
+    ) -> ClientResult<ProgressPage> {
+        self.get_query(
+            &format!("/api/admin/schools/{}/progress/students", seg(school_id)),
+            query,
+        )
+        .await
+    }
+
+    /// The whole list behind a progress count as CSV (UTF-8 with BOM; `after` and `limit`
+    /// are ignored).
+    pub async fn progress_csv(
+        &self,
+        school_id: &str,
+        query: &ProgressQuery,
+    ) -> ClientResult<Downloaded> {
+        self.get_bytes_query(
+            &format!(
+                "/api/admin/schools/{}/progress/students.csv",
+                seg(school_id)
+            ),
+            query,
+        )
         .await
     }
 }

@@ -10,6 +10,7 @@ pub mod error;
 pub mod grid;
 pub mod hints;
 pub mod present;
+pub mod progress;
 pub mod quality;
 pub mod session;
 pub mod stats;

@@ -664,6 +664,98 @@ pub struct AdminSchoolView {
     pub name: String,
 }
 
+/// One stage on the progress dashboard.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct StageCountView {
+    /// The stage's code (`paid`, `photo_taken`…), for the list behind the count.
+    pub code: String,
+    pub label_zh: String,
+    pub label_en: String,
+    #[ts(type = "number")]
+    pub count: u64,
+    /// Students at this stage still have something to do (a reminder list).
+    pub to_act: bool,
+}
+
+/// A row of the progress dashboard: one college, major (with its college) or level.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ProgressRowView {
+    /// Empty when the rows are not by college.
+    pub college: String,
+    /// Empty unless the rows are by major.
+    pub major: String,
+    /// Empty unless the rows are by level.
+    pub level: String,
+    /// Per stage, in the order of [`ProgressView::stages`].
+    #[ts(type = "number[]")]
+    pub counts: Vec<u64>,
+    #[ts(type = "number")]
+    pub total: u64,
+}
+
+/// The progress dashboard of one school.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ProgressView {
+    pub school_id: String,
+    pub school_name: String,
+    /// `YYYY-MM-DD`, empty without one.
+    pub deadline: String,
+    #[ts(type = "number | null")]
+    pub days_left: Option<i64>,
+    pub deadline_zh: String,
+    pub deadline_en: String,
+    #[ts(type = "number")]
+    pub total: u64,
+    /// Students whose photo is submitted, in review or past it.
+    #[ts(type = "number")]
+    pub submitted: u64,
+    pub stages: Vec<StageCountView>,
+    pub rows: Vec<ProgressRowView>,
+}
+
+/// Which students a progress list shows; empty fields do not filter.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ProgressFilterView {
+    pub stage: String,
+    pub college: String,
+    pub major: String,
+    pub level: String,
+}
+
+/// A student in a progress list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ProgressStudentView {
+    pub case_id: String,
+    pub name: String,
+    pub student_no: String,
+    pub college: String,
+    pub major: String,
+    pub level: String,
+    pub stage: String,
+    pub stage_zh: String,
+    pub stage_en: String,
+    pub updated_at: String,
+}
+
+/// A page of a progress list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ProgressStudentsView {
+    #[ts(type = "number")]
+    pub total: u64,
+    pub students: Vec<ProgressStudentView>,
+    /// Pass back for the next page; `null` on the last.
+    pub next_after: Option<String>,
+}
+
+/// A file the workstation saved (a list, a sheet).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct SavedFileView {
+    pub path: String,
+    /// Rows (students) in it.
+    #[ts(type = "number")]
+    pub rows: u64,
+}
+
 /// A staff account as administrator mode lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct StaffAccountView {
@@ -705,6 +797,9 @@ pub struct PolicyFieldsView {
     pub face_match_failures_before_flag: u32,
     pub check_failures_before_flag: u32,
     pub privacy_version: String,
+    /// The school's privacy agreement; empty: the standard one.
+    pub privacy_text_zh: String,
+    pub privacy_text_en: String,
     pub support_phone: String,
     pub support_hours: String,
     pub retention_days: u32,
@@ -1035,6 +1130,10 @@ mod tests {
         StatsFilterView::export_all_to(dir).unwrap();
         AdminSchoolView::export_all_to(dir).unwrap();
         StaffAccountView::export_all_to(dir).unwrap();
+        ProgressView::export_all_to(dir).unwrap();
+        ProgressFilterView::export_all_to(dir).unwrap();
+        ProgressStudentsView::export_all_to(dir).unwrap();
+        SavedFileView::export_all_to(dir).unwrap();
         PasswordResetView::export_all_to(dir).unwrap();
         PolicyView::export_all_to(dir).unwrap();
         SavePolicyRequest::export_all_to(dir).unwrap();

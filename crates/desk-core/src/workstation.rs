@@ -21,10 +21,10 @@ use crate::view::{
     AdminSchoolView, AgreementView, AuditFilterView, AuditPageView, ChainView, ClaimResult,
     ConflictView, DecideRequest, DecideResult, DecisionInput, ExportDoneView, ExportProgressView,
     GridApproveRequest, GridApproveResult, GridView, HintsView, ItemView, OverrideRequestRowView,
-    OverrideResultView, PasswordResetView, PolicyView, QueueFilter, QueuePage, ReasonView,
-    RereviewFilterView, RereviewPageView, RereviewView, SavePolicyRequest, SessionView,
-    SignInRequest, StaffAccountView, StartupView, StatsFilterView, StatsView, SyncStatusView,
-    TimelineView,
+    OverrideResultView, PasswordResetView, PolicyView, ProgressFilterView, ProgressStudentsView,
+    ProgressView, QueueFilter, QueuePage, ReasonView, RereviewFilterView, RereviewPageView,
+    RereviewView, SavePolicyRequest, SavedFileView, SessionView, SignInRequest, StaffAccountView,
+    StartupView, StatsFilterView, StatsView, SyncStatusView, TimelineView,
 };
 
 pub struct Workstation {
@@ -152,6 +152,36 @@ impl Workstation {
     pub async fn save_school_policy(&self, req: &SavePolicyRequest) -> DeskResult<PolicyView> {
         let s = self.current().await?;
         crate::admin::save(&s, req).await
+    }
+
+    /// Administrator mode: where a school's students stand, rows by `by` (`college`, `major`
+    /// or `level`).
+    pub async fn progress(&self, school_id: &str, by: &str) -> DeskResult<ProgressView> {
+        let by = crate::progress::GroupBy::parse(by)?;
+        let s = self.current().await?;
+        crate::progress::progress(&s, school_id, by).await
+    }
+
+    /// Administrator mode: a page of the students behind a progress count.
+    pub async fn progress_students(
+        &self,
+        school_id: &str,
+        filter: &ProgressFilterView,
+        after: Option<String>,
+    ) -> DeskResult<ProgressStudentsView> {
+        let s = self.current().await?;
+        crate::progress::students(&s, school_id, filter, after).await
+    }
+
+    /// Administrator mode: saves the whole list behind a count as CSV in `dir`.
+    pub async fn progress_export(
+        &self,
+        school_id: &str,
+        filter: &ProgressFilterView,
+        dir: &Path,
+    ) -> DeskResult<SavedFileView> {
+        let s = self.current().await?;
+        crate::progress::export(&s, school_id, filter, dir).await
     }
 
     /// Administrator mode: the staff accounts managed.

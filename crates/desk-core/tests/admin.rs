@@ -122,3 +122,70 @@ async fn an_administrator_edits_the_policy_and_reviews_nothing() {
         "{err:?}"
     );
 }
+
+/// The progress dashboard over the demo school: rows summed by college and by level count the
+/// same students as the stages, a count lists its students page by page, and a list saved as
+/// CSV holds every one of them, in a file named for what it lists.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_administrator_follows_progress_and_saves_a_reminder_list() {
+    use gradphoto_desk_core::view::ProgressFilterView;
+
+    let server = Server::start(900).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ws = Workstation::with_keyring(dir.path(), Keyring::new("org.gradphoto.desk.test"));
+    ws.sign_in(SignInRequest {
+        server_url: server.url.clone(),
+        user_name: "admin".into(),
+        password: server.password("admin"),
+        session_only: true,
+    })
+    .await
+    .unwrap();
+    let school = ws.admin_schools().await.unwrap().remove(0);
+    let by_college = ws.progress(&school.id, "college").await.unwrap();
+    assert!(by_college.total > 0);
+    let staged: u64 = by_college.stages.iter().map(|s| s.count).sum();
+    assert_eq!(staged, by_college.total);
+    let rows: u64 = by_college.rows.iter().map(|r| r.total).sum();
+    assert_eq!(rows, by_college.total);
+    let by_level = ws.progress(&school.id, "level").await.unwrap();
+    assert_eq!(
+        by_level.rows.iter().map(|r| r.total).sum::<u64>(),
+        by_college.total
+    );
+    assert!(by_level.rows.iter().all(|r| r.college.is_empty()));
+    assert!(matches!(
+        ws.progress(&school.id, "weather").await.unwrap_err(),
+        DeskError::InvalidInput { .. }
+    ));
+
+    let stage = by_college
+        .stages
+        .iter()
+        .find(|s| s.to_act && s.count > 0)
+        .expect("students with something to do");
+    let filter = ProgressFilterView {
+        stage: stage.code.clone(),
+        ..ProgressFilterView::default()
+    };
+    let page = ws
+        .progress_students(&school.id, &filter, None)
+        .await
+        .unwrap();
+    assert_eq!(page.total, stage.count);
+    assert!(page.students.iter().all(|s| s.stage == stage.code));
+
+    let out = tempfile::tempdir().unwrap();
+    let saved = ws
+        .progress_export(&school.id, &filter, out.path())
+        .await
+        .unwrap();
+    assert_eq!(saved.rows, stage.count);
+    assert!(saved.path.contains(&stage.code), "{}", saved.path);
+    let bytes = std::fs::read(&saved.path).unwrap();
+    assert!(bytes.starts_with(b"\xEF\xBB\xBF"));
+    let text = String::from_utf8(bytes[3..].to_vec()).unwrap();
+    assert_eq!(text.lines().count() as u64, stage.count + 1);
+    // Nothing half-written is left beside it.
+    assert_eq!(std::fs::read_dir(out.path()).unwrap().count(), 1);
+}

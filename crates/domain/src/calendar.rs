@@ -54,6 +54,12 @@ pub fn cst_date(ms: i64) -> NaiveDate {
     date_of_day_number(cst_day_number(ms))
 }
 
+/// An instant in China Standard Time (`None` outside chrono's range).
+pub fn cst_datetime(ms: i64) -> Option<chrono::DateTime<chrono::FixedOffset>> {
+    let offset = chrono::FixedOffset::east_opt(i32::try_from(CST_OFFSET_MS / 1000).ok()?)?;
+    chrono::DateTime::from_timestamp_millis(ms).map(|t| t.with_timezone(&offset))
+}
+
 /// Parses a holiday as written in a school's policy (`YYYY-MM-DD`).
 pub fn parse_date(text: &str) -> Option<NaiveDate> {
     let t = text.trim();

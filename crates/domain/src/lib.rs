@@ -14,6 +14,7 @@ pub mod idnumber;
 pub mod localized;
 pub mod measures;
 pub mod policy;
+pub mod progress;
 pub mod reasons;
 pub mod redact;
 pub mod role;

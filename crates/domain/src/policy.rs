@@ -57,7 +57,16 @@ pub struct SchoolPolicy {
     /// Last day (`YYYY-MM-DD`, China Standard Time) students should submit their photo; empty
     /// when the school has not set one.
     pub submission_deadline: String,
+    /// The privacy agreement students accept, in Chinese and in English, paragraphs separated
+    /// by a blank line; empty: the product's standard agreement. A change of either text
+    /// needs a new `privacy_version` ([`SchoolPolicy::check_change`]), so that every consent
+    /// names the text it accepted.
+    pub privacy_text_zh: String,
+    pub privacy_text_en: String,
 }
+
+/// The longest privacy agreement a policy holds, in characters per language: a few pages.
+pub const PRIVACY_TEXT_MAX_CHARS: usize = 20_000;
 
 impl Default for SchoolPolicy {
     fn default() -> Self {
@@ -80,6 +89,8 @@ impl Default for SchoolPolicy {
             photo_min_kb: 20,
             photo_max_kb: 40,
             submission_deadline: String::new(),
+            privacy_text_zh: String::new(),
+            privacy_text_en: String::new(),
         }
     }
 }
@@ -113,6 +124,10 @@ pub enum PolicyError {
     PhotoSizeWindow { min_kb: u32, max_kb: u32 },
     #[error("submission deadline {0:?} is not a YYYY-MM-DD date")]
     BadDeadline(String),
+    #[error("the privacy agreement is longer than {PRIVACY_TEXT_MAX_CHARS} characters")]
+    PrivacyTextTooLong,
+    #[error("the privacy agreement changed but its version did not")]
+    PrivacyTextWithoutNewVersion,
 }
 
 impl Localized for PolicyError {
@@ -131,6 +146,8 @@ impl Localized for PolicyError {
             PolicyError::RereviewPercentOutOfRange(_) => "policy_rereview_percent",
             PolicyError::PhotoSizeWindow { .. } => "policy_photo_size_window",
             PolicyError::BadDeadline(_) => "policy_bad_deadline",
+            PolicyError::PrivacyTextTooLong => "policy_privacy_text_too_long",
+            PolicyError::PrivacyTextWithoutNewVersion => "policy_privacy_version_unchanged",
         }
     }
 
@@ -164,6 +181,13 @@ impl Localized for PolicyError {
             ),
             PolicyError::BadDeadline(d) => {
                 format!("提交截止日期“{d}”不是有效日期，请按 YYYY-MM-DD 填写，或留空。")
+            }
+            PolicyError::PrivacyTextTooLong => {
+                format!("隐私协议每种语言不能超过 {PRIVACY_TEXT_MAX_CHARS} 个字。")
+            }
+            PolicyError::PrivacyTextWithoutNewVersion => {
+                "隐私协议内容已修改，请同时填写新的协议版本，学生的同意记录才能对应到所同意的文本。"
+                    .to_string()
             }
         }
     }
@@ -204,6 +228,13 @@ impl Localized for PolicyError {
             PolicyError::BadDeadline(d) => format!(
                 "The submission deadline \"{d}\" is not a valid date; write it as YYYY-MM-DD, or leave it empty."
             ),
+            PolicyError::PrivacyTextTooLong => format!(
+                "The privacy agreement may hold at most {PRIVACY_TEXT_MAX_CHARS} characters per language."
+            ),
+            PolicyError::PrivacyTextWithoutNewVersion => {
+                "The privacy agreement changed: give it a new version too, so that each student's consent names the text they accepted."
+                    .into()
+            }
         }
     }
 }
@@ -257,6 +288,12 @@ impl SchoolPolicy {
         {
             return Err(PolicyError::PhotoSizeWindow { min_kb, max_kb });
         }
+        if [&self.privacy_text_zh, &self.privacy_text_en]
+            .iter()
+            .any(|t| t.chars().count() > PRIVACY_TEXT_MAX_CHARS)
+        {
+            return Err(PolicyError::PrivacyTextTooLong);
+        }
         let deadline = self.submission_deadline.trim();
         if !deadline.is_empty() && crate::calendar::parse_date(deadline).is_none() {
             return Err(PolicyError::BadDeadline(self.submission_deadline.clone()));
@@ -273,6 +310,17 @@ impl SchoolPolicy {
     /// passed; `None` without a deadline.
     pub fn days_left(&self, today: chrono::NaiveDate) -> Option<i64> {
         self.deadline().map(|d| (d - today).num_days())
+    }
+
+    /// Whether `new` may replace this policy beyond each being valid: a changed privacy
+    /// agreement needs a new version.
+    pub fn check_change(&self, new: &SchoolPolicy) -> Result<(), PolicyError> {
+        let text_changed = self.privacy_text_zh.trim() != new.privacy_text_zh.trim()
+            || self.privacy_text_en.trim() != new.privacy_text_en.trim();
+        if text_changed && self.privacy_version.trim() == new.privacy_version.trim() {
+            return Err(PolicyError::PrivacyTextWithoutNewVersion);
+        }
+        Ok(())
     }
 
     /// The names of the settings that differ between two policies, for the audit trail of a

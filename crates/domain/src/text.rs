@@ -30,6 +30,9 @@ pub const ID_NUMBER: Limit = Limit::new("id_number", 32);
 pub const CODE: Limit = Limit::new("code", 64);
 /// A reviewer's comment on a rejection, or a supervisor's reason for an override.
 pub const COMMENT: Limit = Limit::new("comment", 1000).free_text();
+/// A school's privacy agreement, one language: paragraphs of free text, a few pages.
+pub const AGREEMENT: Limit =
+    Limit::new("privacy_text", crate::policy::PRIVACY_TEXT_MAX_CHARS).free_text();
 /// Identifiers the client chooses or names: case, attempt, decision and upload ids, school ids.
 pub const IDENTIFIER: Limit = Limit::new("id", 64);
 /// Short labels: a privacy agreement version, a school's name, a student number, a reason code.

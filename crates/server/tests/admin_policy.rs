@@ -49,6 +49,8 @@ async fn an_administrator_changes_the_policy_and_the_portal_follows(db: Db) {
     policy.support_phone = "010-88886666".into();
     policy.submission_deadline = "2027-06-30".into();
     policy.photo_background = Background::White;
+    policy.privacy_version = "2027-01".into();
+    policy.privacy_text_zh = "一、学校收集您的身份证图片。\n\n二、原始照片保留 30 天。".into();
     let after = admin
         .set_school_policy(
             &fx.school_id,
@@ -77,6 +79,19 @@ async fn an_administrator_changes_the_policy_and_the_portal_follows(db: Db) {
         Some((chrono::NaiveDate::from_ymd_opt(2027, 6, 30).unwrap() - today).num_days())
     );
     assert_eq!(public.spec.background, Rgb::WHITE);
+    // A student opening their code reads the school's own agreement and its version.
+    let claimed = server
+        .client()
+        .claim_code(&fx.students[0].code)
+        .await
+        .unwrap();
+    assert_eq!(claimed.case.policy.privacy_version, "2027-01");
+    assert!(claimed
+        .case
+        .policy
+        .privacy_text_zh
+        .starts_with("一、学校收集"));
+    assert_eq!(claimed.case.policy.privacy_text_en, "");
 
     // Both versions are kept, the newest first, with who made them.
     let versions = admin.policy_versions(&fx.school_id).await.unwrap();
@@ -106,7 +121,13 @@ async fn an_administrator_changes_the_policy_and_the_portal_follows(db: Db) {
     assert_eq!(changed.details["from_version"], 1);
     assert_eq!(
         changed.details["changed"],
-        serde_json::json!(["photo_background", "submission_deadline", "support_phone"])
+        serde_json::json!([
+            "photo_background",
+            "privacy_text_zh",
+            "privacy_version",
+            "submission_deadline",
+            "support_phone"
+        ])
     );
     server.stop().await;
 }
@@ -128,7 +149,11 @@ async fn a_bad_or_stale_change_is_refused_and_stores_nothing(db: Db) {
     };
 
     // Each problem under its own code; the policy stays as it was.
-    let bad: [(&Tweak, ErrorCode); 5] = [
+    let bad: [(&Tweak, ErrorCode); 6] = [
+        (
+            &|p| p.privacy_text_zh = "x".repeat(20_001),
+            ErrorCode::FieldTooLong,
+        ),
         (
             &|p| p.support_phone.clear(),
             ErrorCode::PolicyMissingSupportPhone,
@@ -154,6 +179,15 @@ async fn a_bad_or_stale_change_is_refused_and_stores_nothing(db: Db) {
             .unwrap_err();
         assert_eq!(code(err), (400, want));
     }
+    // A new agreement under the old version would leave consents naming the wrong text.
+    let err = admin
+        .set_school_policy(
+            &fx.school_id,
+            &change(&|p| p.privacy_text_zh = "学校自己的协议。".into()),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(code(err), (409, ErrorCode::PolicyPrivacyVersionUnchanged));
     let unchanged = admin.school_policy(&fx.school_id).await.unwrap();
     assert_eq!(unchanged, current);
     assert_eq!(admin.policy_versions(&fx.school_id).await.unwrap().len(), 1);

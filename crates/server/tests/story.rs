@@ -242,6 +242,7 @@ async fn code_to_approval(db: Db) {
     let verified = supervisor.audit_verify().await.unwrap();
     assert!(verified.ok, "{verified:?}");
     assert!(verified.checked > 5);
+    support::progress::assert_counts_follow_the_cases(w.server.state()).await;
     w.server.stop().await;
 }
 
@@ -308,6 +309,7 @@ async fn rejection_and_free_retake(db: Db) {
     let item = reviewer.review_item(&s.case_id).await.unwrap();
     assert_eq!(item.decisions.len(), 1, "earlier decision is shown");
     assert_eq!(item.attempts.len(), 2);
+    support::progress::assert_counts_follow_the_cases(w.server.state()).await;
     w.server.stop().await;
 }
 
@@ -400,6 +402,7 @@ async fn lease_expiry_returns_item_to_queue(db: Db) {
         .await
         .unwrap_err();
     assert_eq!(code(err), ErrorCode::NotLeaseHolder);
+    support::progress::assert_counts_follow_the_cases(w.server.state()).await;
     w.server.stop().await;
 }
 
@@ -695,6 +698,7 @@ async fn supervisor_override_and_stats(db: Db) {
         .collect();
     assert_eq!(r1.len(), 1);
     assert_eq!((r1[0].approved, r1[0].rejected), (1, 1));
+    support::progress::assert_counts_follow_the_cases(w.server.state()).await;
     w.server.stop().await;
 }
 
@@ -1109,6 +1113,7 @@ async fn demo_data_has_the_audit_trail_of_real_use(db: Db) {
         reviewed, 2,
         "the demo has one rejected and one approved case"
     );
+    support::progress::assert_counts_follow_the_cases(server.state()).await;
     server.stop().await;
 }
 

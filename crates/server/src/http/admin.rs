@@ -52,7 +52,7 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// A school the administrator may manage: any for an unbound one, their own otherwise.
-async fn managed_school(
+pub(crate) async fn managed_school(
     state: &AppState,
     staff: &crate::http::auth::StaffSession,
     id: &str,

@@ -286,6 +286,8 @@ mod tests {
                 max_kb: 2,
             }),
             Box::new(PolicyError::BadDeadline("x".into())),
+            Box::new(PolicyError::PrivacyTextTooLong),
+            Box::new(PolicyError::PrivacyTextWithoutNewVersion),
             Box::new(UnknownRole("x".into())),
             Box::new(RejectionError::UnknownReason(UnknownReason("x".into()))),
             Box::new(RejectionError::ReasonsRequired),

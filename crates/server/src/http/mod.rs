@@ -17,6 +17,7 @@ pub mod error;
 pub mod extract;
 pub mod multipart;
 pub mod portal;
+pub mod progress;
 pub mod quality;
 pub mod review;
 pub mod student;
@@ -42,6 +43,7 @@ pub fn app(state: AppState) -> Router {
         .merge(auth::routes())
         .merge(student::routes(upload_limit))
         .merge(admin::routes())
+        .merge(progress::routes())
         .merge(review::routes())
         .merge(supervisor::routes())
         .merge(quality::routes())

@@ -25,6 +25,10 @@ pub async fn change_policy(
     let before = schools::get_in(tx.conn(), school_id)
         .await?
         .ok_or_else(|| AppError::not_found("学校", "School"))?;
+    before
+        .policy
+        .check_change(policy)
+        .map_err(|e| AppError::localized(&e))?;
     state.payments.check_fee(&before.name, policy.fee_cents)?;
     let version = schools::set_policy(tx.conn(), school_id, policy, actor, on_version).await?;
     tx.audit(

@@ -19,6 +19,7 @@ pub mod consents;
 pub mod error;
 pub mod jobs;
 pub mod orders;
+pub mod progress;
 pub mod rate_limits;
 pub mod schools;
 pub mod sessions;

@@ -10,6 +10,7 @@ pub mod flows;
 #[path = "../common/pg.rs"]
 pub mod pg;
 pub mod photos;
+pub mod progress;
 pub mod seed;
 pub mod server;
 

@@ -772,3 +772,95 @@ pub async fn season(
         last_decided_ms: last_decided,
     })
 }
+
+/// The share of a collection at each state, by `change_seq % 20` (see [`collection`]).
+pub const COLLECTION_STATES: [&str; 20] = [
+    "invited",
+    "invited",
+    "claimed",
+    "identity_verified",
+    "record_confirmed",
+    "ready",
+    "ready",
+    "pending_review",
+    "pending_review",
+    "in_review",
+    "rejected",
+    "approved",
+    "approved",
+    "approved",
+    "approved",
+    "approved",
+    "approved",
+    "exported",
+    "exported",
+    "published",
+];
+
+/// A school's collection in full swing, written straight into the tables: `count` students
+/// in the season's colleges, 24 majors and two levels, spread over every state of the
+/// journey ([`COLLECTION_STATES`]); half of the invited ones hold a code, half of the paid
+/// ones have taken a photo, and the ones in review hold a live lease.
+pub async fn collection(
+    store: &Store,
+    crypto: &Crypto,
+    school_id: &str,
+    prefix: &str,
+    count: usize,
+) -> Result<(), StoreError> {
+    pending(store, crypto, school_id, prefix, count).await?;
+    let now = now_ms();
+    let mut tx = store.begin().await?;
+    let mut colleges =
+        String::from("CASE (SELECT change_seq FROM cases c WHERE c.student_id = students.id) % 8");
+    for (i, c) in SEASON_COLLEGES.iter().enumerate() {
+        colleges.push_str(&format!(" WHEN {i} THEN '{c}'"));
+    }
+    colleges.push_str(" END");
+    sqlx::query(&format!(
+        "UPDATE students SET college = {colleges},
+            major = '专业' || ((SELECT change_seq FROM cases c WHERE c.student_id = students.id) % 24),
+            level = CASE (SELECT change_seq FROM cases c WHERE c.student_id = students.id) % 5
+                WHEN 0 THEN '硕士' ELSE '本科' END
+         WHERE school_id = $1"
+    ))
+    .bind(school_id.to_string())
+    .execute(tx.conn())
+    .await?;
+    let mut states = String::from("CASE change_seq % 20");
+    for (i, s) in COLLECTION_STATES.iter().enumerate() {
+        states.push_str(&format!(" WHEN {i} THEN '{s}'"));
+    }
+    states.push_str(" END");
+    sqlx::query(&format!(
+        "UPDATE cases SET state = {states},
+            lease_until = CASE WHEN change_seq % 20 = 9 THEN $2 ELSE NULL END
+         WHERE school_id = $1"
+    ))
+    .bind(school_id.to_string())
+    .bind(now + 3_600_000)
+    .execute(tx.conn())
+    .await?;
+    sqlx::query(
+        "INSERT INTO codes (id, case_id, code_hash, code_enc, status, created_at)
+         SELECT 'k' || id, id, 'seeded-' || id, $2, 'active', $3 FROM cases
+         WHERE school_id = $1 AND change_seq % 20 = 1",
+    )
+    .bind(school_id.to_string())
+    .bind(crypto.encrypt(b"SEEDEDCODE00")?)
+    .bind(now)
+    .execute(tx.conn())
+    .await?;
+    sqlx::query(
+        "INSERT INTO attempts (id, case_id, round, status, source, original_key, original_mime,
+            original_size, created_at)
+         SELECT 'a' || id, id, round, 'checked', 'camera', 'seeded', 'image/jpeg', 1, $2
+         FROM cases WHERE school_id = $1 AND change_seq % 20 = 6",
+    )
+    .bind(school_id.to_string())
+    .bind(now)
+    .execute(tx.conn())
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -15,7 +15,7 @@ import type { SignInRequest } from "./bindings/SignInRequest";
 import type { StatsFilterView } from "./bindings/StatsFilterView";
 import type { SyncStatusView } from "./bindings/SyncStatusView";
 
-export type Screen = "review" | "grid" | "queue" | "conflicts" | "audit" | "stats" | "quality" | "timeline" | "policy" | "staff";
+export type Screen = "review" | "grid" | "queue" | "conflicts" | "audit" | "stats" | "quality" | "timeline" | "policy" | "staff" | "progress";
 
 /** How many claimed items ahead of the current one are kept loaded in memory. */
 const PREFETCH_AHEAD = 3;
@@ -153,7 +153,7 @@ export class Desk {
     this.sync = await api.syncStatus();
     // Administrators manage schools; they hold no photos to review.
     if (this.isAdmin) {
-      this.screen = "policy";
+      this.screen = "progress";
       return;
     }
     let first = await api.nextItem(null);

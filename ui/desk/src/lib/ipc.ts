@@ -24,6 +24,10 @@ import type { OverrideRequestRowView } from "./bindings/OverrideRequestRowView";
 import type { OverrideResultView } from "./bindings/OverrideResultView";
 import type { PasswordResetView } from "./bindings/PasswordResetView";
 import type { PolicyView } from "./bindings/PolicyView";
+import type { ProgressFilterView } from "./bindings/ProgressFilterView";
+import type { ProgressStudentsView } from "./bindings/ProgressStudentsView";
+import type { ProgressView } from "./bindings/ProgressView";
+import type { SavedFileView } from "./bindings/SavedFileView";
 import type { QueueFilter } from "./bindings/QueueFilter";
 import type { QueuePage } from "./bindings/QueuePage";
 import type { ReasonView } from "./bindings/ReasonView";
@@ -76,6 +80,11 @@ export const api = {
   adminPolicy: (schoolId: string) => invoke<PolicyView>("admin_policy", { schoolId }),
   adminSavePolicy: (request: SavePolicyRequest) => invoke<PolicyView>("admin_save_policy", { request }),
   adminStaff: () => invoke<StaffAccountView[]>("admin_staff"),
+  /** Rows summed by `by`: `college`, `major` or `level`. */
+  adminProgress: (schoolId: string, by: string) => invoke<ProgressView>("admin_progress", { schoolId, by }),
+  adminProgressStudents: (schoolId: string, filter: ProgressFilterView, after: string | null) =>
+    invoke<ProgressStudentsView>("admin_progress_students", { schoolId, filter, after }),
+  adminProgressExport: (schoolId: string, filter: ProgressFilterView) => invoke<SavedFileView>("admin_progress_export", { schoolId, filter }),
   adminStaffDisable: (userId: string, disabled: boolean) => invoke<StaffAccountView>("admin_staff_disable", { userId, disabled }),
   adminStaffRole: (userId: string, role: string) => invoke<StaffAccountView>("admin_staff_role", { userId, role }),
   adminStaffPassword: (userId: string) => invoke<PasswordResetView>("admin_staff_password", { userId }),

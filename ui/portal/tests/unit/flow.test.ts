@@ -8,7 +8,7 @@ const caseBody = {
   case_id: "c1",
   state: "claimed",
   school: { id: "s", name: "示例大学", support_phone: "1", support_hours: "2", submission_deadline: "", days_left: null },
-  policy: { fee_cents: 0, retakes_free: true, album_allowed: true, max_attempts_per_round: 10, face_match_failures_before_flag: 3, check_failures_before_flag: 3, privacy_version: "v", photo_background_zh: "浅蓝色", photo_background_en: "light blue", photo_min_kb: 20, photo_max_kb: 40 },
+  policy: { fee_cents: 0, retakes_free: true, album_allowed: true, max_attempts_per_round: 10, face_match_failures_before_flag: 3, check_failures_before_flag: 3, privacy_version: "v", photo_background_zh: "浅蓝色", photo_background_en: "light blue", photo_min_kb: 20, photo_max_kb: 40, privacy_text_zh: "", privacy_text_en: "" },
   consent: null,
   record: null,
   order: null,

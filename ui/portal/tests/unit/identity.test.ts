@@ -27,6 +27,8 @@ function fixture(consented: boolean): StudentCase {
       photo_background_en: "light blue",
       photo_min_kb: 20,
       photo_max_kb: 40,
+      privacy_text_zh: "",
+      privacy_text_en: "",
     },
     consent: consented ? { version: "2025-09", accepted_at_ms: Date.UTC(2026, 0, 2, 3, 4) } : null,
     record: null,
@@ -64,6 +66,21 @@ function type(value: string) {
 }
 
 describe("identity form", () => {
+  it("shows the school's own agreement, paragraph by paragraph, in the chosen language", () => {
+    const c = fixture(false);
+    c.policy.privacy_text_zh = "第一段：学校收集身份证图片。\n\n第二段：保留 30 天。";
+    c.policy.privacy_text_en = "";
+    app.data = c;
+    component = mount(Identity, { target });
+    flushSync();
+    const paragraphs = [...target.querySelectorAll('[data-testid="agreement"] p')].map((p) => p.textContent);
+    expect(paragraphs).toEqual(["第一段：学校收集身份证图片。", "第二段：保留 30 天。"]);
+    // Without an English text, English readers get the school's Chinese one, not the standard.
+    setLang("en");
+    flushSync();
+    expect(target.querySelector('[data-testid="agreement"]')!.textContent).toContain("第二段");
+  });
+
   it("shows the privacy agreement first, with a separate acceptance", () => {
     app.data = fixture(false);
     component = mount(Identity, { target });

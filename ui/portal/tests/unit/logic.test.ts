@@ -23,7 +23,7 @@ const policy: PolicySummary = {
   photo_background_zh: "浅蓝色",
   photo_background_en: "light blue",
   photo_min_kb: 20,
-  photo_max_kb: 40,
+  photo_max_kb: 40, privacy_text_zh: "", privacy_text_en: "",
 };
 
 function measure(id: MeasureId, verdict: MeasureResult["verdict"], status: MeasureResult["status"] = "ok"): MeasureResult {

@@ -47,6 +47,8 @@ pub fn policy_summary(p: &SchoolPolicy) -> PolicySummary {
         photo_background_en: p.photo_background.label_en().to_string(),
         photo_min_kb: p.photo_min_kb,
         photo_max_kb: p.photo_max_kb,
+        privacy_text_zh: p.privacy_text_zh.trim().to_string(),
+        privacy_text_en: p.privacy_text_en.trim().to_string(),
     }
 }
 

@@ -7,7 +7,11 @@ export type PolicyFieldsView = {
 /**
  * The photo fee in yuan (`20`, `19.50`); `0` when the school pays.
  */
-fee_yuan: string, retakes_free: boolean, max_attempts_per_round: number, album_allowed: boolean, face_match_failures_before_flag: number, check_failures_before_flag: number, privacy_version: string, support_phone: string, support_hours: string, retention_days: number, review_sla_working_days: number, 
+fee_yuan: string, retakes_free: boolean, max_attempts_per_round: number, album_allowed: boolean, face_match_failures_before_flag: number, check_failures_before_flag: number, privacy_version: string, 
+/**
+ * The school's privacy agreement; empty: the standard one.
+ */
+privacy_text_zh: string, privacy_text_en: string, support_phone: string, support_hours: string, retention_days: number, review_sla_working_days: number, 
 /**
  * One `YYYY-MM-DD` per line.
  */

@@ -8,4 +8,9 @@ check_failures_before_flag: number, privacy_version: string,
 /**
  * The school's photo: background colour (named) and file-size window in KB.
  */
-photo_background_zh: string, photo_background_en: string, photo_min_kb: number, photo_max_kb: number, };
+photo_background_zh: string, photo_background_en: string, photo_min_kb: number, photo_max_kb: number, 
+/**
+ * The school's own privacy agreement (paragraphs split by a blank line); empty: the
+ * standard one the portal carries.
+ */
+privacy_text_zh: string, privacy_text_en: string, };
