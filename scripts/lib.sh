@@ -24,7 +24,7 @@ DEB_PACKAGES=(
   postgresql
   chromium fonts-noto-cjk fonts-dejavu-core
   libwebkit2gtk-4.1-dev libxdo-dev libayatana-appindicator3-dev librsvg2-dev
-  xvfb xauth webkit2gtk-driver imagemagick
+  xvfb xauth webkit2gtk-driver imagemagick poppler-utils poppler-data zbar-tools
   gnome-keyring dbus dbus-x11 libsecret-tools
 )
 

@@ -8,12 +8,13 @@ use std::time::Duration;
 
 use gradphoto_desk_core::view::{
     AdminSchoolView, AgreementView, AuditActionView, AuditFilterView, AuditPageView, ChainView,
-    ClaimResult, ConflictView, DecideRequest, DecideResult, DecisionInput, ErrorView,
-    ExportDoneView, GridApproveRequest, GridApproveResult, GridView, HintsView, ItemView,
-    OverrideRequestRowView, OverrideResultView, PasswordResetView, PolicyView, ProgressFilterView,
-    ProgressStudentsView, ProgressView, QueueFilter, QueuePage, ReasonView, RereviewFilterView,
-    RereviewPageView, RereviewView, SavePolicyRequest, SavedFileView, SessionView, SignInRequest,
-    StaffAccountView, StartupView, StatsFilterView, StatsView, SyncStatusView, TimelineView,
+    ClaimResult, CodesIssuedView, ConflictView, DecideRequest, DecideResult, DecisionInput,
+    ErrorView, ExportDoneView, GridApproveRequest, GridApproveResult, GridView, HintsView,
+    ItemView, OverrideRequestRowView, OverrideResultView, PasswordResetView, PolicyView,
+    ProgressFilterView, ProgressStudentsView, ProgressView, QueueFilter, QueuePage, ReasonView,
+    RereviewFilterView, RereviewPageView, RereviewView, SavePolicyRequest, SavedFileView,
+    SessionView, SignInRequest, StaffAccountView, StartupView, StatsFilterView, StatsView,
+    SyncStatusView, TimelineView,
 };
 use gradphoto_desk_core::{DeskError, Workstation};
 use tauri::http::{header, Response, StatusCode};
@@ -199,6 +200,37 @@ async fn admin_progress_export(
 ) -> Cmd<SavedFileView> {
     let dir = export_dir(&app, &ws);
     ws.progress_export(&school_id, &filter, &dir)
+        .await
+        .map_err(err)
+}
+
+#[tauri::command]
+async fn admin_issue_codes(
+    ws: Ws<'_>,
+    school_id: String,
+    student_no: String,
+    reissue: bool,
+) -> Cmd<CodesIssuedView> {
+    ws.issue_codes(&school_id, &student_no, reissue)
+        .await
+        .map_err(err)
+}
+
+#[tauri::command]
+async fn admin_unbind_code(ws: Ws<'_>, case_id: String) -> Cmd<bool> {
+    ws.unbind_code(&case_id).await.map_err(err)
+}
+
+#[tauri::command]
+async fn admin_save_codes(
+    app: tauri::AppHandle,
+    ws: Ws<'_>,
+    school_id: String,
+    filter: ProgressFilterView,
+    format: String,
+) -> Cmd<SavedFileView> {
+    let dir = export_dir(&app, &ws);
+    ws.save_codes(&school_id, &filter, &format, &dir)
         .await
         .map_err(err)
 }
@@ -451,6 +483,9 @@ pub fn run() {
             admin_progress,
             admin_progress_students,
             admin_progress_export,
+            admin_issue_codes,
+            admin_unbind_code,
+            admin_save_codes,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

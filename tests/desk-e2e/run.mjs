@@ -1161,6 +1161,52 @@ test("workstation story", { timeout: 900_000 }, async (t) => {
     await until("rows by level", async () => (await browser.$$('[data-testid="progress-row"]')).length === new Set(server.groups.map((g) => g.level)).size);
   });
 
+  await t.test("an administrator saves the printable sheets of codes, opens the PDF and re-issues one student's code", async () => {
+    await (await $t("tab-codes")).click();
+    await until("the codes screen", async () => (await $t("codes-without")).isExisting(), 30_000);
+    const token = await login("admin");
+    const [school] = await api("/api/admin/schools", { token });
+    const server = await api(`/api/admin/schools/${school.id}/progress`, { token });
+    const count = (code) => server.stages.find((s) => s.stage === code).count;
+    assert.equal(await textOf("codes-without"), String(count("no_code")));
+    assert.ok(count("code_not_opened") > 0, "the demo has codes nobody opened");
+
+    // The sheets of the codes not opened yet (the screen's default), as an A4 PDF.
+    const before = new Set(readdirSync(exportDir));
+    await (await $t("codes-pdf")).click();
+    await until("the saved sheets", async () => (await $t("codes-saved")).isExisting());
+    assert.match(await textOf("codes-saved"), new RegExp(`已保存 ${count("code_not_opened")} 名`));
+    const pdf = readdirSync(exportDir).find((f) => !before.has(f) && f.endsWith(".pdf"));
+    assert.ok(pdf, `a PDF in ${exportDir}`);
+    const info = await run("pdfinfo", [join(exportDir, pdf)]);
+    assert.match(info, /Pages:\s+1\b/);
+    assert.match(info, /Page size:\s+595\.28 x 841\.89 pts \(A4\)/);
+    // Opened as a reader shows it: the first page, rendered.
+    await run("pdftoppm", ["-png", "-r", "80", "-f", "1", "-l", "1", "-singlefile", join(exportDir, pdf), join(SHOTS, "48-codes-sheet")]);
+    // Every card's QR code scans, at a resolution below a phone camera's, to a student's link.
+    const scanned = (await run("zbarimg", ["-q", join(SHOTS, "48-codes-sheet.png")])).split("\n").filter((l) => l.startsWith("QR-Code:"));
+    assert.equal(scanned.length, Math.min(count("code_not_opened"), 12), scanned.join("\n"));
+    for (const line of scanned) assert.match(line, /^QR-Code:https?:\/\/\S+\/c\/[A-Z0-9]+$/);
+    const text = await run("pdftotext", ["-layout", join(exportDir, pdf), "-"]);
+    const unopened = (await api(`/api/admin/schools/${school.id}/progress/students?stage=code_not_opened`, { token })).students;
+    for (const st of unopened) assert.ok(text.includes(st.student_no), `${st.student_no} on the sheet:\n${text}`);
+    await shot("48-codes");
+
+    // One student's code re-issued: the screen shows the new link; the old code stops working.
+    const one = unopened[0];
+    await (await $t("codes-student-no")).setValue(one.student_no);
+    await (await $t("codes-find")).click();
+    await until("the student", async () => (await $t("codes-student")).isExisting());
+    assert.match(await textOf("codes-student"), new RegExp(one.name));
+    await (await $t("codes-reissue")).click();
+    await until("the new code", async () => (await $t("codes-done")).isExisting());
+    const link = /(https?:\/\/\S+\/c\/[A-Z0-9]+)/.exec(await textOf("codes-done"))?.[1];
+    assert.ok(link, "the new link is shown");
+    const claimed = await api("/api/student/claim", { method: "POST", body: { code: link.split("/c/")[1] } });
+    assert.equal(claimed.case.case_id, one.case_id, "the new code opens the student's case");
+    await shot("49-codes-reissued");
+  });
+
   await t.test("an administrator changes the school's policy; a stale change is refused; the portal follows", async () => {
     await (await $t("tab-policy")).click();
     await (await $t("policy")).waitForExist({ timeout: 60_000 });

@@ -6,6 +6,9 @@ use gradphoto_domain::role::Role;
 use gradphoto_domain::spec::PhotoSpec;
 use serde::{Deserialize, Serialize};
 
+/// The header of a file response (a sheet of codes, a list) naming how many students it holds.
+pub const ITEMS_HEADER: &str = "x-gradphoto-items";
+
 /// One bad roster row, with its line number in the file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RosterRowProblem {
@@ -196,6 +199,9 @@ pub struct ProgressQuery {
     pub major: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub level: Option<String>,
+    /// One student, by student number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub student_no: Option<String>,
     /// The last student number of the previous page.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
@@ -226,4 +232,24 @@ pub struct ProgressPage {
     pub students: Vec<ProgressStudent>,
     /// Pass as `after` for the next page; `None` on the last.
     pub next_after: Option<String>,
+}
+
+/// `POST /api/admin/schools/{school_id}/codes`: codes for every student of the school who has
+/// none, or, with `student_no`, for that student; `reissue` (one student only) revokes the
+/// current code first, ending every session opened with it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CodesIssueRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub student_no: Option<String>,
+    #[serde(default)]
+    pub reissue: bool,
+}
+
+/// What an issue did: codes made now, and students who already held one (left as it was).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CodesIssued {
+    pub issued: u64,
+    pub unchanged: u64,
+    /// With `student_no`: that student's link (to hand over or print).
+    pub link: Option<String>,
 }

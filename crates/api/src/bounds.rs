@@ -3,7 +3,9 @@
 
 use gradphoto_domain::text::{self, check_items, Limit, TextError};
 
-use crate::admin::{InviteRequest, NewUserRequest, PolicyUpdate, ProgressQuery, StaffChange};
+use crate::admin::{
+    CodesIssueRequest, InviteRequest, NewUserRequest, PolicyUpdate, ProgressQuery, StaffChange,
+};
 use crate::audit::{AuditQuery, RevealRequest};
 use crate::common::LoginRequest;
 use crate::quality::{DeclineRequest, OverrideQuery, RereviewQuery, RereviewRequest};
@@ -90,6 +92,12 @@ impl Bounded for ProgressQuery {
             .named("level")
             .check_opt(self.level.as_deref())?;
         STUDENT_NO.named("after").check_opt(self.after.as_deref())
+    }
+}
+
+impl Bounded for CodesIssueRequest {
+    fn check_bounds(&self) -> Result<(), TextError> {
+        STUDENT_NO.check_opt(self.student_no.as_deref())
     }
 }
 

@@ -1,9 +1,9 @@
 //! Administrator endpoints and staff sign-in.
 
 use gradphoto_api::admin::{
-    AdminSchool, CodeUnbound, PasswordReset, PolicyUpdate, PolicyVersionView, ProgressPage,
-    ProgressQuery, RosterCheck, RosterImported, SchoolPolicyView, SchoolProgress, StaffAccount,
-    StaffChange,
+    AdminSchool, CodeUnbound, CodesIssueRequest, CodesIssued, PasswordReset, PolicyUpdate,
+    PolicyVersionView, ProgressPage, ProgressQuery, RosterCheck, RosterImported, SchoolPolicyView,
+    SchoolProgress, StaffAccount, StaffChange,
 };
 use gradphoto_api::common::{LoginRequest, LoginResponse, SignedOut, StaffUser};
 use reqwest::Method;
@@ -147,6 +147,42 @@ impl Client {
                 "/api/admin/schools/{}/progress/students.csv",
                 seg(school_id)
             ),
+            query,
+        )
+        .await
+    }
+
+    /// Codes for every student of a school without one, or (re-)issued for one student.
+    pub async fn issue_codes(
+        &self,
+        school_id: &str,
+        req: &CodesIssueRequest,
+    ) -> ClientResult<CodesIssued> {
+        self.post(&format!("/api/admin/schools/{}/codes", seg(school_id)), req)
+            .await
+    }
+
+    /// Printable A4 sheets (PDF) of the codes of the students `query` selects.
+    pub async fn codes_sheet(
+        &self,
+        school_id: &str,
+        query: &ProgressQuery,
+    ) -> ClientResult<Downloaded> {
+        self.get_bytes_query(
+            &format!("/api/admin/schools/{}/codes/sheet.pdf", seg(school_id)),
+            query,
+        )
+        .await
+    }
+
+    /// The links of the codes of the students `query` selects, as CSV (UTF-8 with BOM).
+    pub async fn codes_links(
+        &self,
+        school_id: &str,
+        query: &ProgressQuery,
+    ) -> ClientResult<Downloaded> {
+        self.get_bytes_query(
+            &format!("/api/admin/schools/{}/codes/links.csv", seg(school_id)),
             query,
         )
         .await

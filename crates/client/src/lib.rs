@@ -163,9 +163,15 @@ impl Client {
             .get(reqwest::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
+        let items = response
+            .headers()
+            .get(gradphoto_api::admin::ITEMS_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok());
         let bytes = response.bytes().await?;
         Ok(Downloaded {
             content_type,
+            items,
             bytes,
         })
     }
@@ -175,6 +181,8 @@ impl Client {
 #[derive(Debug, Clone)]
 pub struct Downloaded {
     pub content_type: Option<String>,
+    /// What the file holds, when the server says (`api::admin::ITEMS_HEADER`).
+    pub items: Option<u64>,
     pub bytes: bytes::Bytes,
 }
 

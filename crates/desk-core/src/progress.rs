@@ -2,12 +2,10 @@
 //! dimension the administrator picks (college, major or level), the students behind a count,
 //! and those lists saved as CSV files for reminders.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use chrono::Local;
 use gradphoto_api::admin::{ProgressQuery, SchoolProgress};
 use gradphoto_domain::progress::Stage;
-use tokio::io::AsyncWriteExt;
 
 use crate::account::Signed;
 use crate::error::{DeskError, DeskResult};
@@ -136,13 +134,14 @@ fn deadline_text(deadline: &str, days_left: Option<i64>) -> (String, String) {
     }
 }
 
-fn query(f: &ProgressFilterView) -> ProgressQuery {
+pub(crate) fn query(f: &ProgressFilterView) -> ProgressQuery {
     let opt = |v: &str| Some(v.trim().to_string()).filter(|v| !v.is_empty());
     ProgressQuery {
         stage: opt(&f.stage),
         college: opt(&f.college),
         major: opt(&f.major),
         level: opt(&f.level),
+        student_no: opt(&f.student_no),
         after: None,
         limit: None,
     }
@@ -187,28 +186,6 @@ pub async fn students(
     })
 }
 
-/// A name in `dir` not taken yet: `进度-progress-<what>-<time>.csv`, numbered if needed.
-fn csv_path(dir: &Path, what: &str) -> PathBuf {
-    let stamp = Local::now().format("%Y%m%d-%H%M%S");
-    let clean: String = what
-        .chars()
-        .map(|c| {
-            if c.is_alphanumeric() || c == '_' {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    let mut path = dir.join(format!("进度-progress-{clean}-{stamp}.csv"));
-    let mut n = 2;
-    while path.exists() {
-        path = dir.join(format!("进度-progress-{clean}-{stamp}-{n}.csv"));
-        n += 1;
-    }
-    path
-}
-
 /// Saves the whole list behind `filter` as a CSV file in `dir` (UTF-8 with BOM, as the server
 /// writes it). The file gets its name only once complete.
 pub async fn export(
@@ -218,20 +195,14 @@ pub async fn export(
     dir: &Path,
 ) -> DeskResult<SavedFileView> {
     let got = s.client.progress_csv(school_id, &query(filter)).await?;
-    tokio::fs::create_dir_all(dir).await?;
-    let what = [&filter.stage, &filter.college, &filter.major, &filter.level]
-        .into_iter()
-        .filter(|v| !v.is_empty())
-        .cloned()
-        .collect::<Vec<_>>()
-        .join("_");
-    let path = csv_path(dir, if what.is_empty() { "all" } else { &what });
-    let partial = path.with_extension("csv.part");
-    let mut file = tokio::fs::File::create(&partial).await?;
-    file.write_all(&got.bytes).await?;
-    file.sync_all().await?;
-    drop(file);
-    tokio::fs::rename(&partial, &path).await?;
+    let path = crate::saved::save_new(
+        dir,
+        "进度-progress",
+        &crate::saved::filter_label(filter),
+        "csv",
+        &got.bytes,
+    )
+    .await?;
     // Rows end with CRLF and no cell holds a carriage return; the first line is the header.
     let rows = got.bytes.iter().filter(|&&b| b == b'\r').count() as u64;
     Ok(SavedFileView {

@@ -720,6 +720,9 @@ pub struct ProgressFilterView {
     pub college: String,
     pub major: String,
     pub level: String,
+    /// One student, by student number.
+    #[serde(default)]
+    pub student_no: String,
 }
 
 /// A student in a progress list.
@@ -745,6 +748,19 @@ pub struct ProgressStudentsView {
     pub students: Vec<ProgressStudentView>,
     /// Pass back for the next page; `null` on the last.
     pub next_after: Option<String>,
+}
+
+/// What issuing codes did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct CodesIssuedView {
+    /// Codes made now.
+    #[ts(type = "number")]
+    pub issued: u64,
+    /// Students who already held a code, left as it was.
+    #[ts(type = "number")]
+    pub unchanged: u64,
+    /// For one student: their link.
+    pub link: Option<String>,
 }
 
 /// A file the workstation saved (a list, a sheet).
@@ -1134,6 +1150,7 @@ mod tests {
         ProgressFilterView::export_all_to(dir).unwrap();
         ProgressStudentsView::export_all_to(dir).unwrap();
         SavedFileView::export_all_to(dir).unwrap();
+        CodesIssuedView::export_all_to(dir).unwrap();
         PasswordResetView::export_all_to(dir).unwrap();
         PolicyView::export_all_to(dir).unwrap();
         SavePolicyRequest::export_all_to(dir).unwrap();

@@ -19,12 +19,12 @@ use crate::session::{normalize_server_url, Account, AccountFile, Keyring};
 use crate::sync::SyncEngine;
 use crate::view::{
     AdminSchoolView, AgreementView, AuditFilterView, AuditPageView, ChainView, ClaimResult,
-    ConflictView, DecideRequest, DecideResult, DecisionInput, ExportDoneView, ExportProgressView,
-    GridApproveRequest, GridApproveResult, GridView, HintsView, ItemView, OverrideRequestRowView,
-    OverrideResultView, PasswordResetView, PolicyView, ProgressFilterView, ProgressStudentsView,
-    ProgressView, QueueFilter, QueuePage, ReasonView, RereviewFilterView, RereviewPageView,
-    RereviewView, SavePolicyRequest, SavedFileView, SessionView, SignInRequest, StaffAccountView,
-    StartupView, StatsFilterView, StatsView, SyncStatusView, TimelineView,
+    CodesIssuedView, ConflictView, DecideRequest, DecideResult, DecisionInput, ExportDoneView,
+    ExportProgressView, GridApproveRequest, GridApproveResult, GridView, HintsView, ItemView,
+    OverrideRequestRowView, OverrideResultView, PasswordResetView, PolicyView, ProgressFilterView,
+    ProgressStudentsView, ProgressView, QueueFilter, QueuePage, ReasonView, RereviewFilterView,
+    RereviewPageView, RereviewView, SavePolicyRequest, SavedFileView, SessionView, SignInRequest,
+    StaffAccountView, StartupView, StatsFilterView, StatsView, SyncStatusView, TimelineView,
 };
 
 pub struct Workstation {
@@ -182,6 +182,46 @@ impl Workstation {
     ) -> DeskResult<SavedFileView> {
         let s = self.current().await?;
         crate::progress::export(&s, school_id, filter, dir).await
+    }
+
+    /// Administrator mode: codes for every student without one, or (re-)issued for one.
+    pub async fn issue_codes(
+        &self,
+        school_id: &str,
+        student_no: &str,
+        reissue: bool,
+    ) -> DeskResult<CodesIssuedView> {
+        let s = self.current().await?;
+        crate::codes::issue(&s, school_id, student_no, reissue).await
+    }
+
+    /// Administrator mode: frees a student's code from a lost browser.
+    pub async fn unbind_code(&self, case_id: &str) -> DeskResult<bool> {
+        let s = self.current().await?;
+        crate::codes::unbind(&s, case_id).await
+    }
+
+    /// Administrator mode: saves sheets (`pdf`) or links (`csv`) of the codes of the students
+    /// `filter` selects, in `dir`.
+    pub async fn save_codes(
+        &self,
+        school_id: &str,
+        filter: &ProgressFilterView,
+        format: &str,
+        dir: &Path,
+    ) -> DeskResult<SavedFileView> {
+        let kind = match format {
+            "pdf" => crate::codes::Handout::Sheets,
+            "csv" => crate::codes::Handout::Links,
+            other => {
+                return Err(DeskError::InvalidInput {
+                    zh: format!("不能保存为“{other}”"),
+                    en: format!("Cannot save as \"{other}\""),
+                })
+            }
+        };
+        let s = self.current().await?;
+        crate::codes::save(&s, school_id, filter, kind, dir).await
     }
 
     /// Administrator mode: the staff accounts managed.

@@ -131,16 +131,7 @@ async fn an_administrator_follows_progress_and_saves_a_reminder_list() {
     use gradphoto_desk_core::view::ProgressFilterView;
 
     let server = Server::start(900).await;
-    let dir = tempfile::tempdir().unwrap();
-    let ws = Workstation::with_keyring(dir.path(), Keyring::new("org.gradphoto.desk.test"));
-    ws.sign_in(SignInRequest {
-        server_url: server.url.clone(),
-        user_name: "admin".into(),
-        password: server.password("admin"),
-        session_only: true,
-    })
-    .await
-    .unwrap();
+    let (_dir, ws) = signed_in_admin(&server).await;
     let school = ws.admin_schools().await.unwrap().remove(0);
     let by_college = ws.progress(&school.id, "college").await.unwrap();
     assert!(by_college.total > 0);
@@ -188,4 +179,88 @@ async fn an_administrator_follows_progress_and_saves_a_reminder_list() {
     assert_eq!(text.lines().count() as u64, stage.count + 1);
     // Nothing half-written is left beside it.
     assert_eq!(std::fs::read_dir(out.path()).unwrap().count(), 1);
+}
+
+/// Codes over the demo school: codes for those without one, sheets and links of the codes not
+/// opened are saved as files named for what they hold, and one student's code is re-issued.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_administrator_hands_out_codes_as_sheets_and_links() {
+    use gradphoto_desk_core::view::ProgressFilterView;
+
+    let server = Server::start(900).await;
+    let (_dir, ws) = signed_in_admin(&server).await;
+    let school = ws.admin_schools().await.unwrap().remove(0);
+    let progress = ws.progress(&school.id, "college").await.unwrap();
+    let count = |p: &gradphoto_desk_core::view::ProgressView, code: &str| {
+        p.stages.iter().find(|s| s.code == code).unwrap().count
+    };
+    let issued = ws.issue_codes(&school.id, "", false).await.unwrap();
+    assert_eq!(issued.issued, count(&progress, "no_code"));
+    assert_eq!(issued.issued + issued.unchanged, progress.total);
+    let progress = ws.progress(&school.id, "college").await.unwrap();
+    assert_eq!(count(&progress, "no_code"), 0, "everyone holds a code now");
+
+    let not_opened = ProgressFilterView {
+        stage: "code_not_opened".into(),
+        ..ProgressFilterView::default()
+    };
+    let expected = progress
+        .stages
+        .iter()
+        .find(|s| s.code == "code_not_opened")
+        .unwrap()
+        .count;
+    let out = tempfile::tempdir().unwrap();
+    let pdf = ws
+        .save_codes(&school.id, &not_opened, "pdf", out.path())
+        .await
+        .unwrap();
+    assert_eq!(pdf.rows, expected);
+    assert!(pdf.path.ends_with(".pdf") && pdf.path.contains("code_not_opened"));
+    assert!(std::fs::read(&pdf.path).unwrap().starts_with(b"%PDF-"));
+    let csv = ws
+        .save_codes(&school.id, &not_opened, "csv", out.path())
+        .await
+        .unwrap();
+    assert_eq!(csv.rows, expected);
+    let text = std::fs::read_to_string(&csv.path).unwrap();
+    assert_eq!(text.lines().count() as u64, expected + 1);
+    assert!(matches!(
+        ws.save_codes(&school.id, &not_opened, "docx", out.path())
+            .await
+            .unwrap_err(),
+        DeskError::InvalidInput { .. }
+    ));
+    // Two files, nothing half-written beside them.
+    assert_eq!(std::fs::read_dir(out.path()).unwrap().count(), 2);
+
+    let one = ws
+        .progress_students(&school.id, &not_opened, None)
+        .await
+        .unwrap()
+        .students
+        .remove(0);
+    let again = ws
+        .issue_codes(&school.id, &one.student_no, true)
+        .await
+        .unwrap();
+    assert_eq!(again.issued, 1);
+    let link = again.link.unwrap();
+    assert!(text.lines().any(|l| l.contains(&one.student_no)));
+    assert!(!text.contains(&link), "the re-issued code is a new one");
+}
+
+/// A workstation signed in as the demo's administrator (its data in the directory returned).
+async fn signed_in_admin(server: &Server) -> (tempfile::TempDir, Workstation) {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = Workstation::with_keyring(dir.path(), Keyring::new("org.gradphoto.desk.test"));
+    ws.sign_in(SignInRequest {
+        server_url: server.url.clone(),
+        user_name: "admin".into(),
+        password: server.password("admin"),
+        session_only: true,
+    })
+    .await
+    .unwrap();
+    (dir, ws)
 }

@@ -96,6 +96,7 @@ audit_actions! {
     CodeClaimed => "code_claimed", "领取采集码", "Code claimed";
     CodeRefused => "code_refused", "拒绝转发的采集码", "Forwarded code refused";
     CodeUnbound => "code_unbound", "解除采集码绑定", "Code unbound from its browser";
+    CodesPrinted => "codes_printed", "导出采集码（打印页或链接）", "Codes exported (print sheets or links)";
     IdentityVerified => "identity_verified", "身份核验通过", "Identity verified";
     IdentityFailed => "identity_failed", "身份核验失败", "Identity check failed";
     ConsentRecorded => "consent_recorded", "同意隐私协议", "Consent recorded";

@@ -21,6 +21,7 @@ pub mod objects;
 pub mod payment;
 pub mod ratelimit;
 pub mod retention;
+pub mod sheet;
 pub mod store;
 pub mod tls;
 pub mod vision;

@@ -98,6 +98,12 @@ const TABLE: &[(&str, &str, [u16; 9])] = &[
     ("GET",  "/api/admin/schools/{school_id}/policy",        [401, 401, 401, 401, 403, 403, 403, 403, 200]),
     ("PUT",  "/api/admin/schools/{school_id}/policy",        [401, 401, 401, 401, 403, 403, 403, 403, 422]),
     ("GET",  "/api/admin/schools/{school_id}/policy/versions", [401, 401, 401, 401, 403, 403, 403, 403, 200]),
+    ("GET",  "/api/admin/schools/{school_id}/progress",      [401, 401, 401, 401, 403, 403, 403, 403, 200]),
+    ("GET",  "/api/admin/schools/{school_id}/progress/students?stage=submitted", [401, 401, 401, 401, 403, 403, 403, 403, 200]),
+    ("GET",  "/api/admin/schools/{school_id}/progress/students.csv", [401, 401, 401, 401, 403, 403, 403, 403, 200]),
+    ("POST", "/api/admin/schools/{school_id}/codes",         [401, 401, 401, 401, 403, 403, 403, 403, 200]),
+    ("GET",  "/api/admin/schools/{school_id}/codes/sheet.pdf?stage=code_not_opened", [401, 401, 401, 401, 403, 403, 403, 403, 200]),
+    ("GET",  "/api/admin/schools/{school_id}/codes/links.csv", [401, 401, 401, 401, 403, 403, 403, 403, 200]),
     ("GET",  "/api/auth/me",                                 [401, 401, 401, 401, 403, 403, 200, 200, 200]),
     ("POST", "/api/auth/login",                              [422, 422, 422, 422, 422, 422, 422, 422, 422]),
     // Last: it ends the caller's session.

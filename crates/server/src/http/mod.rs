@@ -12,6 +12,8 @@ use crate::AppState;
 
 pub mod admin;
 pub mod auth;
+pub mod codes;
+pub mod download;
 pub mod drain;
 pub mod error;
 pub mod extract;
@@ -44,6 +46,7 @@ pub fn app(state: AppState) -> Router {
         .merge(student::routes(upload_limit))
         .merge(admin::routes())
         .merge(progress::routes())
+        .merge(codes::routes())
         .merge(review::routes())
         .merge(supervisor::routes())
         .merge(quality::routes())

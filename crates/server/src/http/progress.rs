@@ -2,8 +2,7 @@
 //! the students behind a count, and the same list as a CSV for reminders.
 
 use axum::extract::{Path, State};
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::Utc;
@@ -11,10 +10,10 @@ use gradphoto_api::admin::{
     ProgressGroup, ProgressPage, ProgressQuery, ProgressStudent, SchoolProgress, StageCount,
 };
 use gradphoto_domain::progress::Stage;
-use gradphoto_domain::text;
 
 use crate::http::admin::managed_school;
 use crate::http::auth::Admin;
+use crate::http::download::{attachment, ExcelCsv, CSV};
 use crate::http::error::{AppError, AppResult, ErrorCode};
 use crate::http::extract::Params;
 use crate::store::now_ms;
@@ -92,7 +91,7 @@ async fn overview(
     }))
 }
 
-fn filter(q: &ProgressQuery) -> AppResult<StudentFilter> {
+pub(crate) fn filter(q: &ProgressQuery) -> AppResult<StudentFilter> {
     let stage = match q.stage.as_deref().filter(|s| !s.is_empty()) {
         None => None,
         Some(code) => Some(Stage::from_code(code).ok_or_else(|| {
@@ -110,6 +109,7 @@ fn filter(q: &ProgressQuery) -> AppResult<StudentFilter> {
         college: keep(&q.college),
         major: keep(&q.major),
         level: keep(&q.level),
+        student_no: keep(&q.student_no),
     })
 }
 
@@ -175,11 +175,8 @@ async fn student_csv(
     let school = managed_school(&state, &staff, &id).await?;
     let f = filter(&q)?;
     let now = now_ms();
-    let mut out = csv::WriterBuilder::new()
-        .quote_style(csv::QuoteStyle::Always)
-        .terminator(csv::Terminator::CRLF)
-        .from_writer(b"\xEF\xBB\xBF".to_vec());
-    out.write_record(CSV_HEADER).map_err(AppError::internal)?;
+    let mut out = ExcelCsv::new(&CSV_HEADER)?;
+    let mut rows = 0;
     let mut after: Option<String> = None;
     loop {
         let batch = progress::students(
@@ -205,26 +202,13 @@ async fn student_csv(
                 s.stage.label_en(),
                 &changed,
             ];
-            out.write_record(row.map(|c| text::csv_cell(c).into_owned()))
-                .map_err(AppError::internal)?;
+            out.row(&row)?;
         }
+        rows += batch.len();
         if batch.len() < CSV_BATCH as usize {
             break;
         }
         after = batch.last().map(|s| s.student_no.clone());
     }
-    let body = out
-        .into_inner()
-        .map_err(|e| AppError::internal(e.error()))?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (
-                header::CONTENT_DISPOSITION,
-                "attachment; filename=\"progress.csv\"",
-            ),
-        ],
-        body,
-    )
-        .into_response())
+    Ok(attachment(CSV, "progress.csv", rows, out.finish()?))
 }

@@ -270,6 +270,33 @@ pub async fn invite_targets(
     .await?)
 }
 
+/// The active codes of `case_ids`, decrypted for printing (callers audit it), by case id; a
+/// case without an active code is absent.
+pub async fn active_codes(
+    store: &Store,
+    crypto: &Crypto,
+    case_ids: &[String],
+) -> StoreResult<std::collections::HashMap<String, String>> {
+    let mut out = std::collections::HashMap::new();
+    for chunk in case_ids.chunks(500) {
+        let marks: Vec<String> = (2..=chunk.len() + 1).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT case_id, code_enc FROM codes WHERE status = $1 AND case_id IN ({})",
+            marks.join(", ")
+        );
+        let mut q = sqlx::query_as::<_, (String, Vec<u8>)>(&sql).bind(STATUS_ACTIVE);
+        for id in chunk {
+            q = q.bind(id.clone());
+        }
+        for (case_id, enc) in q.fetch_all(store.pool()).await? {
+            let code = String::from_utf8(crypto.decrypt(&enc)?)
+                .map_err(|_| StoreError::internal("stored code is not UTF-8"))?;
+            out.insert(case_id, code);
+        }
+    }
+    Ok(out)
+}
+
 /// Frees a case's active code from the browser that claimed it, so that the next session to
 /// open it claims it; that browser's session ends. Audited. Answers whether a browser held it.
 pub async fn unbind(tx: &mut WriteTx, actor: &Actor, case_id: &str) -> StoreResult<bool> {

@@ -91,6 +91,8 @@ pub struct StudentFilter {
     pub college: Option<String>,
     pub major: Option<String>,
     pub level: Option<String>,
+    /// One student, by student number.
+    pub student_no: Option<String>,
 }
 
 /// A student in a progress list.
@@ -131,6 +133,7 @@ fn filter_sql(filter: &StudentFilter) -> (String, Vec<String>) {
         ("s.college", &filter.college),
         ("s.major", &filter.major),
         ("s.level", &filter.level),
+        ("s.student_no", &filter.student_no),
     ] {
         if let Some(v) = value {
             params.push(v.clone());

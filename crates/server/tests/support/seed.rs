@@ -243,6 +243,7 @@ fn audit_mix(action: AuditAction) -> (u64, Recorded) {
         A::CodeClaimed => (4_000, Recorded::Student),
         A::CodeRefused => (100, Recorded::System),
         A::CodeUnbound => (20, Recorded::Staff(Role::Admin)),
+        A::CodesPrinted => (10, Recorded::Staff(Role::Admin)),
         A::IdentityVerified => (4_000, Recorded::Student),
         A::IdentityFailed => (800, Recorded::Student),
         A::ConsentRecorded => (4_000, Recorded::Student),

@@ -15,7 +15,7 @@ import type { SignInRequest } from "./bindings/SignInRequest";
 import type { StatsFilterView } from "./bindings/StatsFilterView";
 import type { SyncStatusView } from "./bindings/SyncStatusView";
 
-export type Screen = "review" | "grid" | "queue" | "conflicts" | "audit" | "stats" | "quality" | "timeline" | "policy" | "staff" | "progress";
+export type Screen = "review" | "grid" | "queue" | "conflicts" | "audit" | "stats" | "quality" | "timeline" | "policy" | "staff" | "progress" | "codes";
 
 /** How many claimed items ahead of the current one are kept loaded in memory. */
 const PREFETCH_AHEAD = 3;

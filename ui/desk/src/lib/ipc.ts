@@ -24,6 +24,7 @@ import type { OverrideRequestRowView } from "./bindings/OverrideRequestRowView";
 import type { OverrideResultView } from "./bindings/OverrideResultView";
 import type { PasswordResetView } from "./bindings/PasswordResetView";
 import type { PolicyView } from "./bindings/PolicyView";
+import type { CodesIssuedView } from "./bindings/CodesIssuedView";
 import type { ProgressFilterView } from "./bindings/ProgressFilterView";
 import type { ProgressStudentsView } from "./bindings/ProgressStudentsView";
 import type { ProgressView } from "./bindings/ProgressView";
@@ -84,6 +85,13 @@ export const api = {
   adminProgress: (schoolId: string, by: string) => invoke<ProgressView>("admin_progress", { schoolId, by }),
   adminProgressStudents: (schoolId: string, filter: ProgressFilterView, after: string | null) =>
     invoke<ProgressStudentsView>("admin_progress_students", { schoolId, filter, after }),
+  /** Codes for everyone without one (`studentNo` empty), or for one student; `reissue` revokes theirs first. */
+  adminIssueCodes: (schoolId: string, studentNo: string, reissue: boolean) =>
+    invoke<CodesIssuedView>("admin_issue_codes", { schoolId, studentNo, reissue }),
+  adminUnbindCode: (caseId: string) => invoke<boolean>("admin_unbind_code", { caseId }),
+  /** `format`: `pdf` (A4 sheets of QR codes) or `csv` (links). */
+  adminSaveCodes: (schoolId: string, filter: ProgressFilterView, format: "pdf" | "csv") =>
+    invoke<SavedFileView>("admin_save_codes", { schoolId, filter, format }),
   adminProgressExport: (schoolId: string, filter: ProgressFilterView) => invoke<SavedFileView>("admin_progress_export", { schoolId, filter }),
   adminStaffDisable: (userId: string, disabled: boolean) => invoke<StaffAccountView>("admin_staff_disable", { userId, disabled }),
   adminStaffRole: (userId: string, role: string) => invoke<StaffAccountView>("admin_staff_role", { userId, role }),

@@ -3,4 +3,8 @@
 /**
  * Which students a progress list shows; empty fields do not filter.
  */
-export type ProgressFilterView = { stage: string, college: string, major: string, level: string, };
+export type ProgressFilterView = { stage: string, college: string, major: string, level: string, 
+/**
+ * One student, by student number.
+ */
+student_no: string, };
