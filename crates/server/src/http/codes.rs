@@ -20,9 +20,6 @@ use crate::store::progress::{self, ProgressStudent};
 use crate::store::{codes, now_ms};
 use crate::AppState;
 
-/// Students read per query while a sheet or a list is made.
-const BATCH: u32 = 5000;
-
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/admin/schools/{school_id}/codes", post(issue))
@@ -78,32 +75,13 @@ async fn selected(
     q: &ProgressQuery,
 ) -> AppResult<Vec<(ProgressStudent, String)>> {
     let filter = crate::http::progress::filter(q)?;
-    let now = now_ms();
-    let mut out = Vec::new();
-    let mut after: Option<String> = None;
-    loop {
-        let batch = progress::students(
-            &state.store,
-            school_id,
-            now,
-            &filter,
-            after.as_deref(),
-            BATCH,
-        )
-        .await?;
-        let ids: Vec<String> = batch.iter().map(|s| s.case_id.clone()).collect();
-        let mut codes = codes::active_codes(&state.store, &state.crypto, &ids).await?;
-        let full = batch.len() == BATCH as usize;
-        after = batch.last().map(|s| s.student_no.clone());
-        for s in batch {
-            if let Some(code) = codes.remove(&s.case_id) {
-                out.push((s, code));
-            }
-        }
-        if !full {
-            return Ok(out);
-        }
-    }
+    let students = progress::all_students(&state.store, school_id, now_ms(), &filter).await?;
+    let ids: Vec<String> = students.iter().map(|s| s.case_id.clone()).collect();
+    let mut codes = codes::active_codes(&state.store, &state.crypto, &ids).await?;
+    Ok(students
+        .into_iter()
+        .filter_map(|s| codes.remove(&s.case_id).map(|code| (s, code)))
+        .collect())
 }
 
 /// Codes are credentials: who handed out which ones is on record.

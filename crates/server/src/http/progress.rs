@@ -23,8 +23,6 @@ use crate::AppState;
 /// A page of the on-screen list.
 const PAGE_DEFAULT: u32 = 100;
 const PAGE_MAX: u32 = 500;
-/// Rows read per query while a CSV is written.
-const CSV_BATCH: u32 = 5000;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -176,39 +174,22 @@ async fn student_csv(
     let f = filter(&q)?;
     let now = now_ms();
     let mut out = ExcelCsv::new(&CSV_HEADER)?;
-    let mut rows = 0;
-    let mut after: Option<String> = None;
-    loop {
-        let batch = progress::students(
-            &state.store,
-            &school.id,
-            now,
-            &f,
-            after.as_deref(),
-            CSV_BATCH,
-        )
-        .await?;
-        for s in &batch {
-            let changed = gradphoto_domain::calendar::cst_datetime(s.updated_at)
-                .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
-                .unwrap_or_default();
-            let row = [
-                s.name.as_str(),
-                &s.student_no,
-                &s.college,
-                &s.major,
-                &s.level,
-                s.stage.label_zh(),
-                s.stage.label_en(),
-                &changed,
-            ];
-            out.row(&row)?;
-        }
-        rows += batch.len();
-        if batch.len() < CSV_BATCH as usize {
-            break;
-        }
-        after = batch.last().map(|s| s.student_no.clone());
+    let students = progress::all_students(&state.store, &school.id, now, &f).await?;
+    for s in &students {
+        let changed = gradphoto_domain::calendar::cst_datetime(s.updated_at)
+            .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+            .unwrap_or_default();
+        out.row(&[
+            s.name.as_str(),
+            &s.student_no,
+            &s.college,
+            &s.major,
+            &s.level,
+            s.stage.label_zh(),
+            s.stage.label_en(),
+            &changed,
+        ])?;
     }
+    let rows = students.len();
     Ok(attachment(CSV, "progress.csv", rows, out.finish()?))
 }

@@ -220,3 +220,24 @@ pub async fn students(
     }
     Ok(out)
 }
+
+/// Every student matching `filter`, by student number, read a few thousand at a time (a
+/// whole list for a file: a CSV of names, sheets of codes).
+pub async fn all_students(
+    store: &Store,
+    school_id: &str,
+    now_ms: i64,
+    filter: &StudentFilter,
+) -> StoreResult<Vec<ProgressStudent>> {
+    const BATCH: u32 = 5000;
+    let mut out: Vec<ProgressStudent> = Vec::new();
+    loop {
+        let after = out.last().map(|s| s.student_no.clone());
+        let batch = students(store, school_id, now_ms, filter, after.as_deref(), BATCH).await?;
+        let full = batch.len() == BATCH as usize;
+        out.extend(batch);
+        if !full {
+            return Ok(out);
+        }
+    }
+}
